@@ -1,0 +1,34 @@
+# Quick start: `make run` scores the bundled sample month; `make test` runs every check.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+MONTH ?= 2025-03
+
+.PHONY: run test lint typecheck unit sample bench clean
+
+$(BIN)/kpi: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+run: $(BIN)/kpi
+	$(BIN)/kpi score --month $(MONTH)
+
+test: lint typecheck unit
+
+lint: $(BIN)/kpi
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(BIN)/kpi
+	$(BIN)/mypy
+
+unit: $(BIN)/kpi
+	$(BIN)/pytest
+
+sample: $(BIN)/kpi
+	$(BIN)/python sample_data/generate.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

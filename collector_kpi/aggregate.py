@@ -1,0 +1,303 @@
+"""Load a month and reduce it to per-collector sums, accounting for every row."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .errors import InputError, NoDataError
+from .metrics import COMPONENTS, METRICS, Params, Table, component_exprs, components_for
+from .scheme import Scheme
+from .sources import MonthData, has_month_column, month_bounds, month_filter, read_table, resolve_paths
+
+
+def needed_components(scheme: Scheme) -> list[str]:
+    """Components behind the scheme's metrics, plus what eligibility needs."""
+    names = components_for(scheme.needed_metrics())
+    extra = []
+    if scheme.eligibility.min_cases > 0:
+        extra.append("case_rows")
+    if scheme.eligibility.min_contacts > 0:
+        extra.append("contact_rows")
+    return names + [n for n in extra if n not in names]
+
+
+def _needed_columns(scheme: Scheme, components: list[str]) -> dict[str, dict[str, str]]:
+    """For each table, its columns → the metric (or role) that needs them."""
+    by_table: dict[str, dict[str, str]] = {"cases": {}, "contacts": {}, "reviews": {}, "roster": {}}
+    for metric_id in scheme.needed_metrics():
+        metric = METRICS[metric_id]
+        for name in metric.components:
+            component = COMPONENTS[name]
+            for column in component.columns:
+                if column == "contacted":
+                    by_table["cases"].setdefault("case_id", metric_id)
+                    by_table["contacts"].setdefault("case_id", metric_id)
+                    by_table["contacts"].setdefault("collector_id", metric_id)
+                    by_table["contacts"].setdefault("contacted_at", metric_id)
+                    continue
+                if column == "target_amount" and scheme.params.target_amount is not None:
+                    continue
+                by_table[component.table].setdefault(column, metric_id)
+    if "case_rows" in components:
+        by_table["cases"].setdefault("collector_id", "case_count")
+    if "contact_rows" in components:
+        by_table["contacts"].setdefault("collector_id", "eligibility.min_contacts")
+    return by_table
+
+
+_KEYS = {
+    "cases": {"collector_id": "every case metric", "team_id": "every case metric"},
+    "contacts": {"collector_id": "every contact metric", "contacted_at": "selecting the month"},
+    "reviews": {"collector_id": "every review metric"},
+    "roster": {"collector_id": "the roster"},
+}
+_OPTIONAL = {
+    "cases": ("collector_name", "month"),
+    "contacts": (),
+    "reviews": ("month",),
+    "roster": ("collector_name", "team_id", "active", "target_amount"),
+}
+
+
+def load_month(scheme: Scheme, month: str, paths: dict[str, str | None] | None = None) -> MonthData:
+    """Locate and scan the tables the scheme needs for ``month`` (nothing is read yet)."""
+    paths = paths or {}
+    start, end = month_bounds(month)
+    components = needed_components(scheme)
+    needed = _needed_columns(scheme, components)
+    data = MonthData(month, start, end)
+    for table in ("cases", "contacts", "reviews", "roster"):
+        wanted = needed[table]
+        files = resolve_paths(scheme, table, month, paths.get(table))
+        if not wanted and table != "roster":
+            continue
+        if files is None:
+            if table == "roster":
+                continue
+            if table == "reviews" and set(wanted) <= {"call_quality"} and needed["contacts"].get("qa_score"):
+                continue  # call_quality falls back to reviews only where they exist
+            metric = next(iter(wanted.values()))
+            raise InputError(
+                f"{table}: no file given, but {metric} needs it; "
+                f"set inputs.{table}.path in the scheme or pass --{table}"
+            )
+        spec = scheme.inputs.get(table)
+        columns = dict(_KEYS[table])
+        columns.update(wanted)
+        optional = [c for c in _OPTIONAL[table] if c not in columns]
+        if "month" in optional and not has_month_column(table, files, spec):
+            optional.remove("month")
+        ordered = list(columns) + optional
+        data.tables[table] = read_table(table, files, spec, ordered, columns)
+    if not data.tables:
+        raise InputError("no input table is needed or given")
+    return data
+
+
+@dataclass
+class TableStats:
+    """How the rows of one table were accounted for."""
+
+    table: str
+    files: list[str]
+    read: int = 0
+    used: int = 0
+    other_month: int = 0
+    rejected_by_reason: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def rejected(self) -> int:
+        return sum(self.rejected_by_reason.values())
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "table": self.table,
+            "files": self.files,
+            "read": self.read,
+            "used": self.used,
+            "rejected": self.rejected,
+            "other_month": self.other_month,
+            "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+        }
+
+
+@dataclass
+class MonthSums:
+    """Per-collector component sums, with the accounting of the rows behind them."""
+
+    collectors: pl.DataFrame
+    stats: dict[str, TableStats]
+    rejects: pl.DataFrame
+    components: list[str]
+
+
+def _in_month(data: MonthData, table: str) -> pl.Expr:
+    condition = month_filter(table, data.tables[table].columns, data.month, data.start, data.end)
+    return condition if condition is not None else pl.lit(True)
+
+
+def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
+    """Reduce the month to one row of component sums per collector, in one collect."""
+    components = needed_components(scheme)
+    params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
+    used: dict[str, pl.LazyFrame] = {}
+    queries: list[pl.LazyFrame] = []
+    labels: list[str] = []
+    for table, table_data in data.tables.items():
+        frame = table_data.frame.with_columns(_in_month=_in_month(data, table))
+        queries.append(frame.group_by("_in_month", "_reject").agg(pl.len().alias("rows")).sort("_in_month", "_reject"))
+        labels.append(f"stats:{table}")
+        raw_columns = [f"_raw_{c}" for c in table_data.columns]
+        queries.append(
+            frame.filter(pl.col("_in_month") & pl.col("_reject").is_not_null())
+            .select(pl.lit(table).alias("table"), "_file", "_row", "_reject", *raw_columns)
+            .rename({f"_raw_{c}": c for c in table_data.columns})
+        )
+        labels.append(f"rejects:{table}")
+        used[table] = frame.filter(pl.col("_in_month") & pl.col("_reject").is_null()).drop(
+            "_in_month", "_reject", "_file", "_row", *raw_columns
+        )
+
+    per_collector: dict[str, pl.LazyFrame] = {}
+    if "cases" in used:
+        cases = used["cases"]
+        if "contacted_cases" in components and "contacts" in used:
+            pairs = used["contacts"].select("collector_id", "case_id").unique().with_columns(contacted=pl.lit(True))
+            cases = cases.join(pairs, on=["collector_id", "case_id"], how="left")
+        elif "contacted_cases" in components:
+            cases = cases.with_columns(contacted=pl.lit(False))
+        name_expr = (
+            [pl.col("collector_name").min().alias("collector_name")]
+            if "collector_name" in data.tables["cases"].columns
+            else [pl.lit(None, dtype=pl.String).alias("collector_name")]
+        )
+        by_team = cases.group_by("collector_id", "team_id").agg(
+            pl.len().alias("_team_rows"), *name_expr, *component_exprs("cases", components, params)
+        )
+        case_components = [c for c in components if COMPONENTS[c].table == "cases"]
+        # A collector in several teams belongs to the one holding most of their rows.
+        per_collector["cases"] = (
+            by_team.sort(["collector_id", "_team_rows", "team_id"], descending=[False, True, False])
+            .group_by("collector_id")
+            .agg(
+                pl.col("team_id").first(),
+                pl.col("collector_name").drop_nulls().first(),
+                *[pl.col(c).sum() for c in case_components],
+            )
+        )
+    contact_or_review: tuple[Table, ...] = ("contacts", "reviews")
+    for table in contact_or_review:
+        if table in used:
+            exprs = component_exprs(table, components, params)
+            if exprs:
+                per_collector[table] = used[table].group_by("collector_id").agg(*exprs)
+    roster_frame: pl.LazyFrame | None = None
+    if "roster" in used:
+        roster = used["roster"]
+        roster_cols = data.tables["roster"].columns
+        roster_frame = roster.group_by("collector_id").agg(
+            (
+                pl.col("collector_name").min() if "collector_name" in roster_cols else pl.lit(None, dtype=pl.String)
+            ).alias("roster_name"),
+            (pl.col("team_id").min() if "team_id" in roster_cols else pl.lit(None, dtype=pl.String)).alias(
+                "roster_team"
+            ),
+            (pl.col("active").fill_null(True).all() if "active" in roster_cols else pl.lit(True)).alias("active"),
+            *(
+                [pl.col("target_amount").sum().alias("target_cents")]
+                if "target_cents" in components and "target_amount" in roster_cols
+                else []
+            ),
+        )
+
+    names = list(per_collector)
+    results = pl.collect_all(
+        queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
+    )
+    stats: dict[str, TableStats] = {}
+    rejects: list[pl.DataFrame] = []
+    for label, result in zip(labels, results[: len(labels)], strict=True):
+        kind, table = label.split(":")
+        if kind == "stats":
+            stats[table] = _stats(table, data.tables[table].files, result)
+        else:
+            rejects.append(result)
+    frames = dict(zip(names, results[len(labels) : len(labels) + len(names)], strict=True))
+    roster_df = results[-1] if roster_frame is not None else None
+
+    for table, table_stats in stats.items():
+        if table_stats.used == 0 and table != "roster":
+            files = ", ".join(table_stats.files)
+            detail = f" ({table_stats.other_month:,} rows belong to other months)" if table_stats.other_month else ""
+            if table_stats.read:
+                detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
+            raise NoDataError(f"{table}: no rows for {data.month} in {files}{detail}")
+
+    collectors = _combine(frames, roster_df, components, scheme)
+    reject_frame = (
+        pl.concat(
+            [r.cast({c: pl.String for c in r.columns if c not in ("_row",)}) for r in rejects], how="diagonal_relaxed"
+        )
+        if rejects
+        else pl.DataFrame()
+    )
+    return MonthSums(collectors, stats, reject_frame, components)
+
+
+def _top_reason(stats: TableStats) -> str:
+    reason, count = max(stats.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]))
+    return f"{reason} on {count:,} rows"
+
+
+def _stats(table: str, files: list[str], counts: pl.DataFrame) -> TableStats:
+    stats = TableStats(table, files)
+    for in_month, reason, rows in counts.iter_rows():
+        if not in_month:
+            stats.other_month += rows
+            continue
+        stats.read += rows
+        if reason is None:
+            stats.used += rows
+        else:
+            stats.rejected_by_reason[reason] = stats.rejected_by_reason.get(reason, 0) + rows
+    return stats
+
+
+def _combine(
+    frames: dict[str, pl.DataFrame], roster: pl.DataFrame | None, components: list[str], scheme: Scheme
+) -> pl.DataFrame:
+    """One row per collector seen in any table (or on the roster), zeros where absent."""
+    ids = [f.select("collector_id") for f in frames.values()]
+    if roster is not None:
+        ids.append(roster.select("collector_id"))
+    out = pl.concat(ids).unique().sort("collector_id")
+    for frame in frames.values():
+        out = out.join(frame, on="collector_id", how="left")
+    if "team_id" not in out.columns:
+        out = out.with_columns(team_id=pl.lit(None, dtype=pl.String), collector_name=pl.lit(None, dtype=pl.String))
+    if roster is not None:
+        out = (
+            out.join(roster, on="collector_id", how="left")
+            .with_columns(
+                pl.coalesce("roster_team", "team_id").alias("team_id"),
+                pl.coalesce("collector_name", "roster_name").alias("collector_name"),
+                pl.col("active").fill_null(True),
+            )
+            .drop("roster_team", "roster_name")
+        )
+    else:
+        out = out.with_columns(active=pl.lit(True))
+    if "target_cents" in components:
+        default = round(scheme.params.target_amount * 100) if scheme.params.target_amount else None
+        current = pl.col("target_cents") if "target_cents" in out.columns else pl.lit(None, dtype=pl.Int64)
+        out = out.with_columns(
+            current.fill_null(default).alias("target_cents") if default else current.alias("target_cents")
+        )
+    fill = [pl.col(c).fill_null(0) for c in components if c in out.columns and c != "target_cents"]
+    missing = [pl.lit(0, dtype=pl.Int64).alias(c) for c in components if c not in out.columns]
+    out = out.with_columns(*fill, *missing)
+    base = ["collector_id", "collector_name", "team_id", "active"]
+    return out.select(base + components).sort("collector_id")

@@ -1,0 +1,392 @@
+"""The scoring scheme: YAML validated once at load into typed objects.
+
+Every problem is reported as a ``SchemeError`` naming the file, the line and the YAML
+path of the offending key (``metrics.recovery_rate.weight``).
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import SchemeError
+from .metrics import METRICS, Direction
+
+TABLES = ("cases", "contacts", "reviews", "roster")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --- inputs -----------------------------------------------------------------------
+
+
+class InputSpec(_Model):
+    """Where one table comes from and how its export maps onto the canonical columns."""
+
+    path: str | None = Field(None, description="file, glob or directory; `{month}` is replaced")
+    format: Literal["auto", "csv", "parquet", "xlsx"] = "auto"
+    separator: str | None = Field(None, description="CSV field separator (default: `,`; `\\t` for .tsv)")
+    encoding: str = Field("auto", description="auto | utf-8 | gbk | gb18030 …")
+    sheet: str | None = Field(None, description="xlsx sheet name (default: the first)")
+    columns: dict[str, str] = Field(default_factory=dict, description="source header → canonical column")
+    values: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="canonical column → {source value: canonical value}"
+    )
+    constants: dict[str, Any] = Field(default_factory=dict, description="canonical column → value on every row")
+    formats: dict[str, str] = Field(
+        default_factory=dict, description="canonical date/datetime column → strptime format"
+    )
+    datetime_parts: dict[str, tuple[str, str]] = Field(
+        default_factory=dict,
+        description="canonical datetime column → [date column, time column] to join with a space",
+    )
+
+    @field_validator("separator")
+    @classmethod
+    def _one_char(cls, value: str | None) -> str | None:
+        if value is not None:
+            value = value.replace("\\t", "\t")
+            if len(value) != 1:
+                raise ValueError("must be a single character (use \\t for a tab)")
+        return value
+
+
+class Inputs(_Model):
+    cases: InputSpec = InputSpec()
+    contacts: InputSpec = InputSpec()
+    reviews: InputSpec = InputSpec()
+    roster: InputSpec = InputSpec()
+
+    def get(self, table: str) -> InputSpec:
+        spec: InputSpec = getattr(self, table)
+        return spec
+
+
+# --- scoring methods ----------------------------------------------------------------
+
+
+class TargetMethod(_Model):
+    """score = 100 · min(value / target, cap) / cap (for `lower`: target / value)."""
+
+    method: Literal["target"]
+    target: float = Field(gt=0)
+    cap: float = Field(1.0, ge=1.0)
+
+
+class RangeMethod(_Model):
+    """Linear from `floor` (0 points) to `ceiling` (100 points), clipped."""
+
+    method: Literal["range"]
+    floor: float
+    ceiling: float
+
+    @model_validator(mode="after")
+    def _distinct(self) -> RangeMethod:
+        if self.floor == self.ceiling:
+            raise ValueError("floor and ceiling must differ")
+        return self
+
+
+class PercentileMethod(_Model):
+    """Share of eligible peers of the same level doing worse (ties count half)."""
+
+    method: Literal["percentile"]
+
+
+class BandMethod(_Model):
+    """100 inside [low, high], falling linearly to 0 at `falloff` outside the band."""
+
+    method: Literal["band"]
+    low: float
+    high: float
+    falloff: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> BandMethod:
+        if self.low > self.high:
+            raise ValueError("low must not be above high")
+        return self
+
+
+ScoringMethod = Annotated[TargetMethod | RangeMethod | PercentileMethod | BandMethod, Field(discriminator="method")]
+
+
+class MetricRule(_Model):
+    weight: float = Field(ge=0, le=100)
+    better: Direction | None = None
+    score: ScoringMethod
+
+
+class Gate(_Model):
+    """A rule on one metric's value that overrides the weighted score."""
+
+    metric: str
+    above: float | None = None
+    below: float | None = None
+    action: Literal["cap_grade", "zero_score", "ineligible"]
+    grade: str | None = None
+    reason: str | None = None
+
+    @model_validator(mode="after")
+    def _complete(self) -> Gate:
+        if (self.above is None) == (self.below is None):
+            raise ValueError("give exactly one of `above` or `below`")
+        if self.action == "cap_grade" and self.grade is None:
+            raise ValueError("action cap_grade needs `grade`")
+        return self
+
+    def describe(self) -> str:
+        op, limit = (">", self.above) if self.above is not None else ("<", self.below)
+        return self.reason or f"{self.metric} {op} {limit:g}"
+
+
+class GradeBand(_Model):
+    grade: str
+    min: float = Field(ge=0, le=100)
+
+
+class Eligibility(_Model):
+    min_cases: int = Field(0, ge=0)
+    min_contacts: int = Field(0, ge=0)
+    active_only: bool = Field(True, description="roster collectors with active = false are not ranked")
+
+
+class Params(_Model):
+    sla_days: int = Field(30, ge=0)
+    followup_hours: float = Field(24.0, gt=0)
+    target_amount: float | None = Field(None, gt=0, description="monthly target where the roster has none")
+
+
+class TeamRule(_Model):
+    method: Literal["pooled", "mean"] = "pooled"
+
+
+class Scheme(_Model):
+    """A whole scoring scheme."""
+
+    name: str = "unnamed scheme"
+    inputs: Inputs = Inputs()
+    params: Params = Params()
+    metrics: dict[str, MetricRule]
+    missing: Literal["reweight", "zero"]
+    eligibility: Eligibility = Eligibility()
+    gates: list[Gate] = Field(default_factory=list)
+    grades: list[GradeBand]
+    team: TeamRule = TeamRule()
+
+    # Where the scheme was read from; relative input paths resolve against its folder.
+    base_dir: Path = Field(default=Path("."), exclude=True)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, metrics: dict[str, MetricRule]) -> dict[str, MetricRule]:
+        for metric_id, rule in metrics.items():
+            if metric_id not in METRICS:
+                raise ValueError(f"unknown metric '{metric_id}'{_suggest(metric_id, METRICS)}")
+            if rule.better is None and METRICS[metric_id].better is None and not isinstance(rule.score, BandMethod):
+                raise ValueError(f"{metric_id}: has no default direction; set `better` or use method band")
+        if not metrics:
+            raise ValueError("at least one metric is needed")
+        total = sum(rule.weight for rule in metrics.values())
+        if not math.isclose(total, 100.0, abs_tol=1e-9):
+            raise ValueError(f"weights add up to {total:g}, not 100")
+        return metrics
+
+    @field_validator("grades")
+    @classmethod
+    def _grades_cover(cls, grades: list[GradeBand]) -> list[GradeBand]:
+        if not grades:
+            raise ValueError("at least one grade band is needed")
+        mins = [band.min for band in grades]
+        if mins != sorted(mins, reverse=True) or len(set(mins)) != len(mins):
+            raise ValueError("list grade bands from the highest `min` down, each `min` different")
+        if mins[-1] != 0:
+            raise ValueError("the last grade band must have min: 0 so every score gets a grade")
+        names = [band.grade for band in grades]
+        if len(set(names)) != len(names):
+            raise ValueError("grade names must be unique")
+        return grades
+
+    @model_validator(mode="after")
+    def _cross_checks(self) -> Scheme:
+        grades = {band.grade for band in self.grades}
+        for index, gate in enumerate(self.gates):
+            if gate.metric not in METRICS:
+                raise _located(("gates", index, "metric"), f"unknown metric '{gate.metric}'")
+            if gate.grade is not None and gate.grade not in grades:
+                raise _located(("gates", index, "grade"), f"unknown grade '{gate.grade}'")
+        for metric_id, rule in self.metrics.items():
+            method = rule.score
+            if isinstance(method, RangeMethod):
+                better = self.direction(metric_id)
+                rising = method.ceiling > method.floor
+                if (better == "higher" and not rising) or (better == "lower" and rising):
+                    raise _located(
+                        ("metrics", metric_id, "score"),
+                        f"range runs the wrong way for a '{better}' metric: "
+                        f"floor {method.floor:g} (0 points), ceiling {method.ceiling:g} (100 points)",
+                    )
+        needs_target = "target_attainment" in self.needed_metrics()
+        if needs_target and self.params.target_amount is None and self.inputs.roster.path is None:
+            raise _located(
+                ("metrics", "target_attainment"),
+                "needs a target: give inputs.roster.path (target_amount column) or params.target_amount",
+            )
+        return self
+
+    def direction(self, metric_id: str) -> Direction:
+        """The direction a metric is scored in: the scheme's word, else the catalog's."""
+        rule = self.metrics.get(metric_id)
+        if rule is not None and rule.better is not None:
+            return rule.better
+        return METRICS[metric_id].better or "higher"
+
+    def needed_metrics(self) -> list[str]:
+        """Metrics to compute: those weighted, then those only gates use."""
+        ids = list(self.metrics)
+        for gate in self.gates:
+            if gate.metric not in ids:
+                ids.append(gate.metric)
+        return ids
+
+    def resolve_path(self, template: str, month: str) -> str:
+        """An input path with `{month}` filled and relative paths anchored at the scheme."""
+        path = Path(template.replace("{month}", month)).expanduser()
+        if not path.is_absolute():
+            path = self.base_dir / path
+        return str(path)
+
+
+class _LocatedError(ValueError):
+    def __init__(self, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.loc = loc
+        self.message = message
+
+
+def _located(loc: tuple[str | int, ...], message: str) -> _LocatedError:
+    return _LocatedError(loc, message)
+
+
+def _suggest(word: str, choices: Any) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean '{close[0]}'?)" if close else ""
+
+
+# --- loading ----------------------------------------------------------------------
+
+
+def _line_of(node: yaml.Node | None, loc: tuple[str | int, ...]) -> int | None:
+    """The 1-based line of the YAML node at ``loc``, or of its nearest ancestor."""
+    line = node.start_mark.line + 1 if node is not None else None
+    for key in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key_node, value_node in node.value:
+                if key_node.value == str(key):
+                    line = key_node.start_mark.line + 1
+                    node = value_node
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(key, int) and key < len(node.value):
+            node = node.value[key]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _dotted(loc: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
+    # pydantic adds the discriminator value as a path element (…score.target.cap).
+    out: list[str | int] = []
+    for index, part in enumerate(loc):
+        if index > 0 and loc[index - 1] == "score" and part in ("target", "range", "percentile", "band"):
+            continue
+        out.append(part)
+    return tuple(out)
+
+
+def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = None) -> Scheme:
+    """Validate scheme YAML text; errors name ``source:line: yaml.path``."""
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{source}:{mark.line + 1}" if mark is not None else source
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise SchemeError(f"{where}: not valid YAML: {problem}") from exc
+    if not isinstance(data, dict):
+        raise SchemeError(f"{source}: a scheme is a YAML mapping (metrics:, grades:, …)")
+    try:
+        scheme = Scheme.model_validate({**data, "base_dir": base_dir or Path(".")})
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        context = error.get("ctx", {}).get("error")
+        if isinstance(context, _LocatedError):
+            loc, message = context.loc, context.message
+        else:
+            loc = _clean_loc(tuple(error["loc"]))
+            message = _message(error)
+        line = _line_of(root, loc)
+        where = f"{source}:{line}" if line else source
+        more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
+        raise SchemeError(f"{where}: {_dotted(loc) or '(top level)'}: {message}{more}") from exc
+    return scheme
+
+
+def _message(error: Any) -> str:
+    kind = error["type"]
+    if kind == "extra_forbidden":
+        return "unknown key"
+    if kind == "missing":
+        return "required key is missing"
+    message = str(error["msg"])
+    return message.removeprefix("Value error, ")
+
+
+def load_scheme(path: str | Path) -> Scheme:
+    """Read and validate a scheme file."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError as exc:
+        raise SchemeError(f"{path}: scheme file not found") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise SchemeError(f"{path}: cannot read scheme: {exc}") from exc
+    return parse_scheme(text, str(path), path.resolve().parent)
+
+
+DEFAULT_LOCATIONS = ("kpi.yaml", "configs/default.yaml")
+
+
+def find_scheme(explicit: str | Path | None, cwd: Path | None = None) -> Path:
+    """Where the scheme comes from: --config, $KPI_CONFIG, ./kpi.yaml, ./configs/default.yaml."""
+    import os
+
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("KPI_CONFIG")
+    if env:
+        return Path(env)
+    cwd = cwd or Path.cwd()
+    for candidate in DEFAULT_LOCATIONS:
+        if (cwd / candidate).is_file():
+            return cwd / candidate
+    looked = ", ".join(str(cwd / c) for c in DEFAULT_LOCATIONS)
+    raise SchemeError(f"no scheme found: looked for $KPI_CONFIG, {looked}; pass --config FILE")

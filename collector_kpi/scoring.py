@@ -1,0 +1,284 @@
+"""From per-collector sums to scorecards: values, points, weights, gates, grades, ranks.
+
+Rank order is total and documented: score descending, then ``collector_id`` (or
+``team_id``) ascending; ineligible rows have no rank and follow the ranked ones.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import polars as pl
+
+from .aggregate import MonthSums, TableStats
+from .metrics import METRICS, value_expr
+from .scheme import BandMethod, PercentileMethod, RangeMethod, Scheme, TargetMethod
+
+LEVELS = ("collector", "team")
+
+
+@dataclass
+class Scorecard:
+    """Everything one run computed: per-level frames plus the floor and the accounting."""
+
+    month: str
+    scheme: Scheme
+    collectors: pl.DataFrame
+    teams: pl.DataFrame
+    floor: dict[str, Any]
+    stats: dict[str, TableStats]
+    rejects: pl.DataFrame
+    components: list[str] = field(default_factory=list)
+
+    def frame(self, level: str) -> pl.DataFrame:
+        return self.collectors if level == "collector" else self.teams
+
+    def table(self, level: str = "collector") -> pl.DataFrame:
+        """The output contract: one record per collector (or team), ranked first."""
+        frame = self.frame(level)
+        key = ["collector_id", "collector_name", "team_id"] if level == "collector" else ["team_id", "member_count"]
+        metric_cols: list[str] = []
+        for metric_id in self.scheme.metrics:
+            metric_cols += [metric_id, f"{metric_id}_score"]
+        extra = ["bonus"] if "bonus" in frame.columns else []
+        return frame.select(
+            "rank", *key, "score", "grade", "eligible", "ineligible_reason", "gates", *extra, *metric_cols
+        )
+
+
+def metric_values(sums: pl.DataFrame, metric_ids: list[str], team_values: pl.DataFrame | None = None) -> pl.DataFrame:
+    """Add one value column per metric to a frame of component sums."""
+    own = [value_expr(METRICS[m]) for m in metric_ids if not METRICS[m].team_pooled or team_values is None]
+    out = sums.with_columns(own)
+    pooled = [m for m in metric_ids if METRICS[m].team_pooled and team_values is not None]
+    if pooled and team_values is not None:
+        out = out.join(team_values.select("team_id", *pooled), on="team_id", how="left", nulls_equal=False)
+    return out
+
+
+def _oriented(value: pl.Expr, better: str) -> pl.Expr:
+    return value if better == "higher" else -value
+
+
+def _method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Series:
+    """The 0–100 score of one metric for every row of ``frame`` (null where no value)."""
+    rule = scheme.metrics[metric_id]
+    method = rule.score
+    value = pl.col(metric_id)
+    better = scheme.direction(metric_id)
+    if isinstance(method, TargetMethod):
+        if better == "higher":
+            attainment = value / method.target
+        else:
+            attainment = pl.when(value > 0).then(method.target / value).otherwise(method.cap)
+        expr = pl.min_horizontal(attainment, pl.lit(method.cap)) / method.cap * 100
+    elif isinstance(method, RangeMethod):
+        expr = ((value - method.floor) / (method.ceiling - method.floor)).clip(0, 1) * 100
+    elif isinstance(method, BandMethod):
+        distance = pl.max_horizontal(method.low - value, value - method.high, pl.lit(0.0))
+        expr = (1 - distance / method.falloff).clip(0, 1) * 100
+    elif isinstance(method, PercentileMethod):
+        return _percentile(frame, metric_id, better)
+    else:  # pragma: no cover - the scheme model admits no other method
+        raise AssertionError(method)
+    return frame.select(pl.when(value.is_not_null()).then(expr).otherwise(None).alias(metric_id)).to_series()
+
+
+def _percentile(frame: pl.DataFrame, metric_id: str, better: str) -> pl.Series:
+    """Share of eligible peers doing worse, ties counting half; one peer alone gets 100."""
+    oriented = frame.select(_oriented(pl.col(metric_id), better).alias("v"), pl.col("_eligible_pre")).to_series(0)
+    eligible = frame["_eligible_pre"]
+    peers = oriented.filter(eligible & oriented.is_not_null()).sort()
+    n = peers.len()
+    below = peers.search_sorted(oriented, side="left")
+    upto = peers.search_sorted(oriented, side="right")
+    table = pl.DataFrame(
+        {
+            "v": oriented,
+            "self": (eligible & oriented.is_not_null()).cast(pl.Int64),
+            "below": below.cast(pl.Int64),
+            "equal": (upto - below).cast(pl.Int64),
+        }
+    )
+    others = pl.lit(n, dtype=pl.Int64) - pl.col("self")
+    expr = (
+        pl.when(pl.col("v").is_null())
+        .then(None)
+        .when(others == 0)
+        .then(100.0)
+        .otherwise((pl.col("below") + 0.5 * (pl.col("equal") - pl.col("self"))) / others * 100)
+    )
+    return table.select(expr.alias(metric_id)).to_series()
+
+
+def _grade_expr(scheme: Scheme, score: pl.Expr) -> pl.Expr:
+    bands = scheme.grades
+    expr: Any = pl.when(score.is_null()).then(pl.lit(None, dtype=pl.String))
+    for band in bands:
+        expr = expr.when(score >= band.min).then(pl.lit(band.grade))
+    result: pl.Expr = expr.otherwise(pl.lit(bands[-1].grade))
+    return result
+
+
+def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> pl.DataFrame:
+    """Metric scores, total, gates, grade and rank for one level's frame."""
+    metric_ids = list(scheme.metrics)
+    scores = {f"{m}_score": _method_score(scheme, m, frame) for m in metric_ids}
+    frame = frame.with_columns(pl.Series(name, series) for name, series in scores.items())
+
+    weights = {m: scheme.metrics[m].weight for m in metric_ids}
+    weighted = [pl.col(f"{m}_score").fill_null(0) * weights[m] for m in metric_ids]
+    if scheme.missing == "reweight":
+        present = [pl.when(pl.col(f"{m}_score").is_not_null()).then(weights[m]).otherwise(0.0) for m in metric_ids]
+        weight_sum = pl.sum_horizontal(present)
+        frame = frame.with_columns(_weight_sum=weight_sum)
+    else:
+        frame = frame.with_columns(_weight_sum=pl.lit(100.0))
+    points = [
+        pl.when(pl.col(f"{m}_score").is_not_null() & (pl.col("_weight_sum") > 0))
+        .then(w / pl.col("_weight_sum"))
+        .otherwise(0.0)
+        .alias(f"{m}_points")
+        for m, w in zip(metric_ids, weighted, strict=True)
+    ]
+    frame = frame.with_columns(points)
+    total = pl.when(pl.col("_weight_sum") > 0).then(pl.sum_horizontal([pl.col(f"{m}_points") for m in metric_ids]))
+    frame = frame.with_columns(score=total.otherwise(None))
+
+    # Gates: zero the score or cap the grade of the collectors they fire on.
+    fired: list[pl.Expr] = []
+    zero = pl.lit(False)
+    cap_rank = pl.lit(None, dtype=pl.Int64)
+    order = {band.grade: index for index, band in enumerate(scheme.grades)}
+    if gates:
+        for gate in scheme.gates:
+            value = pl.col(gate.metric)
+            condition = (value > gate.above) if gate.above is not None else (value < gate.below)
+            condition = condition.fill_null(False)
+            fired.append(pl.when(condition).then(pl.lit(gate.describe())))
+            if gate.action == "zero_score":
+                zero = zero | condition
+            if gate.action == "cap_grade" and gate.grade is not None:
+                cap_rank = (
+                    pl.when(condition).then(pl.max_horizontal(cap_rank, pl.lit(order[gate.grade]))).otherwise(cap_rank)
+                )
+    frame = frame.with_columns(
+        gates=pl.concat_str(fired, separator="; ", ignore_nulls=True).replace("", None)
+        if fired
+        else pl.lit(None, dtype=pl.String),
+        score=pl.when(zero & pl.col("score").is_not_null()).then(0.0).otherwise(pl.col("score")),
+        _cap=cap_rank,
+    )
+    grade = _grade_expr(scheme, pl.col("score"))
+    grades = pl.Series("grades", [band.grade for band in scheme.grades])
+    frame = frame.with_columns(grade=grade)
+    frame = frame.with_columns(
+        grade=pl.when(
+            pl.col("_cap").is_not_null()
+            & (pl.col("grade").replace_strict(order, default=None, return_dtype=pl.Int64) < pl.col("_cap"))
+        )
+        .then(pl.col("_cap").replace_strict(dict(enumerate(grades.to_list())), default=None, return_dtype=pl.String))
+        .otherwise(pl.col("grade"))
+    )
+    frame = frame.with_columns(
+        eligible=pl.col("_eligible_pre") & pl.col("score").is_not_null(),
+        ineligible_reason=pl.when(pl.col("_eligible_pre") & pl.col("score").is_null())
+        .then(pl.lit("no metric has a value"))
+        .otherwise(pl.col("_reason")),
+    )
+    ranked = frame.filter("eligible").sort(["score", key], descending=[True, False]).with_row_index("rank", offset=1)
+    frame = frame.join(ranked.select(key, pl.col("rank").cast(pl.Int64)), on=key, how="left")
+    return frame.sort([pl.col("rank").is_null(), "rank", key], descending=[False, False, False], nulls_last=True).drop(
+        "_cap", "_weight_sum"
+    )
+
+
+def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
+    rules = scheme.eligibility
+    reasons: list[pl.Expr] = []
+    if rules.active_only:
+        reasons.append(pl.when(~pl.col("active")).then(pl.lit("inactive on the roster")))
+    if rules.min_cases > 0:
+        reasons.append(
+            pl.when(pl.col("case_rows") < rules.min_cases).then(
+                pl.format("{} cases < min_cases {}", pl.col("case_rows"), pl.lit(rules.min_cases))
+            )
+        )
+    if rules.min_contacts > 0:
+        reasons.append(
+            pl.when(pl.col("contact_rows") < rules.min_contacts).then(
+                pl.format("{} contacts < min_contacts {}", pl.col("contact_rows"), pl.lit(rules.min_contacts))
+            )
+        )
+    for gate in scheme.gates:
+        if gate.action == "ineligible":
+            value = pl.col(gate.metric)
+            condition = (value > gate.above) if gate.above is not None else (value < gate.below)
+            reasons.append(pl.when(condition.fill_null(False)).then(pl.lit(f"gate: {gate.describe()}")))
+    reason = (
+        pl.concat_str(reasons, separator="; ", ignore_nulls=True).replace("", None)
+        if reasons
+        else pl.lit(None, dtype=pl.String)
+    )
+    return frame.with_columns(_reason=reason).with_columns(_eligible_pre=pl.col("_reason").is_null())
+
+
+def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
+    """Score every collector and team of a month under ``scheme``."""
+    metric_ids = scheme.needed_metrics()
+    components = sums.components
+    collectors = sums.collectors
+    team_sums = (
+        collectors.filter(pl.col("team_id").is_not_null())
+        .group_by("team_id")
+        .agg(
+            pl.len().alias("member_count"),
+            *[pl.col(c).sum() for c in components if c != "target_cents"],
+            *([pl.col("target_cents").sum()] if "target_cents" in components else []),
+        )
+        .sort("team_id")
+    )
+    floor_sums = collectors.select(*[pl.col(c).sum() for c in components])
+    team_values = metric_values(team_sums, metric_ids)
+    floor_values = metric_values(floor_sums, metric_ids).row(0, named=True)
+
+    collectors = metric_values(collectors, metric_ids, team_values)
+    collectors = _collector_eligibility(scheme, collectors)
+    collectors = _score_level(scheme, collectors, "collector_id", gates=True)
+
+    teams = team_values
+    members = collectors.group_by("team_id").agg(
+        pl.col("eligible").sum().alias("_eligible_members"),
+        pl.col("score").filter("eligible").mean().alias("_member_mean"),
+        *[pl.col(f"{m}_score").filter("eligible").mean().alias(f"_mean_{m}") for m in scheme.metrics],
+    )
+    teams = (
+        teams.join(members, on="team_id", how="left")
+        .with_columns(
+            _reason=pl.when(pl.col("_eligible_members").fill_null(0) == 0).then(pl.lit("no eligible member")),
+        )
+        .with_columns(_eligible_pre=pl.col("_reason").is_null())
+    )
+    teams = _score_level(scheme, teams, "team_id", gates=False)
+    if scheme.team.method == "mean":
+        # The team's score is the plain mean of its eligible members' scores.
+        teams = (
+            teams.with_columns(
+                score=pl.col("_member_mean"),
+                **{f"{m}_score": pl.col(f"_mean_{m}") for m in scheme.metrics},
+            )
+            .with_columns(grade=_grade_expr(scheme, pl.col("score")))
+            .drop("rank")
+        )
+        teams = teams.with_columns(eligible=pl.col("_eligible_pre") & pl.col("score").is_not_null())
+        ranked = (
+            teams.filter("eligible")
+            .sort(["score", "team_id"], descending=[True, False])
+            .with_row_index("rank", offset=1)
+        )
+        teams = teams.join(ranked.select("team_id", pl.col("rank").cast(pl.Int64)), on="team_id", how="left").sort(
+            [pl.col("rank").is_null(), "rank", "team_id"]
+        )
+    teams = teams.drop([c for c in teams.columns if c.startswith("_mean_")] + ["_member_mean", "_eligible_members"])
+    return Scorecard(month, scheme, collectors, teams, floor_values, sums.stats, sums.rejects, components)

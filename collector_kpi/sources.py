@@ -1,0 +1,462 @@
+"""Find, read and map exports into canonical LazyFrames.
+
+Every table comes out with its canonical columns (only those asked for), typed, plus
+``_file`` and ``_row`` (where the row came from) and ``_reject`` (why the row cannot be
+used, or null). Rows are never dropped here: callers count and report the rejected ones.
+"""
+
+from __future__ import annotations
+
+import calendar
+import difflib
+import glob as globlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Literal
+
+import polars as pl
+
+from .errors import InputError, KpiError
+from .scheme import InputSpec, Scheme
+
+ColumnType = Literal["id", "text", "month", "date", "datetime", "money", "int", "score", "bool", "channel", "outcome"]
+
+CANONICAL: dict[str, dict[str, ColumnType]] = {
+    "cases": {
+        "case_id": "id",
+        "collector_id": "id",
+        "team_id": "id",
+        "collector_name": "text",
+        "month": "month",
+        "assigned_date": "date",
+        "overdue_amount": "money",
+        "recovered_amount": "money",
+        "waived_amount": "money",
+        "settled_date": "date",
+        "first_payment_date": "date",
+        "dpd_bucket": "text",
+        "product": "text",
+    },
+    "contacts": {
+        "contact_id": "id",
+        "case_id": "id",
+        "collector_id": "id",
+        "channel": "channel",
+        "contacted_at": "datetime",
+        "outcome": "outcome",
+        "duration_s": "int",
+        "ptp": "bool",
+        "ptp_amount": "money",
+        "qa_score": "score",
+        "logged_at": "datetime",
+    },
+    "reviews": {
+        "collector_id": "id",
+        "month": "month",
+        "call_quality": "score",
+        "knowledge": "score",
+        "teamwork": "score",
+        "violations": "int",
+    },
+    "roster": {
+        "collector_id": "id",
+        "collector_name": "text",
+        "team_id": "id",
+        "target_amount": "money",
+        "active": "bool",
+    },
+}
+
+# Columns that must hold a value on every used row.
+REQUIRED_VALUES: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id", "collector_id", "team_id", "assigned_date", "overdue_amount", "recovered_amount"),
+    "contacts": ("case_id", "collector_id", "channel", "contacted_at", "outcome"),
+    "reviews": ("collector_id",),
+    "roster": ("collector_id",),
+}
+
+OUTCOMES: dict[str, tuple[str, ...]] = {
+    "call": ("connected", "no_answer", "busy", "unreachable", "refused"),
+    "sms": ("sent", "delivered", "replied", "failed"),
+    "visit": ("planned", "completed", "not_found", "cancelled"),
+}
+ALL_OUTCOMES = tuple(sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
+
+TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "有", "已承诺")
+FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "无", "未承诺")
+
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+DATETIME_FORMATS = (
+    "%Y-%m-%d %H:%M:%S",
+    "%Y-%m-%dT%H:%M:%S",
+    "%Y/%m/%d %H:%M:%S",
+    "%Y-%m-%d %H:%M",
+    "%Y/%m/%d %H:%M",
+    "%Y-%m-%d %H:%M:%S%.f",
+    "%Y%m%d %H:%M:%S",
+)
+
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """First and last day of a ``YYYY-MM`` month."""
+    match = _MONTH.match(month)
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise KpiError(f"--month: '{month}' is not a month; write it as YYYY-MM, e.g. 2025-03")
+    year, mon = int(match.group(1)), int(match.group(2))
+    return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+@dataclass
+class TableData:
+    """One table of the month: its canonical rows and where they came from."""
+
+    name: str
+    frame: pl.LazyFrame
+    files: list[str]
+    columns: list[str]
+
+
+@dataclass
+class MonthData:
+    """The tables of one month, ready to aggregate."""
+
+    month: str
+    start: date
+    end: date
+    tables: dict[str, TableData] = field(default_factory=dict)
+
+    def has(self, table: str) -> bool:
+        return table in self.tables
+
+
+def expand_path(path: str, table: str) -> list[str]:
+    """A file, a glob or a directory → the files it names (sorted)."""
+    p = Path(path)
+    if p.is_dir():
+        files = sorted(
+            str(f)
+            for f in p.rglob("*")
+            if f.is_file() and _format_of(str(f)) != "unknown" and not f.name.startswith(".")
+        )
+        if not files:
+            raise InputError(f"{table}: directory {path} holds no CSV, Parquet or xlsx file")
+        return files
+    if any(ch in path for ch in "*?["):
+        files = sorted(f for f in globlib.glob(path, recursive=True) if Path(f).is_file())
+        if not files:
+            raise InputError(f"{table}: no file matches {path}")
+        return files
+    if not p.exists():
+        raise InputError(f"{table}: file not found: {path}")
+    return [str(p)]
+
+
+def _format_of(path: str) -> str:
+    name = path.lower()
+    if name.endswith(".gz"):
+        name = name[:-3]
+    for suffix, kind in (
+        (".parquet", "parquet"),
+        (".pq", "parquet"),
+        (".csv", "csv"),
+        (".tsv", "csv"),
+        (".txt", "csv"),
+        (".xlsx", "xlsx"),
+    ):
+        if name.endswith(suffix):
+            return kind
+    return "unknown"
+
+
+def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
+    """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
+    kind = spec.format if spec.format != "auto" else _format_of(path)
+    if kind == "parquet":
+        try:
+            lf = pl.scan_parquet(path, row_index_name="_row", row_index_offset=1)
+            lf.collect_schema()
+        except Exception as exc:  # polars raises several exception types for a bad file
+            raise InputError(f"{table}: {path}: not a readable Parquet file ({_first_line(exc)})") from exc
+        return lf.with_columns(_file=pl.lit(path))
+    if kind == "csv":
+        separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
+        try:
+            lf = pl.scan_csv(
+                path,
+                separator=separator,
+                infer_schema=False,
+                row_index_name="_row",
+                row_index_offset=2,  # the header is line 1
+                raise_if_empty=True,
+            )
+            names = lf.collect_schema().names()
+        except pl.exceptions.NoDataError as exc:
+            raise InputError(f"{table}: {path}: the file is empty") from exc
+        except Exception as exc:
+            raise InputError(f"{table}: {path}: cannot read as CSV ({_first_line(exc)})") from exc
+        # A header written by Excel with a byte-order mark keeps it on the first name.
+        bom = [n for n in names if n.startswith("\ufeff")]
+        if bom:
+            lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
+        return lf.with_columns(_file=pl.lit(path))
+    raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__
+
+
+def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
+    """Source header → canonical name, from the scheme's `columns` mapping."""
+    return {source: canonical for source, canonical in spec.columns.items() if source in found}
+
+
+def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -> pl.Expr:
+    """An expression turning a raw column into its canonical type (null where it fails)."""
+    raw = pl.col(column)
+    values = spec.values.get(column)
+    if values and dtype == pl.String:
+        raw = raw.str.strip_chars().replace(
+            {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()}
+        )
+    if kind in ("id", "text"):
+        if dtype == pl.String:
+            return raw.str.strip_chars().replace("", None)
+        return raw.cast(pl.String)
+    if kind == "month":
+        if dtype == pl.String:
+            text = raw.str.strip_chars()
+            return pl.coalesce(
+                text.str.to_date("%Y-%m", strict=False),
+                text.str.to_date("%Y-%m-%d", strict=False),
+                text.str.to_date("%Y/%m", strict=False),
+                text.str.to_date("%Y%m", strict=False),
+            ).dt.strftime("%Y-%m")
+        if dtype in (pl.Date,) or isinstance(dtype, pl.Datetime):
+            return raw.dt.strftime("%Y-%m")
+        return raw.cast(pl.String)
+    if kind == "date":
+        if dtype == pl.Date:
+            return raw
+        if isinstance(dtype, pl.Datetime):
+            return raw.dt.date()
+        text = raw.cast(pl.String).str.strip_chars()
+        formats = [spec.formats[column]] if column in spec.formats else list(DATE_FORMATS)
+        parsed = [text.str.to_date(fmt, strict=False) for fmt in formats]
+        if column not in spec.formats:
+            parsed.append(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+        return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+    if kind == "datetime":
+        if isinstance(dtype, pl.Datetime):
+            return raw.cast(pl.Datetime("us"))
+        if dtype == pl.Date:
+            return raw.cast(pl.Datetime("us"))
+        text = raw.cast(pl.String).str.strip_chars()
+        formats = [spec.formats[column]] if column in spec.formats else list(DATETIME_FORMATS)
+        parsed = [text.str.to_datetime(fmt, time_unit="us", strict=False) for fmt in formats]
+        return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
+    if kind == "money":
+        if dtype.is_numeric():
+            number = raw.cast(pl.Float64)
+        else:
+            number = (
+                raw.cast(pl.String).str.strip_chars().str.replace_all(r"[,¥￥\s]", "").cast(pl.Float64, strict=False)
+            )
+        return (number * 100).round(0).cast(pl.Int64)
+    if kind in ("int",):
+        if dtype.is_integer():
+            return raw.cast(pl.Int64)
+        if dtype.is_numeric():
+            number = raw.cast(pl.Float64)
+        else:
+            number = raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        return pl.when(number == number.round(0)).then(number.cast(pl.Int64, strict=False)).otherwise(None)
+    if kind == "score":
+        if dtype.is_numeric():
+            return raw.cast(pl.Float64)
+        return raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+    if kind == "bool":
+        if dtype == pl.Boolean:
+            return raw
+        text = raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return (
+            pl.when(text.is_in(TRUE_WORDS))
+            .then(pl.lit(True))
+            .when(text.is_in(FALSE_WORDS))
+            .then(pl.lit(False))
+            .otherwise(None)
+        )
+    if kind in ("channel", "outcome"):
+        return raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+    raise AssertionError(kind)
+
+
+def _problems(column: str, kind: ColumnType, table: str) -> list[tuple[pl.Expr, str]]:
+    """(condition, reason) pairs that reject a row for this (already parsed) column."""
+    raw, value = pl.col(f"_raw_{column}"), pl.col(column)
+    checks: list[tuple[pl.Expr, str]] = []
+    unparsed = raw.is_not_null() & value.is_null()
+    label = {
+        "month": "not a month",
+        "date": "not a date",
+        "datetime": "not a date and time",
+        "money": "not a number",
+        "int": "not a whole number",
+        "score": "not a number",
+        "bool": "not yes/no",
+    }.get(kind)
+    if label:
+        checks.append((unparsed, f"{column}: {label}"))
+    if column in REQUIRED_VALUES.get(table, ()):
+        checks.append((value.is_null(), f"{column}: missing value"))
+    if kind in ("money", "int"):
+        checks.append((value < 0, f"{column}: negative"))
+    if kind == "score":
+        checks.append(((value < 0) | (value > 100), f"{column}: outside 0–100"))
+    if kind == "channel":
+        checks.append((value.is_not_null() & ~value.is_in(list(OUTCOMES)), f"{column}: unknown channel"))
+    if kind == "outcome":
+        checks.append((value.is_not_null() & ~value.is_in(list(ALL_OUTCOMES)), f"{column}: unknown outcome"))
+    return checks
+
+
+def _cross_checks(table: str, columns: Iterable[str]) -> list[tuple[pl.Expr, str]]:
+    present = set(columns)
+    checks: list[tuple[pl.Expr, str]] = []
+    if table == "contacts" and {"channel", "outcome"} <= present:
+        valid = pl.lit(False)
+        for channel, outcomes in OUTCOMES.items():
+            valid = valid | ((pl.col("channel") == channel) & pl.col("outcome").is_in(list(outcomes)))
+        checks.append(
+            (
+                pl.col("channel").is_in(list(OUTCOMES)) & pl.col("outcome").is_in(list(ALL_OUTCOMES)) & ~valid,
+                "outcome: not an outcome of this channel",
+            )
+        )
+    if table == "cases" and {"settled_date", "assigned_date"} <= present:
+        checks.append((pl.col("settled_date") < pl.col("assigned_date"), "settled_date: before assigned_date"))
+    if table == "cases" and {"first_payment_date", "assigned_date"} <= present:
+        checks.append(
+            (pl.col("first_payment_date") < pl.col("assigned_date"), "first_payment_date: before assigned_date")
+        )
+    return checks
+
+
+def read_table(
+    table: str,
+    paths: Sequence[str],
+    spec: InputSpec,
+    columns: Sequence[str],
+    needed_by: dict[str, str],
+) -> TableData:
+    """Scan the files of one table, mapped and typed to the canonical ``columns``.
+
+    ``needed_by`` names, for each column, the metric that needs it (for error messages).
+    Optional canonical columns absent from the files come out as nulls.
+    """
+    canonical = CANONICAL[table]
+    frames: list[pl.LazyFrame] = []
+    for path in paths:
+        lf = _scan_file(path, spec, table)
+        found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
+        rename = _rename_map(found, spec)
+        available = {rename.get(name, name) for name in found} | set(spec.constants)
+        for parts in spec.datetime_parts.values():
+            available |= set(parts)
+        optional_absent: list[str] = []
+        for column in columns:
+            if column in available or column in spec.datetime_parts:
+                continue
+            if column in needed_by and column not in ("month",):
+                hint = _close(column, found, spec)
+                raise InputError(
+                    f"{table}: {path}: missing column '{column}' (needed by {needed_by[column]}); "
+                    f"found: {', '.join(found)}{hint}"
+                )
+            optional_absent.append(column)
+        lf = lf.rename(rename) if rename else lf
+        schema = lf.collect_schema()
+        for target, (date_col, time_col) in spec.datetime_parts.items():
+            if target in columns:
+                lf = lf.with_columns(
+                    pl.concat_str(
+                        pl.col(date_col).cast(pl.String), pl.lit(" "), pl.col(time_col).cast(pl.String)
+                    ).alias(target)
+                )
+        if spec.constants:
+            lf = lf.with_columns(
+                [pl.lit(value).alias(name) for name, value in spec.constants.items() if name in columns]
+            )
+        schema = lf.collect_schema()
+        raw_exprs = [pl.col("_file"), pl.col("_row").cast(pl.Int64)]
+        for column in columns:
+            if column in optional_absent:
+                raw_exprs.append(pl.lit(None, dtype=pl.String).alias(column))
+            else:
+                raw_exprs.append(pl.col(column))
+        lf = lf.select(raw_exprs)
+        schema = lf.collect_schema()
+        frames.append(
+            lf.select(
+                pl.col("_file"),
+                pl.col("_row"),
+                *[pl.col(c).alias(f"_raw_{c}") for c in columns],
+                *[_parse(c, canonical[c], schema[c], spec).alias(c) for c in columns],
+            )
+        )
+    frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    checks: list[tuple[pl.Expr, str]] = []
+    for column in columns:
+        checks.extend(_problems(column, canonical[column], table))
+    checks.extend(_cross_checks(table, columns))
+    reason = (
+        pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks])
+        if checks
+        else pl.lit(None, dtype=pl.String)
+    )
+    frame = frame.with_columns(reason.alias("_reject"))
+    return TableData(table, frame, list(paths), list(columns))
+
+
+def _close(column: str, found: Sequence[str], spec: InputSpec) -> str:
+    close = difflib.get_close_matches(column, list(found), n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'? map it under inputs.<table>.columns)"
+    return ""
+
+
+def month_filter(table: str, columns: Sequence[str], month: str, start: date, end: date) -> pl.Expr | None:
+    """Which rows belong to the month: a `month` column, else `contacted_at` for contacts."""
+    if "month" in columns:
+        return pl.col("month").is_null() | (pl.col("month") == month)
+    if table == "contacts" and "contacted_at" in columns:
+        return pl.col("contacted_at").is_null() | pl.col("contacted_at").dt.date().is_between(start, end)
+    return None
+
+
+def resolve_paths(scheme: Scheme, table: str, month: str, override: str | None) -> list[str] | None:
+    """The files of one table: the CLI's path, else the scheme's template; None if neither."""
+    if override:
+        return expand_path(override, table)
+    template = scheme.inputs.get(table).path
+    if template is None:
+        return None
+    return expand_path(scheme.resolve_path(template, month), table)
+
+
+def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
+    """Whether every file of the table carries a month column (directly or mapped)."""
+    if table not in ("cases", "reviews"):
+        return False
+    for path in paths:
+        names = [n for n in _scan_file(path, spec, table).collect_schema().names()]
+        mapped = {spec.columns.get(n, n) for n in names}
+        if "month" not in mapped:
+            return False
+    return True
