@@ -71,9 +71,9 @@ def load_month(scheme: Scheme, month: str, paths: dict[str, str | None] | None =
     data = MonthData(month, start, end)
     for table in ("cases", "contacts", "reviews", "roster"):
         wanted = needed[table]
-        files = resolve_paths(scheme, table, month, paths.get(table))
         if not wanted and table != "roster":
-            continue
+            continue  # only what the chosen metrics need is read
+        files = resolve_paths(scheme, table, month, paths.get(table))
         if files is None:
             if table == "roster":
                 continue

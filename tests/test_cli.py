@@ -1,0 +1,214 @@
+"""The `kpi` command, driven through typer's CliRunner."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from collector_kpi import __version__
+from collector_kpi.cli import app
+from tests.conftest import write_scheme
+
+ROOT = Path(__file__).parent.parent
+SCHEME = """\
+name: tiny
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+"""
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def scheme(tiny: Path) -> Path:
+    return write_scheme(tiny, SCHEME)
+
+
+def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_version(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "--version")
+    assert code == 0
+    assert out.strip() == f"kpi {__version__}"
+
+
+def test_json_output_contract(runner: CliRunner, scheme: Path) -> None:
+    code, out, err = invoke(runner, "score", "--month", "2025-03", "--config", str(scheme), "--format", "json")
+    assert code == 0, err
+    records = json.loads(out)
+    assert [r["collector_id"] for r in records] == ["A", "B", "C", "D"]
+    first = records[0]
+    assert list(first)[:7] == ["rank", "collector_id", "collector_name", "team_id", "score", "grade", "eligible"]
+    assert first["rank"] == 1
+    assert first["recovery_rate"] == pytest.approx(0.62)
+    assert first["recovery_rate_score"] == 100
+    assert first["call_connect_rate_score"] == 100
+    assert first["score"] == pytest.approx(100)
+    assert records[3]["rank"] is None and records[3]["eligible"] is False
+    assert records[3]["recovery_rate"] is None
+    # the summary goes to stderr, so stdout is pure JSON
+    assert "cases 12 read, 12 used, 0 rejected" in err
+
+
+def test_team_level(runner: CliRunner, scheme: Path) -> None:
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--level", "team", "-f", "json")
+    assert code == 0, err
+    teams = {r["team_id"]: r for r in json.loads(out)}
+    assert teams["T1"]["recovery_rate"] == pytest.approx(4100 / 12000)
+    assert teams["T1"]["member_count"] == 2
+    assert teams["T1"]["rank"] == 1
+
+
+def test_csv_and_parquet_agree(runner: CliRunner, scheme: Path, tmp_path: Path) -> None:
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv")
+    assert code == 0, err
+    target = tmp_path / "card.parquet"
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "parquet", "-o", str(target))
+    assert code == 0, err
+    from io import StringIO
+
+    csv_frame = pl.read_csv(StringIO(out))
+    parquet_frame = pl.read_parquet(target)
+    assert csv_frame["collector_id"].to_list() == parquet_frame["collector_id"].to_list()
+    assert csv_frame["score"].to_list() == pytest.approx(parquet_frame["score"].to_list(), nan_ok=True)
+
+
+def test_parquet_needs_output(runner: CliRunner, scheme: Path) -> None:
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "parquet")
+    assert code == 2
+    assert "give --output FILE" in err
+
+
+def test_table_lists_ranked_then_ineligible(runner: CliRunner, scheme: Path) -> None:
+    code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
+    assert code == 0
+    assert "回款率" in out and "recovery_rate" in out
+    assert "62.0%" in out  # A's recovery rate, formatted for people
+    assert out.index("A Ann") < out.index("C Cy") < out.index("D Di")
+    assert "0 cases < min_cases 3" in out
+    assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
+
+
+def test_top_keeps_best_ranked(runner: CliRunner, scheme: Path) -> None:
+    code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--top", "2", "-f", "json")
+    assert code == 0
+    # A 100; B 0.6 · 10.7 + 0.4 · 50 = 26.4; C 0.6 · 25 + 0.4 · 0 = 15
+    assert [r["collector_id"] for r in json.loads(out)] == ["A", "B"]
+
+
+def test_markdown(runner: CliRunner, scheme: Path) -> None:
+    code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "markdown")
+    assert code == 0
+    assert out.splitlines()[2].startswith("| 1 | A | Ann | T1 | 100.0 |")
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--month", "2025-13"], "'2025-13' is not a month"),
+        (["--month", "2025-04"], "cases: file not found:"),
+        (["--cases", "nowhere.csv"], "cases: file not found: nowhere.csv"),
+        (["--cases", "nowhere/*.csv"], "no file matches nowhere/*.csv"),
+    ],
+)
+def test_errors_are_one_line_exit_2(runner: CliRunner, scheme: Path, args: list[str], words: str) -> None:
+    base = ["score", "-c", str(scheme)]
+    if "--month" not in args:
+        base += ["--month", "2025-03"]
+    code, out, err = invoke(runner, *base, *args)
+    assert code == 2
+    assert words in err
+    assert err.startswith("Error: ") and err.count("\n") == 1
+    assert "Traceback" not in err and out == ""
+
+
+def test_month_without_rows(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    march = tiny / "2025-03"
+    args = ["--cases", str(march / "cases.csv"), "--contacts", str(march / "contacts.csv")]
+    args += ["--roster", str(march / "roster.csv")]
+    code, _, err = invoke(runner, "score", "-m", "2025-04", "-c", str(scheme), *args)
+    assert code == 2
+    assert "contacts: no rows for 2025-04" in err
+    assert "(11 rows belong to other months)" in err
+
+
+def test_missing_column_names_metric_and_found_columns(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_text(cases.read_text().replace("overdue_amount", "overdue_amt"))
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
+    assert code == 2
+    assert "missing column 'overdue_amount' (needed by recovery_rate)" in err
+    assert "did you mean 'overdue_amt'" in err
+
+
+def test_bad_scheme_exit_2(runner: CliRunner, tiny: Path) -> None:
+    bad = write_scheme(tiny, SCHEME.replace("weight: 60", "weight: 70"), name="bad.yaml")
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(bad))
+    assert code == 2
+    assert "bad.yaml:9: metrics: weights add up to 110, not 100" in err
+
+
+def test_debug_shows_traceback(runner: CliRunner, scheme: Path) -> None:
+    result = runner.invoke(app, ["score", "-m", "2025-13", "-c", str(scheme), "--debug"])
+    assert result.exit_code != 0
+    assert result.exception is not None
+
+
+def test_refuses_to_overwrite_an_input(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    target = tiny / "2025-03" / "cases.csv"
+    before = target.read_bytes()
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", str(target))
+    assert code == 2
+    assert "refusing to overwrite an input file" in err
+    assert target.read_bytes() == before
+
+
+def test_metrics_catalog(runner: CliRunner) -> None:
+    code, out, _ = invoke(runner, "metrics", "--format", "json")
+    assert code == 0
+    catalog = {m["id"]: m for m in json.loads(out)}
+    assert catalog["recovery_rate"]["zh"] == "回款率"
+    assert catalog["handling_days"]["better"] == "lower"
+    assert len(catalog) == 22
+
+
+@pytest.mark.parametrize("scheme_name", ["default.yaml", "online-lending.yaml"])
+@pytest.mark.parametrize("level", ["collector", "team"])
+def test_shipped_schemes_score_the_sample(runner: CliRunner, scheme_name: str, level: str) -> None:
+    config = str(ROOT / "configs" / scheme_name)
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", config, "--level", level, "-f", "json")
+    assert code == 0, err
+    records = json.loads(out)
+    ranked = [r for r in records if r["rank"] is not None]
+    assert [r["rank"] for r in ranked] == list(range(1, len(ranked) + 1))
+    assert all(0 <= r["score"] <= 100 for r in ranked)
+    scores = [r["score"] for r in ranked]
+    assert scores == sorted(scores, reverse=True)
+    if level == "collector":
+        assert len(records) == 30
+        # the new hire with 8 cases is listed, not ranked
+        assert next(r for r in records if r["collector_id"] == "C030")["rank"] is None
+
+
+def test_every_command_and_option_has_help(runner: CliRunner) -> None:
+    import typer.main
+
+    command = typer.main.get_command(app)
+    for name, sub in command.commands.items():  # type: ignore[attr-defined]
+        assert sub.help, name
+        for param in sub.params:
+            if param.name != "help":
+                assert getattr(param, "help", None), f"{name} --{param.name}"

@@ -1,0 +1,34 @@
+"""The README stays true: generated sections match the code, shown commands run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from collector_kpi.cli import app
+
+README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+
+
+def test_metric_catalog_in_readme_is_generated() -> None:
+    result = CliRunner().invoke(app, ["metrics", "--format", "markdown"])
+    block = re.search(r"<!-- metrics:start -->\n(.*?)<!-- metrics:end -->", README, re.S)
+    assert block is not None
+    assert block.group(1) == result.stdout
+
+
+def test_readme_documents_every_scheme_key() -> None:
+    from collector_kpi.scheme import Eligibility, InputSpec, Params, Scheme
+
+    for model, prefix in (
+        (Scheme, ""),
+        (Params, "params."),
+        (Eligibility, "eligibility."),
+        (InputSpec, "inputs.<table>."),
+    ):
+        for name in model.model_fields:
+            if name == "base_dir":
+                continue
+            assert f"`{prefix}{name}" in README, f"{prefix}{name}"

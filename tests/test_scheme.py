@@ -1,0 +1,132 @@
+"""Scheme validation: every problem names the file, the line and the YAML path."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from collector_kpi.errors import SchemeError
+from collector_kpi.scheme import find_scheme, load_scheme, parse_scheme
+
+GOOD = """\
+name: test
+missing: reweight
+metrics:
+  recovery_rate:
+    weight: 60
+    score: {method: range, floor: 0.1, ceiling: 0.5}
+  case_count:
+    weight: 40
+    score: {method: percentile}
+grades:
+  - {grade: A, min: 80}
+  - {grade: B, min: 0}
+"""
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(SchemeError) as info:
+        parse_scheme(textwrap.dedent(text), "s.yaml")
+    return info.value.message
+
+
+def test_good_scheme_loads_into_typed_objects() -> None:
+    scheme = parse_scheme(GOOD, "s.yaml")
+    assert scheme.metrics["recovery_rate"].weight == 60
+    assert scheme.direction("recovery_rate") == "higher"
+    assert scheme.missing == "reweight"
+    assert scheme.needed_metrics() == ["recovery_rate", "case_count"]
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("weight: 60", "weight: 50"), "s.yaml:3: metrics: weights add up to 90, not 100"),
+        (("weight: 60", "weight: sixty"), "s.yaml:5: metrics.recovery_rate.weight: Input should be a valid number"),
+        (("recovery_rate:", "recovery_rat:"), "unknown metric 'recovery_rat' (did you mean 'recovery_rate'?)"),
+        (("name: test", "name: test\ncolour: red"), "s.yaml:2: colour: unknown key"),
+        (("    weight: 60", "    weight: 60\n    wieght: 1"), "s.yaml:6: metrics.recovery_rate.wieght: unknown key"),
+        (("floor: 0.1, ceiling: 0.5", "floor: 0.5, ceiling: 0.5"), "metrics.recovery_rate.score: floor and ceiling"),
+        (("floor: 0.1, ceiling: 0.5", "floor: 0.5, ceiling: 0.1"), "range runs the wrong way for a 'higher' metric"),
+        (("{method: percentile}", "{method: magic}"), "s.yaml:9: metrics.case_count.score: Input tag 'magic'"),
+        (("{method: percentile}", "{method: target, target: 0}"), "metrics.case_count.score.target: Input should be"),
+        (("{method: percentile}", "{method: target}"), "metrics.case_count.score.target: required key is missing"),
+        (("missing: reweight\n", ""), "s.yaml:1: missing: required key is missing"),
+        (("missing: reweight", "missing: ignore"), "s.yaml:2: missing: Input should be 'reweight' or 'zero'"),
+        (("{grade: B, min: 0}", "{grade: B, min: 10}"), "grades: the last grade band must have min: 0"),
+        (("{grade: B, min: 0}", "{grade: A, min: 0}"), "grades: grade names must be unique"),
+    ],
+)
+def test_invalid_schemes_name_the_key(change: tuple[str, str], expected: str) -> None:
+    message = error_of(GOOD.replace(*change))
+    assert expected in message
+
+
+def test_band_needs_ordered_bounds() -> None:
+    text = GOOD.replace("{method: percentile}", "{method: band, low: 0.3, high: 0.1, falloff: 0.1}")
+    assert "metrics.case_count.score: low must not be above high" in error_of(text)
+
+
+def test_gate_errors_point_at_the_gate() -> None:
+    base = GOOD + "gates:\n  - {metric: violatons, above: 0, action: zero_score}\n"
+    assert "s.yaml:14: gates[0].metric: unknown metric 'violatons'" in error_of(base)
+    capped = GOOD + "gates:\n  - {metric: violations, above: 0, action: cap_grade}\n"
+    assert "gates[0]: action cap_grade needs `grade`" in error_of(capped)
+    unknown = GOOD + "gates:\n  - {metric: violations, above: 0, action: cap_grade, grade: Z}\n"
+    assert "gates[0].grade: unknown grade 'Z'" in error_of(unknown)
+    both = GOOD + "gates:\n  - {metric: violations, above: 0, below: 3, action: zero_score}\n"
+    assert "give exactly one of `above` or `below`" in error_of(both)
+
+
+def test_waiver_rate_needs_a_direction_or_a_band() -> None:
+    text = GOOD.replace("case_count:", "waiver_rate:")
+    assert "waiver_rate: has no default direction" in error_of(text)
+    banded = text.replace("{method: percentile}", "{method: band, low: 0.05, high: 0.2, falloff: 0.1}")
+    assert parse_scheme(banded).metrics["waiver_rate"].score.method == "band"
+
+
+def test_target_attainment_needs_a_target() -> None:
+    text = GOOD.replace("case_count:", "target_attainment:")
+    assert "needs a target" in error_of(text)
+
+
+def test_bad_yaml_names_the_line() -> None:
+    message = error_of("metrics:\n  a: [1, 2\nmissing: zero\n")
+    assert message.startswith("s.yaml:3: not valid YAML")
+
+
+def test_not_a_mapping() -> None:
+    assert "a scheme is a YAML mapping" in error_of("- 1\n- 2\n")
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(SchemeError, match="scheme file not found"):
+        load_scheme(tmp_path / "nope.yaml")
+
+
+def test_find_scheme_rule(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("KPI_CONFIG", raising=False)
+    with pytest.raises(SchemeError, match="no scheme found: looked for"):
+        find_scheme(None, tmp_path)
+    (tmp_path / "configs").mkdir()
+    (tmp_path / "configs" / "default.yaml").write_text(GOOD)
+    assert find_scheme(None, tmp_path) == tmp_path / "configs" / "default.yaml"
+    (tmp_path / "kpi.yaml").write_text(GOOD)
+    assert find_scheme(None, tmp_path) == tmp_path / "kpi.yaml"
+    monkeypatch.setenv("KPI_CONFIG", "/elsewhere.yaml")
+    assert find_scheme(None, tmp_path) == Path("/elsewhere.yaml")
+    assert find_scheme("given.yaml", tmp_path) == Path("given.yaml")
+
+
+def test_relative_inputs_resolve_against_the_scheme(tmp_path: Path) -> None:
+    (tmp_path / "s.yaml").write_text(GOOD + "inputs:\n  cases: {path: 'data/{month}/cases.csv'}\n")
+    scheme = load_scheme(tmp_path / "s.yaml")
+    assert scheme.resolve_path("data/{month}/cases.csv", "2025-03") == str(tmp_path / "data/2025-03/cases.csv")
+
+
+@pytest.mark.parametrize("name", ["default.yaml", "online-lending.yaml"])
+def test_shipped_schemes_load(name: str) -> None:
+    scheme = load_scheme(Path(__file__).parent.parent / "configs" / name)
+    assert sum(rule.weight for rule in scheme.metrics.values()) == pytest.approx(100)

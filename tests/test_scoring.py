@@ -1,0 +1,180 @@
+"""Scoring methods, weights, missing values, eligibility, gates, grades and ranks.
+
+Values come from the fixture in conftest.py (A, B, C eligible with ≥ 3 cases; D has none):
+  recovery_rate      A 0.62      B 1/7        C 0.2
+  call_connect_rate  A 2/3       B 1/2        C 0
+  waiver_rate        A 400/3500  B 2/3        C 0
+  recovered_amount   A 3100      B 1000       C 1000
+  handling_days      A 19        B 73         C 10
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector_kpi import load_month, load_scheme, score
+from collector_kpi.scoring import Scorecard
+from tests.conftest import write_scheme
+
+MIXED = """\
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 40, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 30, score: {method: percentile}}
+  waiver_rate: {weight: 10, score: {method: band, low: 0.1, high: 0.3, falloff: 0.2}}
+  recovered_amount: {weight: 20, score: {method: target, target: 2000, cap: 1.5}}
+gates:
+  - {metric: violations, above: 0, action: cap_grade, grade: D}
+"""
+
+
+def run(root: Path, body: str) -> Scorecard:
+    scheme = load_scheme(write_scheme(root, body))
+    return score(scheme, load_month(scheme, "2025-03"))
+
+
+def rows(card: Scorecard, level: str = "collector") -> dict[str, dict]:  # type: ignore[type-arg]
+    key = "collector_id" if level == "collector" else "team_id"
+    return {r[key]: r for r in card.table(level).iter_rows(named=True)}
+
+
+def test_each_method_scores_as_computed_by_hand(tiny: Path) -> None:
+    r = rows(run(tiny, MIXED))
+    # range: (v - 0.1) / 0.4, clipped
+    assert r["A"]["recovery_rate_score"] == 100
+    assert r["B"]["recovery_rate_score"] == pytest.approx((1 / 7 - 0.1) / 0.4 * 100)
+    assert r["C"]["recovery_rate_score"] == pytest.approx(25)
+    # percentile among the 3 eligible: share of the 2 others doing worse
+    assert [r[c]["call_connect_rate_score"] for c in "ABC"] == [100, 50, 0]
+    # band [0.1, 0.3], falling to 0 at 0.2 outside
+    assert r["A"]["waiver_rate_score"] == 100
+    assert r["B"]["waiver_rate_score"] == 0
+    assert r["C"]["waiver_rate_score"] == pytest.approx(50)
+    # target 2000 capped at 1.5: 100 · min(v / 2000, 1.5) / 1.5
+    assert r["A"]["recovered_amount_score"] == 100
+    assert r["B"]["recovered_amount_score"] == pytest.approx(0.5 / 1.5 * 100)
+
+
+def test_weighted_total_rank_and_grades(tiny: Path) -> None:
+    r = rows(run(tiny, MIXED))
+    b_total = 0.4 * (1 / 7 - 0.1) / 0.4 * 100 + 0.3 * 50 + 0.1 * 0 + 0.2 * (0.5 / 1.5 * 100)
+    c_total = 0.4 * 25 + 0.3 * 0 + 0.1 * 50 + 0.2 * (0.5 / 1.5 * 100)
+    assert r["A"]["score"] == pytest.approx(100)
+    assert r["B"]["score"] == pytest.approx(b_total)  # 25.95
+    assert r["C"]["score"] == pytest.approx(c_total)  # 21.67
+    assert [r[c]["rank"] for c in "ABC"] == [1, 2, 3]
+    assert r["A"]["grade"] == "A"
+    assert r["C"]["grade"] == "C"
+    # B would be C on points, but a violation caps the grade at D
+    assert r["B"]["grade"] == "D"
+    assert r["B"]["gates"] == "violations > 0"
+
+
+def test_roster_collector_without_cases_is_listed_not_ranked(tiny: Path) -> None:
+    card = run(tiny, MIXED)
+    table = card.table("collector")
+    assert table["collector_id"].to_list() == ["A", "B", "C", "D"]
+    d = rows(card)["D"]
+    assert d["eligible"] is False
+    assert d["rank"] is None
+    assert d["ineligible_reason"] == "0 cases < min_cases 3"
+
+
+def test_min_cases_removes_collector_from_percentile_peers(tiny: Path) -> None:
+    r = rows(run(tiny, MIXED.replace("min_cases: 3", "min_cases: 4")))
+    assert r["B"]["eligible"] is False
+    assert r["B"]["ineligible_reason"] == "3 cases < min_cases 4"
+    assert r["B"]["rank"] is None
+    # Peers are A and C only; B is placed against them: above C, below A → 50
+    assert r["A"]["call_connect_rate_score"] == 100
+    assert r["C"]["call_connect_rate_score"] == 0
+    assert r["B"]["call_connect_rate_score"] == 50
+    assert [r["A"]["rank"], r["C"]["rank"]] == [1, 2]
+
+
+def test_ties_are_broken_by_collector_id(tiny: Path) -> None:
+    body = """\
+    missing: reweight
+    metrics:
+      case_count: {weight: 100, score: {method: range, floor: 0, ceiling: 3}}
+    """
+    r = rows(run(tiny, body))
+    assert [r[c]["score"] for c in "ABC"] == [100, 100, 100]
+    assert [r[c]["rank"] for c in "ABC"] == [1, 2, 3]
+
+
+def test_missing_value_reweights_or_counts_zero(tiny: Path) -> None:
+    body = """\
+    missing: {missing}
+    metrics:
+      recovery_rate: {{weight: 50, score: {{method: range, floor: 0, ceiling: 1}}}}
+      ptp_rate: {{weight: 50, score: {{method: range, floor: 0, ceiling: 1}}}}
+    """
+    # C has no connected call, so no ptp_rate: only recovery_rate (0.2 → 20 points) counts.
+    reweighted = rows(run(tiny, body.format(missing="reweight")))
+    assert reweighted["C"]["ptp_rate"] is None
+    assert reweighted["C"]["ptp_rate_score"] is None
+    assert reweighted["C"]["score"] == pytest.approx(20)
+    zero = rows(run(tiny, body.format(missing="zero")))
+    assert zero["C"]["score"] == pytest.approx(10)
+    # A has both: (62 + 50) / 2 either way
+    assert zero["A"]["score"] == pytest.approx(56) == reweighted["A"]["score"]
+
+
+def test_lower_is_better_target_and_range(tiny: Path) -> None:
+    body = """\
+    missing: reweight
+    metrics:
+      handling_days: {weight: 50, score: {method: target, target: 20}}
+      cycle_days: {weight: 50, score: {method: range, floor: 40, ceiling: 10}}
+    """
+    r = rows(run(tiny, body))
+    assert r["A"]["handling_days_score"] == 100  # 19 days beats the 20-day target
+    assert r["B"]["handling_days_score"] == pytest.approx(20 / 73 * 100)
+    assert r["B"]["cycle_days_score"] == pytest.approx((40 - 30) / 30 * 100)
+    assert r["A"]["cycle_days_score"] == 100  # 9.3 days is better than the 10-day ceiling
+    assert r["C"]["cycle_days_score"] == 100  # exactly at the ceiling
+
+
+def test_gates_zero_score_and_make_ineligible(tiny: Path) -> None:
+    zero = MIXED.replace("action: cap_grade, grade: D", "action: zero_score")
+    r = rows(run(tiny, zero))
+    assert r["B"]["score"] == 0
+    assert r["B"]["grade"] == "D"
+    assert r["B"]["rank"] == 3
+    out = MIXED.replace("action: cap_grade, grade: D", "action: ineligible")
+    r = rows(run(tiny, out))
+    assert r["B"]["eligible"] is False
+    assert r["B"]["ineligible_reason"] == "gate: violations > 0"
+    assert [r["A"]["rank"], r["C"]["rank"]] == [1, 2]
+
+
+def test_team_scorecards_pooled_and_mean(tiny: Path) -> None:
+    body = """\
+    missing: reweight
+    eligibility: {min_cases: 3}
+    metrics:
+      recovery_rate: {weight: 100, score: {method: range, floor: 0, ceiling: 0.5}}
+    team: {method: %s}
+    """
+    pooled = rows(run(tiny, body % "pooled"), "team")
+    assert pooled["T1"]["recovery_rate"] == pytest.approx(4100 / 12000)
+    assert pooled["T1"]["score"] == pytest.approx(4100 / 12000 / 0.5 * 100)
+    assert pooled["T1"]["rank"] == 1
+    mean = rows(run(tiny, body % "mean"), "team")
+    # T1: mean of A (0.62 → 100) and B (1/7 → 28.57); T2: C alone (0.2 → 40)
+    assert mean["T1"]["score"] == pytest.approx((100 + 1 / 7 / 0.5 * 100) / 2)
+    assert mean["T2"]["score"] == pytest.approx(40)
+    assert mean["T2"]["member_count"] == 2
+
+
+def test_points_add_up_to_the_score(tiny: Path) -> None:
+    card = run(tiny, MIXED)
+    metrics = ["recovery_rate", "call_connect_rate", "waiver_rate", "recovered_amount"]
+    for row in card.collectors.filter(eligible=True).iter_rows(named=True):
+        if row["gates"]:
+            continue
+        assert sum(row[f"{m}_points"] for m in metrics) == pytest.approx(row["score"])
