@@ -376,7 +376,7 @@ class Generator:
         target = (
             pl.when(rng.uniform(k, S_R_NULL) < 0.05)
             .then(None)
-            .otherwise(_money(((200_000 + rng.below(k, S_R_TARGET, 1_800_000)) * 100)))
+            .otherwise(_money((200_000 + rng.below(k, S_R_TARGET, 1_800_000)) * 100))
         )
         return base.select(
             collector_id=self.collector_id(k),

@@ -10,7 +10,16 @@ import polars as pl
 from .errors import InputError, NoDataError
 from .metrics import COMPONENTS, METRICS, Params, Table, component_exprs, components_for
 from .scheme import Scheme
-from .sources import MonthData, has_month_column, month_bounds, month_filter, read_table, resolve_paths
+from .sources import (
+    CANONICAL,
+    MonthData,
+    available_columns,
+    has_month_column,
+    month_bounds,
+    month_filter,
+    read_table,
+    resolve_paths,
+)
 
 
 def needed_components(scheme: Scheme) -> list[str]:
@@ -62,8 +71,14 @@ _OPTIONAL = {
 }
 
 
-def load_month(scheme: Scheme, month: str, paths: dict[str, str | None] | None = None) -> MonthData:
-    """Locate and scan the tables the scheme needs for ``month`` (nothing is read yet)."""
+def load_month(
+    scheme: Scheme, month: str, paths: dict[str, str | None] | None = None, every_column: bool = False
+) -> MonthData:
+    """Locate and scan the tables the scheme needs for ``month`` (nothing is read yet).
+
+    With ``every_column`` (for validation) every table that has a file is scanned with all
+    the canonical columns it carries, not only those the metrics need.
+    """
     paths = paths or {}
     start, end = month_bounds(month)
     components = needed_components(scheme)
@@ -71,7 +86,8 @@ def load_month(scheme: Scheme, month: str, paths: dict[str, str | None] | None =
     data = MonthData(month, start, end)
     for table in ("cases", "contacts", "reviews", "roster"):
         wanted = needed[table]
-        if not wanted and table != "roster":
+        given = paths.get(table) or scheme.inputs.get(table).path
+        if not wanted and table != "roster" and not (every_column and given):
             continue  # only what the chosen metrics need is read
         files = resolve_paths(scheme, table, month, paths.get(table))
         if files is None:
@@ -87,9 +103,13 @@ def load_month(scheme: Scheme, month: str, paths: dict[str, str | None] | None =
         spec = scheme.inputs.get(table)
         columns = dict(_KEYS[table])
         columns.update(wanted)
-        optional = [c for c in _OPTIONAL[table] if c not in columns]
-        if "month" in optional and not has_month_column(table, files, spec):
-            optional.remove("month")
+        if every_column:
+            present = available_columns(table, files, spec)
+            optional = [c for c in CANONICAL[table] if c not in columns and c in present]
+        else:
+            optional = [c for c in _OPTIONAL[table] if c not in columns]
+            if "month" in optional and not has_month_column(table, files, spec):
+                optional.remove("month")
         ordered = list(columns) + optional
         data.tables[table] = read_table(table, files, spec, ordered, columns)
     if not data.tables:
@@ -143,23 +163,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     """Reduce the month to one row of component sums per collector, in one collect."""
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
-    used: dict[str, pl.LazyFrame] = {}
-    queries: list[pl.LazyFrame] = []
-    labels: list[str] = []
-    for table, table_data in data.tables.items():
-        frame = table_data.frame.with_columns(_in_month=_in_month(data, table))
-        queries.append(frame.group_by("_in_month", "_reject").agg(pl.len().alias("rows")).sort("_in_month", "_reject"))
-        labels.append(f"stats:{table}")
-        raw_columns = [f"_raw_{c}" for c in table_data.columns]
-        queries.append(
-            frame.filter(pl.col("_in_month") & pl.col("_reject").is_not_null())
-            .select(pl.lit(table).alias("table"), "_file", "_row", "_reject", *raw_columns)
-            .rename({f"_raw_{c}": c for c in table_data.columns})
-        )
-        labels.append(f"rejects:{table}")
-        used[table] = frame.filter(pl.col("_in_month") & pl.col("_reject").is_null()).drop(
-            "_in_month", "_reject", "_file", "_row", *raw_columns
-        )
+    queries, labels, used = _accounting(data)
 
     per_collector: dict[str, pl.LazyFrame] = {}
     if "cases" in used:
@@ -214,37 +218,79 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
         )
 
     names = list(per_collector)
-    results = pl.collect_all(
-        queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
-    )
-    stats: dict[str, TableStats] = {}
-    rejects: list[pl.DataFrame] = []
-    for label, result in zip(labels, results[: len(labels)], strict=True):
-        kind, table = label.split(":")
-        if kind == "stats":
-            stats[table] = _stats(table, data.tables[table].files, result)
-        else:
-            rejects.append(result)
+    every = queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
+    results = collect_all(every, data)
+    stats, reject_frame = _accounted(data, labels, results[: len(labels)])
     frames = dict(zip(names, results[len(labels) : len(labels) + len(names)], strict=True))
     roster_df = results[-1] if roster_frame is not None else None
 
-    for table, table_stats in stats.items():
-        if table_stats.used == 0 and table != "roster":
+    for name, table_stats in stats.items():
+        if table_stats.used == 0 and name != "roster":
             files = ", ".join(table_stats.files)
             detail = f" ({table_stats.other_month:,} rows belong to other months)" if table_stats.other_month else ""
             if table_stats.read:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
-            raise NoDataError(f"{table}: no rows for {data.month} in {files}{detail}")
+            raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
     collectors = _combine(frames, roster_df, components, scheme)
-    reject_frame = (
-        pl.concat(
-            [r.cast({c: pl.String for c in r.columns if c not in ("_row",)}) for r in rejects], how="diagonal_relaxed"
-        )
-        if rejects
-        else pl.DataFrame()
-    )
     return MonthSums(collectors, stats, reject_frame, components)
+
+
+def _accounting(data: MonthData) -> tuple[list[pl.LazyFrame], list[str], dict[str, pl.LazyFrame]]:
+    """Per table: a query counting rows by (in month, reject reason), one listing the
+    rejected rows, and the LazyFrame of the rows to use."""
+    used: dict[str, pl.LazyFrame] = {}
+    queries: list[pl.LazyFrame] = []
+    labels: list[str] = []
+    for table, table_data in data.tables.items():
+        frame = table_data.frame.with_columns(_in_month=_in_month(data, table))
+        queries.append(frame.group_by("_in_month", "_reject").agg(pl.len().alias("rows")).sort("_in_month", "_reject"))
+        labels.append(f"stats:{table}")
+        raw_columns = [f"_raw_{c}" for c in table_data.columns]
+        queries.append(
+            frame.filter(pl.col("_in_month") & pl.col("_reject").is_not_null())
+            .select(pl.lit(table).alias("table"), "_file", "_row", "_reject", *raw_columns)
+            .rename({f"_raw_{c}": c for c in table_data.columns})
+        )
+        labels.append(f"rejects:{table}")
+        used[table] = frame.filter(pl.col("_in_month") & pl.col("_reject").is_null()).drop(
+            "_in_month", "_reject", "_file", "_row", *raw_columns
+        )
+    return queries, labels, used
+
+
+def _accounted(
+    data: MonthData, labels: list[str], results: list[pl.DataFrame]
+) -> tuple[dict[str, TableStats], pl.DataFrame]:
+    stats: dict[str, TableStats] = {}
+    rejects: list[pl.DataFrame] = []
+    for label, result in zip(labels, results, strict=True):
+        kind, table = label.split(":")
+        if kind == "stats":
+            stats[table] = _stats(table, data.tables[table].files, result)
+        elif not result.is_empty():
+            rejects.append(result.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String)))
+    frame = pl.concat(rejects, how="diagonal_relaxed") if rejects else _EMPTY_REJECTS
+    return stats, frame
+
+
+_EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_row": pl.Int64, "_reject": pl.String})
+
+
+def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
+    """Row accounting alone (read / used / rejected / other month) and the rejected rows."""
+    queries, labels, _ = _accounting(data)
+    return _accounted(data, labels, collect_all(queries, data))
+
+
+def collect_all(queries: list[pl.LazyFrame], data: MonthData) -> list[pl.DataFrame]:
+    """Run the queries in one go; a file that fails mid-read becomes an InputError."""
+    try:
+        return pl.collect_all(queries)
+    except pl.exceptions.PolarsError as exc:
+        files = ", ".join(f for table in data.tables.values() for f in table.files)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise InputError(f"cannot read the month's files ({files}): {first}") from exc
 
 
 def _top_reason(stats: TableStats) -> str:

@@ -114,6 +114,10 @@ ContactsOption = Annotated[str | None, typer.Option(help="Contacts export: a fil
 ReviewsOption = Annotated[str | None, typer.Option(help="Reviews export: a file, a glob or a directory.")]
 RosterOption = Annotated[str | None, typer.Option(help="Roster: a file, a glob or a directory.")]
 MonthOption = Annotated[str, typer.Option("--month", "-m", help="The month to score, YYYY-MM.")]
+RejectsOption = Annotated[
+    Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
+]
+StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an error (exit 2).")]
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
@@ -134,14 +138,35 @@ def _run(
     return api.score(scheme, data)
 
 
+def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> None:
+    """Write the rejected rows where asked; with --strict any rejected row stops the run."""
+    from . import render
+    from .errors import InputError
+
+    if path is not None:
+        frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
+        render.write_atomic(path, render.to_csv(frame), protected=inputs)
+        _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
+    if strict and rejects.height:
+        first = rejects.sort("table", "_file", "_row").row(0, named=True)
+        raise InputError(
+            f"{rejects.height:,} row(s) rejected (--strict); first: {first['_file']} row {first['_row']}: "
+            f"{first['_reject']}"
+        )
+
+
 def _summary(card: Scorecard) -> str:
+    return _accounting_line(card.month, card.stats)
+
+
+def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     parts = []
-    for table, stats in card.stats.items():
+    for table, stats in tables.items():
         text = f"{table} {stats.read:,} read, {stats.used:,} used, {stats.rejected:,} rejected"
         if stats.other_month:
             text += f" ({stats.other_month:,} of other months skipped)"
         parts.append(text)
-    return f"{card.month}: " + "; ".join(parts)
+    return f"{month}: " + "; ".join(parts)
 
 
 @app.command()
@@ -156,6 +181,8 @@ def score(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show only the N best-ranked rows.")] = None,
+    rejects: RejectsOption = None,
+    strict: StrictOption = False,
     debug: DebugOption = False,
 ) -> None:
     """Score one month and print a ranked scorecard (stdout), a summary on stderr."""
@@ -167,11 +194,13 @@ def score(
             raise OutputError("--format parquet writes binary; give --output FILE")
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
         card = _run(month, config, paths)
+        inputs = [f for stats in card.stats.values() for f in stats.files]
+        _stderr().print(_summary(card), markup=False, soft_wrap=True)
+        _handle_rejects(card.rejects, rejects, strict, inputs)
         frame = card.table(level.value)
         if top is not None:
             frame = frame.filter(frame["rank"].is_not_null() & (frame["rank"] <= top))
         metric_ids = list(card.scheme.metrics)
-        _stderr().print(_summary(card), markup=False, soft_wrap=True)
         payload: bytes | None = None
         if format is Format.table:
             title = f"{card.scheme.name} · {month} · {level.value}s"
@@ -193,9 +222,81 @@ def score(
             sys.stdout.buffer.write(payload)
             sys.stdout.flush()
         else:
-            inputs = [f for stats in card.stats.values() for f in stats.files]
             render.write_atomic(output, payload, protected=inputs)
             _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def validate(
+    month: MonthOption,
+    config: ConfigOption = None,
+    cases: CasesOption = None,
+    contacts: ContactsOption = None,
+    reviews: ReviewsOption = None,
+    roster: RosterOption = None,
+    format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.table,
+    rejects: RejectsOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Check a month's exports: rows read, used and rejected per table, and warnings.
+
+    Exit 0 when no row is rejected (warnings allowed), 1 when there are errors.
+    """
+    with _guard(debug):
+        from . import api
+        from .scheme import find_scheme
+
+        scheme = api.load_scheme(find_scheme(config))
+        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        report = api.validate(scheme, month, paths)
+        inputs = [f for stats in report.tables.values() for f in stats.files]
+        _handle_rejects(report.rejects, rejects, False, inputs)
+        if format is ReportFormat.json:
+            import json
+
+            typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+        else:
+            _print_report(report)
+    if not report.valid:
+        raise typer.Exit(code=1)
+
+
+def _print_report(report: Any) -> None:
+    from rich.table import Table
+
+    out = _stdout()
+    tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
+    for column in ("table", "read", "used", "rejected", "other months", "files"):
+        tables.add_column(column, justify="left" if column in ("table", "files") else "right")
+    for stats in report.tables.values():
+        tables.add_row(
+            stats.table,
+            f"{stats.read:,}",
+            f"{stats.used:,}",
+            f"{stats.rejected:,}",
+            f"{stats.other_month:,}",
+            ", ".join(stats.files),
+        )
+    out.print(tables)
+    if not report.issues:
+        out.print("No problems found.")
+        return
+    issues = Table(title="Problems", title_justify="left", header_style="bold")
+    for column in ("severity", "type", "table", "column", "rows", "message", "file"):
+        issues.add_column(column)
+    for issue in report.issues:
+        rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
+        issues.add_row(
+            issue.severity, issue.type, issue.table or "", issue.column or "", rows, issue.message, issue.file or ""
+        )
+    out.print(issues)
+    verdict = "errors found: rows were rejected" if not report.valid else "usable, with warnings"
+    out.print(verdict)
 
 
 @app.command()

@@ -43,6 +43,8 @@ class Component:
     row: Callable[[Params], pl.Expr]
     # Sums held in integer cents or hundredths are divided by this when shown alone.
     scale: int = 1
+    # Other tables the row expression depends on (coverage joins the contacts).
+    also_needs: tuple[Table, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,10 @@ class Metric:
     def tables(self) -> tuple[Table, ...]:
         seen: list[Table] = []
         for name in self.components:
-            table = COMPONENTS[name].table
-            if table not in seen:
-                seen.append(table)
+            component = COMPONENTS[name]
+            for table in (component.table, *component.also_needs):
+                if table not in seen:
+                    seen.append(table)
         return tuple(seen)
 
     @property
@@ -152,7 +155,9 @@ _COMPONENT_LIST: tuple[Component, ...] = (
         lambda p: _int_when(_paid(p), _days("first_payment_date", "assigned_date")),
     ),
     # `contacted` is joined onto the case rows from the contacts (see aggregate()).
-    Component("contacted_cases", "cases", ("contacted",), lambda p: _flag(pl.col("contacted"))),
+    Component(
+        "contacted_cases", "cases", ("contacted",), lambda p: _flag(pl.col("contacted")), also_needs=("contacts",)
+    ),
     # contacts
     Component("contact_rows", "contacts", (), lambda p: _flag(pl.col("collector_id").is_not_null())),
     Component("calls", "contacts", ("channel",), lambda p: _flag(_channel("call"))),

@@ -257,10 +257,12 @@ class Scheme(_Model):
 
     def resolve_path(self, template: str, month: str) -> str:
         """An input path with `{month}` filled and relative paths anchored at the scheme."""
+        import os
+
         path = Path(template.replace("{month}", month)).expanduser()
         if not path.is_absolute():
             path = self.base_dir / path
-        return str(path)
+        return os.path.normpath(path)
 
 
 class _LocatedError(ValueError):

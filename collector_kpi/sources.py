@@ -7,15 +7,19 @@ used, or null). Rows are never dropped here: callers count and report the reject
 
 from __future__ import annotations
 
+import atexit
 import calendar
+import codecs
 import difflib
 import glob as globlib
+import gzip
 import re
+import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import BinaryIO, Literal, cast
 
 import polars as pl
 
@@ -173,9 +177,79 @@ def _format_of(path: str) -> str:
     return "unknown"
 
 
+_UTF8_BOM = b"\xef\xbb\xbf"
+_SNIFF_BYTES = 1 << 20
+_scratch: tempfile.TemporaryDirectory[str] | None = None
+
+
+def _scratch_dir() -> Path:
+    """A folder for transcoded copies, removed when the process ends."""
+    global _scratch
+    if _scratch is None:
+        _scratch = tempfile.TemporaryDirectory(prefix="kpi-")
+        atexit.register(_scratch.cleanup)
+    return Path(_scratch.name)
+
+
+def _open_raw(path: str) -> BinaryIO:
+    if path.lower().endswith(".gz"):
+        return cast(BinaryIO, gzip.open(path, "rb"))
+    return open(path, "rb")
+
+
+def detect_encoding(path: str, declared: str = "auto") -> str:
+    """The text encoding of a CSV: as declared, else UTF-8 (BOM or not), else GB18030."""
+    if declared.lower() not in ("auto", ""):
+        try:
+            return codecs.lookup(declared).name
+        except LookupError as exc:
+            raise InputError(f"{path}: unknown encoding '{declared}'") from exc
+    try:
+        with _open_raw(path) as handle:
+            head = handle.read(_SNIFF_BYTES)
+    except OSError as exc:
+        raise InputError(f"{path}: cannot read ({exc})") from exc
+    if head.startswith(_UTF8_BOM):
+        return "utf-8-sig"
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError:
+        # NOTE: GB18030 is a superset of GBK and GB2312, what Excel on a Chinese Windows writes.
+        return "gb18030"
+    return "utf-8"
+
+
+def _plain_utf8(path: str, encoding: str) -> str:
+    """A path polars can scan: the file itself, or a decompressed / transcoded copy."""
+    gz = path.lower().endswith(".gz")
+    if not gz and encoding in ("utf-8", "utf-8-sig"):
+        return path
+    target = _scratch_dir() / f"{len(list(_scratch_dir().iterdir()))}-{Path(path).name.removesuffix('.gz')}"
+    decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    try:
+        with _open_raw(path) as source, open(target, "w", encoding="utf-8", newline="") as sink:
+            while chunk := source.read(1 << 22):
+                sink.write(decoder.decode(chunk))
+            sink.write(decoder.decode(b"", final=True))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not valid {encoding} text at byte {exc.start}; set inputs.<table>.encoding") from exc
+    except (OSError, EOFError, gzip.BadGzipFile) as exc:
+        raise InputError(f"{path}: cannot read ({_first_line(exc)})") from exc
+    return str(target)
+
+
 def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
+    if kind == "xlsx":
+        try:
+            frame = pl.read_excel(path, sheet_name=spec.sheet, infer_schema_length=0, drop_empty_rows=False)
+        except ModuleNotFoundError as exc:
+            raise InputError(f"{table}: {path}: reading .xlsx needs the fastexcel package") from exc
+        except Exception as exc:  # fastexcel raises its own exception types
+            raise InputError(f"{table}: {path}: cannot read as xlsx ({_first_line(exc)})") from exc
+        frame = frame.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
+        return frame.lazy().with_columns(_file=pl.lit(path))
     if kind == "parquet":
         try:
             lf = pl.scan_parquet(path, row_index_name="_row", row_index_offset=1)
@@ -185,9 +259,13 @@ def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
         return lf.with_columns(_file=pl.lit(path))
     if kind == "csv":
         separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
+        encoding = detect_encoding(path, spec.encoding)
+        readable = _plain_utf8(path, encoding)
+        if Path(readable).stat().st_size == 0:
+            raise InputError(f"{table}: {path}: the file is empty")
         try:
             lf = pl.scan_csv(
-                path,
+                readable,
                 separator=separator,
                 infer_schema=False,
                 row_index_name="_row",
@@ -448,6 +526,16 @@ def resolve_paths(scheme: Scheme, table: str, month: str, override: str | None) 
     if template is None:
         return None
     return expand_path(scheme.resolve_path(template, month), table)
+
+
+def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[str]:
+    """Canonical columns every file of the table carries (directly, mapped or constant)."""
+    common: set[str] | None = None
+    for path in paths:
+        names = _scan_file(path, spec, table).collect_schema().names()
+        mapped = {spec.columns.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts)
+        common = mapped if common is None else common & mapped
+    return {c for c in CANONICAL[table] if c in (common or set())}
 
 
 def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:

@@ -1,0 +1,269 @@
+"""Named data-quality checks: rejected rows by reason, and warnings for suspicious data.
+
+Each check is a small named unit turning the month's canonical frames into ``Issue``
+values (type slug, message, table, file, column, example rows, count); the report is
+the list of them. Nothing here prints.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import polars as pl
+
+from .aggregate import TableStats, collect_all
+from .errors import Issue
+from .sources import CANONICAL, MonthData
+
+EXAMPLES = 5
+
+# The label after "column: " in a reject reason → its stable slug.
+REJECT_SLUGS = {
+    "missing value": "missing-value",
+    "not a number": "not-a-number",
+    "not a whole number": "not-a-number",
+    "not a date": "bad-date",
+    "not a date and time": "bad-datetime",
+    "not a month": "bad-month",
+    "not yes/no": "bad-boolean",
+    "negative": "negative-value",
+    "outside 0–100": "out-of-range",
+    "unknown channel": "unknown-channel",
+    "unknown outcome": "unknown-outcome",
+    "not an outcome of this channel": "outcome-channel-mismatch",
+    "before assigned_date": "date-order",
+}
+
+
+@dataclass
+class ValidationReport:
+    """What `kpi validate` found: row accounting per table and every issue."""
+
+    month: str
+    tables: dict[str, TableStats]
+    issues: list[Issue] = field(default_factory=list)
+    rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
+
+    @property
+    def valid(self) -> bool:
+        return not any(issue.severity == "error" for issue in self.issues)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "month": self.month,
+            "valid": self.valid,
+            "tables": [stats.to_dict() for stats in self.tables.values()],
+            "issues": [issue.to_dict() for issue in self.issues],
+        }
+
+
+def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
+    """One error issue per (table, file, reason), with the first row numbers as examples."""
+    if rejects.is_empty():
+        return []
+    grouped = (
+        rejects.sort("table", "_file", "_row")
+        .group_by("table", "_file", "_reject", maintain_order=True)
+        .agg(pl.len().alias("count"), pl.col("_row").head(EXAMPLES).alias("rows"))
+        .sort("table", "_file", "_reject")
+    )
+    issues = []
+    for table, file, reason, count, rows in grouped.iter_rows():
+        column, _, label = reason.partition(": ")
+        issues.append(
+            Issue(
+                type=REJECT_SLUGS.get(label, "rejected-row"),
+                message=f"{count:,} row(s) rejected: {reason}",
+                severity="error",
+                table=table,
+                file=file,
+                column=column,
+                rows=tuple(rows),
+                count=count,
+            )
+        )
+    return issues
+
+
+@dataclass(frozen=True)
+class Check:
+    """A warning check: offending rows of one table, and how to describe them."""
+
+    slug: str
+    table: str
+    needs: tuple[str, ...]
+    message: str
+    rows: Callable[[MonthData, pl.LazyFrame], pl.LazyFrame]
+    column: str | None = None
+    other_tables: tuple[str, ...] = ()
+
+
+def _used(data: MonthData, table: str) -> pl.LazyFrame:
+    from .sources import month_filter
+
+    info = data.tables[table]
+    condition = month_filter(table, info.columns, data.month, data.start, data.end)
+    frame = info.frame.filter(pl.col("_reject").is_null())
+    return frame.filter(condition) if condition is not None else frame
+
+
+def _future(columns: list[str]) -> Callable[[MonthData, pl.LazyFrame], pl.LazyFrame]:
+    def rows(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+        today = date.today()
+        condition = pl.lit(False)
+        for column in columns:
+            value = pl.col(column)
+            day = value.dt.date() if CANONICAL_TYPES.get(column) == "datetime" else value
+            condition = condition | (day > today).fill_null(False)
+        return frame.filter(condition)
+
+    return rows
+
+
+CANONICAL_TYPES = {c: t for table in CANONICAL.values() for c, t in table.items()}
+
+
+def _contacts_without_case(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    cases = _used(data, "cases").select("case_id").unique()
+    return frame.join(cases, on="case_id", how="anti")
+
+
+def _duplicates(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.filter(pl.len().over("case_id", "collector_id") > 1)
+
+
+def _several_teams(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.filter(pl.col("team_id").n_unique().over("collector_id") > 1)
+
+
+CHECKS: tuple[Check, ...] = (
+    Check(
+        "contact-without-case",
+        "contacts",
+        ("case_id",),
+        "contacts for cases not in the cases table",
+        _contacts_without_case,
+        "case_id",
+        ("cases",),
+    ),
+    Check(
+        "duplicate-case-row",
+        "cases",
+        ("case_id", "collector_id"),
+        "the same case appears more than once for the same collector",
+        _duplicates,
+        "case_id",
+    ),
+    Check(
+        "recovered-exceeds-overdue",
+        "cases",
+        ("recovered_amount", "overdue_amount"),
+        "recovered_amount is larger than overdue_amount",
+        lambda d, f: f.filter(pl.col("recovered_amount") > pl.col("overdue_amount")),
+        "recovered_amount",
+    ),
+    Check(
+        "assigned-after-month",
+        "cases",
+        ("assigned_date",),
+        "assigned_date is after the month",
+        lambda d, f: f.filter(pl.col("assigned_date") > d.end),
+        "assigned_date",
+    ),
+    Check(
+        "settled-after-month",
+        "cases",
+        ("settled_date",),
+        "settled_date is after the month (not counted as settled)",
+        lambda d, f: f.filter(pl.col("settled_date") > d.end),
+        "settled_date",
+    ),
+    Check(
+        "future-date",
+        "cases",
+        ("assigned_date",),
+        "dates in the future",
+        _future(["assigned_date", "settled_date", "first_payment_date"]),
+    ),
+    Check(
+        "future-date",
+        "contacts",
+        ("contacted_at",),
+        "dates in the future",
+        _future(["contacted_at", "logged_at"]),
+    ),
+    Check(
+        "logged-before-contact",
+        "contacts",
+        ("logged_at", "contacted_at"),
+        "logged_at is before contacted_at",
+        lambda d, f: f.filter(pl.col("logged_at") < pl.col("contacted_at")),
+        "logged_at",
+    ),
+    Check(
+        "collector-in-several-teams",
+        "cases",
+        ("collector_id", "team_id"),
+        "collectors in several teams (each is scored in the team holding most of their cases)",
+        _several_teams,
+        "team_id",
+    ),
+)
+
+
+def warning_issues(data: MonthData) -> list[Issue]:
+    """Run every applicable warning check in one collect."""
+    runnable: list[Check] = []
+    queries: list[pl.LazyFrame] = []
+    for check in CHECKS:
+        if check.table not in data.tables or any(t not in data.tables for t in check.other_tables):
+            continue
+        columns = data.tables[check.table].columns
+        if not all(c in columns for c in check.needs):
+            continue
+        if check.other_tables and "case_id" not in data.tables["cases"].columns:
+            continue
+        frame = check.rows(data, _used(data, check.table))
+        queries.append(
+            frame.select(
+                pl.len().alias("count"),
+                pl.col("_file").head(EXAMPLES).implode().alias("files"),
+                pl.col("_row").head(EXAMPLES).implode().alias("rows"),
+            )
+        )
+        runnable.append(check)
+    issues: list[Issue] = []
+    for check, result in zip(runnable, collect_all(queries, data), strict=True):
+        count, files, rows = result.row(0)
+        if count:
+            issues.append(
+                Issue(
+                    type=check.slug,
+                    message=f"{count:,} row(s): {check.message}",
+                    severity="warning",
+                    table=check.table,
+                    file=files[0] if len(set(files)) == 1 else None,
+                    column=check.column,
+                    rows=tuple(rows),
+                    count=count,
+                )
+            )
+    return issues
+
+
+def other_month_issues(stats: dict[str, TableStats], month: str) -> list[Issue]:
+    """Rows of other months in a file are fine, but worth a word."""
+    return [
+        Issue(
+            type="other-month",
+            message=f"{s.other_month:,} row(s) dated outside {month} were skipped",
+            severity="warning",
+            table=table,
+            count=s.other_month,
+        )
+        for table, s in stats.items()
+        if s.other_month
+    ]
