@@ -26,11 +26,16 @@ def needed_components(scheme: Scheme) -> list[str]:
     """Components behind the scheme's metrics, plus what eligibility needs."""
     names = components_for(scheme.needed_metrics())
     extra = []
+    # Money totals are always carried with the cases, for the bonus and the reconciliation.
+    if any(COMPONENTS[n].table == "cases" for n in names) or scheme.eligibility.min_cases > 0:
+        extra += ["recovered_cents", "overdue_cents"]
+    if scheme.bonus is not None and scheme.bonus.commission is not None:
+        extra.append("recovered_cents")
     if scheme.eligibility.min_cases > 0:
         extra.append("case_rows")
     if scheme.eligibility.min_contacts > 0:
         extra.append("contact_rows")
-    return names + [n for n in extra if n not in names]
+    return names + [n for n in dict.fromkeys(extra) if n not in names]
 
 
 def _needed_columns(scheme: Scheme, components: list[str]) -> dict[str, dict[str, str]]:
@@ -52,6 +57,10 @@ def _needed_columns(scheme: Scheme, components: list[str]) -> dict[str, dict[str
                 by_table[component.table].setdefault(column, metric_id)
     if "case_rows" in components:
         by_table["cases"].setdefault("collector_id", "case_count")
+    for name, role in (("recovered_cents", "the reconciliation"), ("overdue_cents", "the reconciliation")):
+        if name in components:
+            for column in COMPONENTS[name].columns:
+                by_table["cases"].setdefault(column, role)
     if "contact_rows" in components:
         by_table["contacts"].setdefault("collector_id", "eligibility.min_contacts")
     return by_table
@@ -152,6 +161,7 @@ class MonthSums:
     stats: dict[str, TableStats]
     rejects: pl.DataFrame
     components: list[str]
+    input_totals: dict[str, int] = field(default_factory=dict)
 
 
 def _in_month(data: MonthData, table: str) -> pl.Expr:
@@ -217,9 +227,23 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
             ),
         )
 
+    totals_frame: pl.LazyFrame | None = None
+    if "cases" in used and "recovered_cents" in components:
+        # Totals straight from the used rows, to reconcile against the scorecards' sums.
+        totals_frame = used["cases"].select(
+            pl.col("recovered_amount").sum().alias("recovered_cents"),
+            pl.col("overdue_amount").sum().alias("overdue_cents"),
+            pl.len().alias("case_rows"),
+        )
+        queries.append(totals_frame)
+        labels.append("totals:cases")
     names = list(per_collector)
     every = queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
     results = collect_all(every, data)
+    input_totals: dict[str, int] = {}
+    if totals_frame is not None:
+        input_totals = results[len(labels) - 1].row(0, named=True)
+        labels, results = labels[:-1], results[: len(labels) - 1] + results[len(labels) :]
     stats, reject_frame = _accounted(data, labels, results[: len(labels)])
     frames = dict(zip(names, results[len(labels) : len(labels) + len(names)], strict=True))
     roster_df = results[-1] if roster_frame is not None else None
@@ -233,7 +257,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
     collectors = _combine(frames, roster_df, components, scheme)
-    return MonthSums(collectors, stats, reject_frame, components)
+    return MonthSums(collectors, stats, reject_frame, components, input_totals)
 
 
 def _accounting(data: MonthData) -> tuple[list[pl.LazyFrame], list[str], dict[str, pl.LazyFrame]]:

@@ -121,6 +121,12 @@ StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an e
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
+def _scheme_path(config: Path | None) -> Path:
+    from .scheme import find_scheme
+
+    return find_scheme(config)
+
+
 def _run(
     month: str,
     config: Path | None,
@@ -183,6 +189,10 @@ def score(
     top: Annotated[int | None, typer.Option(min=1, help="Show only the N best-ranked rows.")] = None,
     rejects: RejectsOption = None,
     strict: StrictOption = False,
+    manifest: Annotated[
+        Path | None,
+        typer.Option(help="Where to write the audit manifest (default with --output: OUTPUT.manifest.json)."),
+    ] = None,
     debug: DebugOption = False,
 ) -> None:
     """Score one month and print a ranked scorecard (stdout), a summary on stderr."""
@@ -193,7 +203,8 @@ def score(
         if format is Format.parquet and output is None:
             raise OutputError("--format parquet writes binary; give --output FILE")
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
-        card = _run(month, config, paths)
+        scheme_path = _scheme_path(config)
+        card = _run(month, scheme_path, paths)
         inputs = [f for stats in card.stats.values() for f in stats.files]
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         _handle_rejects(card.rejects, rejects, strict, inputs)
@@ -224,6 +235,49 @@ def score(
         else:
             render.write_atomic(output, payload, protected=inputs)
             _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
+        if output is not None or manifest is not None:
+            from .manifest import build_manifest, manifest_bytes
+
+            target = manifest or Path(f"{output}.manifest.json")
+            outputs = {str(output): payload} if output is not None else {}
+            record = build_manifest(card, scheme_path, outputs, level.value, format.value)
+            render.write_atomic(target, manifest_bytes(record), protected=inputs)
+            _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+
+
+@app.command()
+def explain(
+    month: MonthOption,
+    collector_id: Annotated[str | None, typer.Argument(help="The collector to explain.")] = None,
+    team: Annotated[str | None, typer.Option(help="Explain this team's scorecard instead.")] = None,
+    config: ConfigOption = None,
+    cases: CasesOption = None,
+    contacts: ContactsOption = None,
+    reviews: ReviewsOption = None,
+    roster: RosterOption = None,
+    format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
+    debug: DebugOption = False,
+) -> None:
+    """Explain one collector's (or team's) score: every value, point, gate and lever."""
+    with _guard(debug):
+        from . import render
+        from .errors import KpiError
+        from .explain import explain as explain_line
+
+        if (collector_id is None) == (team is None):
+            raise KpiError("name one collector (kpi explain C001 …) or one team (--team T01)")
+        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        card = _run(month, config, paths)
+        level = "team" if team else "collector"
+        result = explain_line(card, team or collector_id or "", level)
+        if format is CatalogFormat.json:
+            import json
+
+            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+        elif format is CatalogFormat.markdown:
+            sys.stdout.buffer.write(render.explain_markdown(result))
+        else:
+            _stdout().print(render.explain_table(result))
 
 
 class ReportFormat(StrEnum):

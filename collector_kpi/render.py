@@ -53,6 +53,9 @@ def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: st
         table.add_column("members", justify="right")
     table.add_column("score", justify="right")
     table.add_column("grade", justify="center")
+    bonus = "bonus" in frame.columns
+    if bonus:
+        table.add_column("bonus 奖金", justify="right")
     for metric_id in metric_ids:
         table.add_column(f"{METRICS[metric_id].zh}\n{metric_id}", justify="right")
     table.add_column("note")
@@ -71,6 +74,7 @@ def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: st
             *lead,
             _score(row["score"]),
             row["grade"] or "—",
+            *([f"{row['bonus']:,.2f}"] if bonus else []),
             *[format_value(m, row[m]) for m in metric_ids],
             note,
             style=style,
@@ -119,7 +123,8 @@ def to_parquet(frame: pl.DataFrame) -> bytes:
 
 def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str) -> bytes:
     key = ["collector_id", "collector_name", "team_id"] if level == "collector" else ["team_id", "member_count"]
-    headers = ["rank", *key, "score", "grade", *[f"{METRICS[m].zh} {m}" for m in metric_ids], "note"]
+    bonus = ["bonus"] if "bonus" in frame.columns else []
+    headers = ["rank", *key, "score", "grade", *bonus, *[f"{METRICS[m].zh} {m}" for m in metric_ids], "note"]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in frame.iter_rows(named=True):
         note = "; ".join(filter(None, [row.get("ineligible_reason"), row.get("gates")]))
@@ -128,6 +133,7 @@ def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str) -> bytes
             *[("—" if row[k] is None else str(row[k])) for k in key],
             _score(row["score"]),
             row["grade"] or "—",
+            *([f"{row['bonus']:,.2f}"] if bonus else []),
             *[format_value(m, row[m]) for m in metric_ids],
             note,
         ]
@@ -161,3 +167,127 @@ def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None)
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise
+
+
+def _amount(metric_id: str, value: float | None, which: str) -> str:
+    """A numerator or denominator as a person reads it (money with cents, counts whole)."""
+    if value is None:
+        return "—"
+    metric = METRICS[metric_id]
+    component = metric.numerator if which == "num" else (metric.denominator or metric.numerator)
+    from .metrics import COMPONENTS
+
+    if COMPONENTS[component].scale == 100 and metric.unit != "points":
+        return f"{value:,.2f}"
+    if metric.unit == "points" and which == "num":
+        return f"{value:,.2f}"
+    return f"{value:,.0f}"
+
+
+def formula(line: Any) -> str:
+    """`回款率 24.8% = 398,342.04 / 1,607,883.81` — the value and where it comes from."""
+    value = format_value(line.id, line.value)
+    if line.value is None:
+        if line.denominator == 0 or line.denominator is None:
+            return f"{value} (nothing to divide by)"
+        return value
+    if line.denominator is None:
+        return value
+    text = f"{value} = {_amount(line.id, line.numerator, 'num')} / {_amount(line.id, line.denominator, 'den')}"
+    if line.source == "team":
+        text += " (team)"
+    elif line.source == "reviews":
+        text += " (reviews)"
+    return text
+
+
+def method_text(line: Any) -> str:
+    params = line.parameters
+    if line.method == "range":
+        return f"range {format_value(line.id, params['floor'])} → {format_value(line.id, params['ceiling'])}"
+    if line.method == "target":
+        return f"target {format_value(line.id, params['target'])}, cap {params['cap']:g}"
+    if line.method == "band":
+        low, high = format_value(line.id, params["low"]), format_value(line.id, params["high"])
+        return f"band {low}–{high} ± {format_value(line.id, params['falloff'])}"
+    return "percentile"
+
+
+def _headline(exp: Any) -> list[str]:
+    who = f"{exp.key} {exp.name}" if exp.name else exp.key
+    team = f" · team {exp.team_id}" if exp.team_id and exp.level == "collector" else ""
+    lines = [f"{who}{team} · {exp.month} · {exp.scheme}"]
+    score = "—" if exp.score is None else f"{exp.score:.2f}"
+    rank = f"rank {exp.rank} of {exp.ranked_of}" if exp.rank is not None else "not ranked"
+    band = exp.grade_band
+    band_text = ""
+    if band:
+        band_text = f" (band {band['grade']}: {band['min']:g}" + (f"–{band['below']:g})" if band["below"] else "+)")
+    lines.append(f"score {score} · grade {exp.grade or '—'}{band_text} · {rank}")
+    if not exp.eligible:
+        lines.append(f"not eligible: {exp.ineligible_reason}")
+    for gate in exp.gates:
+        lines.append(f"gate fired: {gate}")
+    if exp.bonus is not None:
+        lines.append(f"bonus {exp.bonus:,.2f}")
+    return lines
+
+
+def _lever_lines(exp: Any) -> list[str]:
+    if not exp.levers:
+        return ["levers: none — at or above the median on every weighted metric"]
+    out = ["levers (one metric at a time, to the median of the peers):"]
+    for lever in exp.levers:
+        out.append(
+            f"  {METRICS[lever.metric].zh} {lever.metric}: {format_value(lever.metric, lever.value)} → "
+            f"{format_value(lever.metric, lever.target)} ({lever.target_source}) = +{lever.points_gain:.2f} points"
+        )
+    return out
+
+
+EXPLAIN_COLUMNS = ("metric", "value", "method", "score", "weight", "points", "team", "floor", "rank")
+
+
+def _explain_cells(exp: Any, line: Any) -> list[str]:
+    weight = f"{line.weight:g}" + (
+        f" → {line.effective_weight:.1f}" if abs(line.effective_weight - line.weight) > 1e-9 else ""
+    )
+    return [
+        f"{line.zh} {line.id}",
+        formula(line),
+        method_text(line),
+        "—" if line.score is None else f"{line.score:.1f}",
+        weight,
+        f"{line.points:.2f}",
+        format_value(line.id, line.team_value) if exp.level == "collector" else "",
+        format_value(line.id, line.floor_value),
+        "—" if line.rank is None else f"{line.rank}/{line.ranked_of}",
+    ]
+
+
+def explain_table(exp: Any) -> Any:
+    """The explanation as rich renderables: headline, per-metric table, levers."""
+    from rich.console import Group
+    from rich.table import Table
+    from rich.text import Text
+
+    table = Table(header_style="bold", show_footer=True)
+    for column in EXPLAIN_COLUMNS:
+        footer = f"{exp.points_total:.2f}" if column == "points" else ("Σ" if column == "metric" else "")
+        table.add_column(
+            column, footer=footer, justify="right" if column in ("score", "weight", "points", "rank") else "left"
+        )
+    for line in exp.metrics:
+        table.add_row(*_explain_cells(exp, line))
+    return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_lever_lines(exp))))
+
+
+def explain_markdown(exp: Any) -> bytes:
+    lines = [f"### {_headline(exp)[0]}", ""]
+    lines += [f"- {text}" for text in _headline(exp)[1:]]
+    lines += ["", "| " + " | ".join(EXPLAIN_COLUMNS) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
+    for line in exp.metrics:
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line)) + " |")
+    lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
+    lines += ["", *_lever_lines(exp), ""]
+    return "\n".join(lines).encode("utf-8")

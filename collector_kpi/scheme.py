@@ -129,9 +129,10 @@ class Gate(_Model):
     metric: str
     above: float | None = None
     below: float | None = None
-    action: Literal["cap_grade", "zero_score", "ineligible"]
+    action: Literal["cap_grade", "zero_score", "ineligible", "none"]
     grade: str | None = None
     reason: str | None = None
+    cancel_bonus: bool = Field(False, description="a collector this gate fires on gets no bonus")
 
     @model_validator(mode="after")
     def _complete(self) -> Gate:
@@ -163,6 +164,42 @@ class Params(_Model):
     target_amount: float | None = Field(None, gt=0, description="monthly target where the roster has none")
 
 
+class CommissionTier(_Model):
+    upto: float | None = Field(None, gt=0, description="upper bound of the tier; omit on the last tier")
+    rate: float = Field(ge=0, le=1)
+
+
+class Commission(_Model):
+    """阶梯式提成: a commission on the recovered amount, by tiers."""
+
+    tiers: list[CommissionTier]
+    basis: Literal["marginal", "whole"] = Field(
+        "marginal", description="marginal: each tier's rate on the part inside it; whole: one rate on everything"
+    )
+
+    @field_validator("tiers")
+    @classmethod
+    def _ordered_tiers(cls, tiers: list[CommissionTier]) -> list[CommissionTier]:
+        if not tiers:
+            raise ValueError("at least one tier is needed")
+        bounds = [t.upto for t in tiers[:-1]]
+        if any(b is None for b in bounds):
+            raise ValueError("only the last tier may omit `upto`")
+        if bounds != sorted(bounds) or len(set(bounds)) != len(bounds):  # type: ignore[type-var]
+            raise ValueError("tiers must be listed by rising `upto`")
+        if tiers[-1].upto is not None:
+            raise ValueError("the last tier must omit `upto` (it has no upper bound)")
+        return tiers
+
+
+class Bonus(_Model):
+    """What a collector is paid for the month's scorecard."""
+
+    base: float = Field(0, ge=0, description="the base bonus amount")
+    by_grade: dict[str, float] = Field(default_factory=dict, description="grade → multiplier of `base`")
+    commission: Commission | None = None
+
+
 class TeamRule(_Model):
     method: Literal["pooled", "mean"] = "pooled"
 
@@ -179,6 +216,7 @@ class Scheme(_Model):
     gates: list[Gate] = Field(default_factory=list)
     grades: list[GradeBand]
     team: TeamRule = TeamRule()
+    bonus: Bonus | None = None
 
     # Where the scheme was read from; relative input paths resolve against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)
@@ -221,6 +259,13 @@ class Scheme(_Model):
                 raise _located(("gates", index, "metric"), f"unknown metric '{gate.metric}'")
             if gate.grade is not None and gate.grade not in grades:
                 raise _located(("gates", index, "grade"), f"unknown grade '{gate.grade}'")
+        if self.bonus is not None:
+            for grade in self.bonus.by_grade:
+                if grade not in grades:
+                    raise _located(("bonus", "by_grade", grade), f"unknown grade '{grade}'")
+            missing = [g for g in grades if g not in self.bonus.by_grade]
+            if self.bonus.by_grade and missing:
+                raise _located(("bonus", "by_grade"), f"no multiplier for grade(s) {', '.join(sorted(missing))}")
         for metric_id, rule in self.metrics.items():
             method = rule.score
             if isinstance(method, RangeMethod):

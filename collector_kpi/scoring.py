@@ -12,8 +12,9 @@ from typing import Any
 import polars as pl
 
 from .aggregate import MonthSums, TableStats
-from .metrics import METRICS, value_expr
-from .scheme import BandMethod, PercentileMethod, RangeMethod, Scheme, TargetMethod
+from .errors import KpiError
+from .metrics import METRICS, scaled, value_expr
+from .scheme import BandMethod, Commission, Gate, PercentileMethod, RangeMethod, Scheme, TargetMethod
 
 LEVELS = ("collector", "team")
 
@@ -30,6 +31,7 @@ class Scorecard:
     stats: dict[str, TableStats]
     rejects: pl.DataFrame
     components: list[str] = field(default_factory=list)
+    reconciliation: dict[str, Any] = field(default_factory=dict)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams
@@ -61,7 +63,7 @@ def _oriented(value: pl.Expr, better: str) -> pl.Expr:
     return value if better == "higher" else -value
 
 
-def _method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Series:
+def method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Series:
     """The 0–100 score of one metric for every row of ``frame`` (null where no value)."""
     rule = scheme.metrics[metric_id]
     method = rule.score
@@ -112,6 +114,55 @@ def _percentile(frame: pl.DataFrame, metric_id: str, better: str) -> pl.Series:
     return table.select(expr.alias(metric_id)).to_series()
 
 
+def gate_fires(gate: Gate) -> pl.Expr:
+    """True where the gate's metric is beyond its limit (a missing value never fires)."""
+    value = pl.col(gate.metric)
+    condition = (value > gate.above) if gate.above is not None else (value < gate.below)
+    return condition.fill_null(False)
+
+
+def commission_expr(commission: Commission, amount: pl.Expr) -> pl.Expr:
+    """阶梯式提成 on ``amount``: marginal (each tier's rate on its slice) or whole (one rate)."""
+    lower = 0.0
+    parts: list[pl.Expr] = []
+    whole: Any = None
+    for tier in commission.tiers:
+        upper = tier.upto
+        if commission.basis == "marginal":
+            slice_ = amount - lower if upper is None else pl.min_horizontal(amount, pl.lit(upper)) - lower
+            parts.append(slice_.clip(lower_bound=0) * tier.rate)
+        else:
+            # `upto` is inclusive: 100,000 exactly is paid at the first tier's rate.
+            condition = pl.lit(True) if upper is None else amount <= upper
+            whole = (pl.when(condition) if whole is None else whole.when(condition)).then(amount * tier.rate)
+        lower = upper if upper is not None else lower
+    if commission.basis == "marginal":
+        return pl.sum_horizontal(parts)
+    result: pl.Expr = whole.otherwise(0.0)
+    return result
+
+
+def _bonus(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
+    """Base × grade multiplier plus commission, for eligible collectors no gate cancels."""
+    rules = scheme.bonus
+    if rules is None:
+        return frame
+    amount: pl.Expr = pl.lit(0.0)
+    if rules.base:
+        if rules.by_grade:
+            amount = pl.col("grade").replace_strict(rules.by_grade, default=0.0, return_dtype=pl.Float64) * rules.base
+        else:
+            amount = pl.lit(float(rules.base))
+    if rules.commission is not None:
+        amount = amount + commission_expr(rules.commission, scaled("recovered_cents"))
+    cancelled = pl.lit(False)
+    for gate in scheme.gates:
+        if gate.cancel_bonus:
+            cancelled = cancelled | gate_fires(gate)
+    paid = pl.col("eligible") & ~cancelled
+    return frame.with_columns(bonus=pl.when(paid).then(amount.round(2)).otherwise(0.0))
+
+
 def _grade_expr(scheme: Scheme, score: pl.Expr) -> pl.Expr:
     bands = scheme.grades
     expr: Any = pl.when(score.is_null()).then(pl.lit(None, dtype=pl.String))
@@ -124,7 +175,7 @@ def _grade_expr(scheme: Scheme, score: pl.Expr) -> pl.Expr:
 def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> pl.DataFrame:
     """Metric scores, total, gates, grade and rank for one level's frame."""
     metric_ids = list(scheme.metrics)
-    scores = {f"{m}_score": _method_score(scheme, m, frame) for m in metric_ids}
+    scores = {f"{m}_score": method_score(scheme, m, frame) for m in metric_ids}
     frame = frame.with_columns(pl.Series(name, series) for name, series in scores.items())
 
     weights = {m: scheme.metrics[m].weight for m in metric_ids}
@@ -153,9 +204,7 @@ def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> 
     order = {band.grade: index for index, band in enumerate(scheme.grades)}
     if gates:
         for gate in scheme.gates:
-            value = pl.col(gate.metric)
-            condition = (value > gate.above) if gate.above is not None else (value < gate.below)
-            condition = condition.fill_null(False)
+            condition = gate_fires(gate)
             fired.append(pl.when(condition).then(pl.lit(gate.describe())))
             if gate.action == "zero_score":
                 zero = zero | condition
@@ -190,7 +239,7 @@ def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> 
     ranked = frame.filter("eligible").sort(["score", key], descending=[True, False]).with_row_index("rank", offset=1)
     frame = frame.join(ranked.select(key, pl.col("rank").cast(pl.Int64)), on=key, how="left")
     return frame.sort([pl.col("rank").is_null(), "rank", key], descending=[False, False, False], nulls_last=True).drop(
-        "_cap", "_weight_sum"
+        "_cap"
     )
 
 
@@ -213,9 +262,7 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
         )
     for gate in scheme.gates:
         if gate.action == "ineligible":
-            value = pl.col(gate.metric)
-            condition = (value > gate.above) if gate.above is not None else (value < gate.below)
-            reasons.append(pl.when(condition.fill_null(False)).then(pl.lit(f"gate: {gate.describe()}")))
+            reasons.append(pl.when(gate_fires(gate)).then(pl.lit(f"gate: {gate.describe()}")))
     reason = (
         pl.concat_str(reasons, separator="; ", ignore_nulls=True).replace("", None)
         if reasons
@@ -246,6 +293,7 @@ def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
     collectors = metric_values(collectors, metric_ids, team_values)
     collectors = _collector_eligibility(scheme, collectors)
     collectors = _score_level(scheme, collectors, "collector_id", gates=True)
+    collectors = _bonus(scheme, collectors)
 
     teams = team_values
     members = collectors.group_by("team_id").agg(
@@ -281,4 +329,27 @@ def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
             [pl.col("rank").is_null(), "rank", "team_id"]
         )
     teams = teams.drop([c for c in teams.columns if c.startswith("_mean_")] + ["_member_mean", "_eligible_members"])
-    return Scorecard(month, scheme, collectors, teams, floor_values, sums.stats, sums.rejects, components)
+    reconciliation = reconcile(sums, collectors)
+    return Scorecard(
+        month, scheme, collectors, teams, floor_values, sums.stats, sums.rejects, components, reconciliation
+    )
+
+
+def reconcile(sums: MonthSums, collectors: pl.DataFrame) -> dict[str, Any]:
+    """Σ overdue and Σ recovered of the input rows against the same sums over the scorecards.
+
+    Both are whole cents, so they must agree exactly; a difference is an error.
+    """
+    if not sums.input_totals:
+        return {}
+    out: dict[str, Any] = {}
+    for name in ("recovered_cents", "overdue_cents", "case_rows"):
+        if name not in collectors.columns:
+            continue
+        inputs = int(sums.input_totals[name])
+        cards = int(collectors[name].sum())
+        if inputs != cards:
+            raise KpiError(f"reconciliation failed: {name} is {inputs} over the inputs but {cards} over the scorecards")
+        label = name.removesuffix("_cents")
+        out[label] = inputs / 100 if name.endswith("_cents") else inputs
+    return {"inputs": out, "scorecards": dict(out), "difference": 0}

@@ -1,0 +1,62 @@
+"""The audit manifest: which tool, scheme and files produced a scorecard, and its totals."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .scoring import Scorecard
+
+
+def sha256_file(path: str | Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def resolved_scheme(card: Scorecard) -> dict[str, Any]:
+    """The scheme as it was applied: every default filled in."""
+    data: dict[str, Any] = card.scheme.model_dump(mode="json")
+    return data
+
+
+def scheme_hash(scheme: dict[str, Any]) -> str:
+    text = json.dumps(scheme, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def build_manifest(
+    card: Scorecard, scheme_path: str | Path, outputs: dict[str, bytes], level: str, output_format: str
+) -> dict[str, Any]:
+    """Everything needed to audit or reproduce a run (no clock time: same run, same bytes)."""
+    scheme = resolved_scheme(card)
+    inputs = []
+    for table, stats in card.stats.items():
+        for file in stats.files:
+            inputs.append(
+                {"table": table, "path": file, "size": Path(file).stat().st_size, "sha256": sha256_file(file)}
+            )
+    return {
+        "tool": {"name": "collector-kpi", "version": __version__},
+        "month": card.month,
+        "level": level,
+        "format": output_format,
+        "scheme": {"path": str(scheme_path), "sha256": scheme_hash(scheme), "resolved": scheme},
+        "inputs": inputs,
+        "rows": {table: stats.to_dict() for table, stats in card.stats.items()},
+        "reconciliation": card.reconciliation,
+        "outputs": [
+            {"path": str(path), "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
+            for path, payload in outputs.items()
+        ],
+    }
+
+
+def manifest_bytes(manifest: dict[str, Any]) -> bytes:
+    return (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")

@@ -1,0 +1,192 @@
+"""Bonus, audit manifest, reproducibility and safe writing of outputs."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import polars as pl
+import pytest
+from typer.testing import CliRunner
+
+from collector_kpi import load_month, load_scheme, score
+from collector_kpi.cli import app
+from collector_kpi.render import to_csv, write_atomic
+from tests.conftest import write_scheme
+from tests.test_scoring import MIXED
+
+ROOT = Path(__file__).parent.parent
+
+BONUS = """\
+bonus:
+  base: 1000
+  by_grade: {{A: 2, B: 1, C: 0.5, D: 0}}
+  commission:
+    basis: {basis}
+    tiers:
+      - {{upto: 1000, rate: 0.1}}
+      - {{upto: 2000, rate: 0.2}}
+      - {{rate: 0.3}}
+"""
+
+
+def bonuses(root: Path, body: str) -> dict[str, float]:
+    scheme = load_scheme(write_scheme(root, body))
+    card = score(scheme, load_month(scheme, "2025-03"))
+    return dict(card.table("collector").select("collector_id", "bonus").iter_rows())
+
+
+def test_bonus_marginal_tiers(tiny: Path) -> None:
+    paid = bonuses(tiny, MIXED + BONUS.format(basis="marginal"))
+    # A: grade A → 2 × 1000, plus 10 % of 1000 + 20 % of 1000 + 30 % of 1100 on 3100 recovered
+    assert paid["A"] == pytest.approx(2000 + 100 + 200 + 330)
+    # B: grade capped at D by the violation gate → 0 × base, commission 10 % of 1000
+    assert paid["B"] == pytest.approx(100)
+    # C: grade C → 500, commission 10 % of 1000; D is not eligible
+    assert paid["C"] == pytest.approx(600)
+    assert paid["D"] == 0
+
+
+def test_bonus_whole_tier_and_cancelling_gate(tiny: Path) -> None:
+    body = MIXED.replace("grade: D}", "grade: D, cancel_bonus: true}") + BONUS.format(basis="whole")
+    paid = bonuses(tiny, body)
+    assert paid["A"] == pytest.approx(2000 + 0.3 * 3100)
+    assert paid["C"] == pytest.approx(500 + 0.1 * 1000)  # `upto` is inclusive
+    assert paid["B"] == 0  # the violation gate cancels the bonus
+
+
+def test_bonus_needs_every_grade(tiny: Path) -> None:
+    from collector_kpi.errors import SchemeError
+
+    with pytest.raises(SchemeError, match=r"bonus.by_grade: no multiplier for grade\(s\) D"):
+        load_scheme(write_scheme(tiny, MIXED + "bonus: {base: 1, by_grade: {A: 1, B: 1, C: 1}}\n"))
+
+
+def run_score(*args: str) -> str:
+    result = CliRunner().invoke(app, ["score", *args])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+def test_manifest_hashes_and_reconciliation(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    out = tiny / "card.csv"
+    run_score("-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", str(out))
+    manifest = json.loads((tiny / "card.csv.manifest.json").read_text())
+    for entry in manifest["inputs"]:
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+        assert entry["size"] == Path(entry["path"]).stat().st_size
+    assert {e["table"] for e in manifest["inputs"]} == {"cases", "contacts", "reviews", "roster"}
+    assert manifest["outputs"][0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+    assert manifest["reconciliation"]["inputs"] == {"recovered": 5100.0, "overdue": 17000.0, "case_rows": 12}
+    assert manifest["reconciliation"]["difference"] == 0
+    assert manifest["rows"]["contacts"]["other_month"] == 1
+    assert manifest["scheme"]["resolved"]["missing"] == "reweight"
+    assert manifest["scheme"]["resolved"]["params"]["sla_days"] == 30  # defaults are filled in
+
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_text(cases.read_text().replace("c1,C,Cy,T2,2025-03-01,1000,1000,", "c1,C,Cy,T2,2025-03-01,1000,900,"))
+    run_score("-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", str(out))
+    changed = json.loads((tiny / "card.csv.manifest.json").read_text())
+    before = {e["table"]: e["sha256"] for e in manifest["inputs"]}
+    after = {e["table"]: e["sha256"] for e in changed["inputs"]}
+    assert before["cases"] != after["cases"] and before["contacts"] == after["contacts"]
+    assert changed["reconciliation"]["inputs"]["recovered"] == 5000.0
+
+
+def test_manifest_path_option(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    target = tiny / "audit.json"
+    run_score("-m", "2025-03", "-c", str(scheme), "-f", "json", "--manifest", str(target))
+    assert json.loads(target.read_text())["outputs"] == []
+
+
+def _shuffled_copy(source: Path, target: Path, seed: int) -> None:
+    """The sample month with every table's rows shuffled, contacts split over two files."""
+    target.mkdir(parents=True)
+    rng = random.Random(seed)
+    for name in ("cases.csv", "reviews.csv", "roster.csv"):
+        header, *rows = (source / name).read_text(encoding="utf-8").splitlines(keepends=True)
+        rng.shuffle(rows)
+        (target / name).write_text(header + "".join(rows), encoding="utf-8")
+    contacts = pl.read_parquet(source / "contacts.parquet")
+    order = list(range(contacts.height))
+    rng.shuffle(order)
+    shuffled = contacts[order]
+    (target / "contacts").mkdir()
+    half = shuffled.height // 2
+    shuffled[:half].write_parquet(target / "contacts" / "part-b.parquet")
+    shuffled[half:].write_parquet(target / "contacts" / "part-a.parquet")
+
+
+def test_shuffled_inputs_give_byte_identical_outputs(tmp_path: Path) -> None:
+    sample = ROOT / "sample_data" / "2025-03"
+    outputs = []
+    for seed in (1, 2):
+        folder = tmp_path / f"copy{seed}"
+        _shuffled_copy(sample, folder, seed)
+        out = tmp_path / f"card{seed}.csv"
+        run_score(
+            "-m", "2025-03", "-c", str(ROOT / "configs" / "default.yaml"), "-f", "csv", "-o", str(out),
+            "--cases", str(folder / "cases.csv"), "--contacts", str(folder / "contacts"),
+            "--reviews", str(folder / "reviews.csv"), "--roster", str(folder / "roster.csv"),
+        )  # fmt: skip
+        outputs.append(out.read_bytes())
+    canonical = run_score("-m", "2025-03", "-c", str(ROOT / "configs" / "default.yaml"), "-f", "csv")
+    assert outputs[0] == outputs[1] == canonical.encode("utf-8")
+
+
+def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    target = tmp_path / "card.csv"
+    target.write_text("the previous, complete scorecard\n")
+
+    def interrupted(fd: int) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(os, "fsync", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        write_atomic(target, b"half of a new one")
+    assert target.read_text() == "the previous, complete scorecard\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["card.csv"]
+
+
+def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
+    target = tmp_path / "card.csv"
+    code = f"""
+import os, time
+from pathlib import Path
+from collector_kpi import render
+os.fsync = lambda fd: (Path({str(tmp_path)!r}, "writing").touch(), time.sleep(60))
+render.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
+"""
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
+    try:
+        deadline = time.monotonic() + 30
+        while not (tmp_path / "writing").exists():
+            assert time.monotonic() < deadline, "the child never started writing"
+            time.sleep(0.05)
+        child.send_signal(signal.SIGKILL)
+        child.wait(timeout=10)
+    finally:
+        child.kill()
+    assert not target.exists()  # only the temporary file, never the final name
+
+
+def test_csv_neutralises_formulas_but_not_numbers() -> None:
+    frame = pl.DataFrame({"name": ["=SUM(A1)", "+1", "-x", "@here", "plain"], "score": [-1.5, 2.0, 3.0, 4.0, 5.0]})
+    text = to_csv(frame).decode()
+    assert text.splitlines() == [
+        "name,score",
+        "'=SUM(A1),-1.5",
+        "'+1,2.0",
+        "'-x,3.0",
+        "'@here,4.0",
+        "plain,5.0",
+    ]
