@@ -55,6 +55,17 @@ def _needed_columns(scheme: Scheme, components: list[str]) -> dict[str, dict[str
                 if column == "target_amount" and scheme.params.target_amount is not None:
                     continue
                 by_table[component.table].setdefault(column, metric_id)
+    for metric_id in scheme.fair_metrics():
+        rule = scheme.metrics[metric_id]
+        table = METRICS[metric_id].tables[0]
+        role = f"metrics.{metric_id}.adjust"
+        if rule.adjust is not None:
+            for segment in rule.adjust.segments:
+                by_table["cases"].setdefault(segment, role)
+            if rule.adjust.expected_column:
+                by_table["cases"].setdefault(rule.adjust.expected_column, role)
+        if rule.adjust is None or not rule.adjust.segments:
+            by_table[table].setdefault("case_id", f"metrics.{metric_id}.shrink")
     if "case_rows" in components:
         by_table["cases"].setdefault("collector_id", "case_count")
     for name, role in (("recovered_cents", "the reconciliation"), ("overdue_cents", "the reconciliation")):
@@ -162,6 +173,8 @@ class MonthSums:
     rejects: pl.DataFrame
     components: list[str]
     input_totals: dict[str, int] = field(default_factory=dict)
+    # Per fair metric: (collector, segment or case) cells of num / den (and expected).
+    cells: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
 def _in_month(data: MonthData, table: str) -> pl.Expr:
@@ -176,6 +189,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     queries, labels, used = _accounting(data)
 
     per_collector: dict[str, pl.LazyFrame] = {}
+    cases: pl.LazyFrame | None = None
     if "cases" in used:
         cases = used["cases"]
         if "contacted_cases" in components and "contacts" in used:
@@ -227,6 +241,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
             ),
         )
 
+    cell_queries = _fair_cells(scheme, used, cases, params)
     totals_frame: pl.LazyFrame | None = None
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
@@ -239,7 +254,10 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
         labels.append("totals:cases")
     names = list(per_collector)
     every = queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
+    every += list(cell_queries.values())
     results = collect_all(every, data)
+    cells = dict(zip(cell_queries, results[len(results) - len(cell_queries) :], strict=True))
+    results = results[: len(results) - len(cell_queries)]
     input_totals: dict[str, int] = {}
     if totals_frame is not None:
         input_totals = results[len(labels) - 1].row(0, named=True)
@@ -257,7 +275,34 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
     collectors = _combine(frames, roster_df, components, scheme)
-    return MonthSums(collectors, stats, reject_frame, components, input_totals)
+    return MonthSums(collectors, stats, reject_frame, components, input_totals, cells)
+
+
+def _fair_cells(
+    scheme: Scheme, used: dict[str, pl.LazyFrame], cases: pl.LazyFrame | None, params: Params
+) -> dict[str, pl.LazyFrame]:
+    """For each adjusted or shrunk metric, its num / den summed per (collector, cell).
+
+    Cells are the segment combinations of the adjustment, or the cases when there is none.
+    """
+    out: dict[str, pl.LazyFrame] = {}
+    for metric_id in scheme.fair_metrics():
+        metric = METRICS[metric_id]
+        rule = scheme.metrics[metric_id]
+        table = metric.tables[0]
+        frame = cases if table == "cases" else used.get(table)
+        if frame is None or metric.denominator is None:
+            continue
+        segments: list[str] = list(rule.adjust.segments) if rule.adjust is not None else []
+        keys = ["collector_id", *(segments or ["case_id"])]
+        sums = [
+            COMPONENTS[metric.numerator].row(params).sum().alias("num"),
+            COMPONENTS[metric.denominator].row(params).sum().alias("den"),
+        ]
+        if rule.adjust is not None and rule.adjust.expected_column:
+            sums.append(pl.col(rule.adjust.expected_column).fill_null(0).sum().alias("expected"))
+        out[metric_id] = frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
+    return out
 
 
 def _accounting(data: MonthData) -> tuple[list[pl.LazyFrame], list[str], dict[str, pl.LazyFrame]]:

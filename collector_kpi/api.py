@@ -2,18 +2,60 @@
 
 from __future__ import annotations
 
+import polars as pl
+
 from .aggregate import account_rows, load_month, month_sums
 from .checks import ValidationReport, other_month_issues, reject_issues, warning_issues
+from .errors import KpiError
 from .scheme import Scheme, load_scheme
 from .scoring import Scorecard, score_month
-from .sources import MonthData
+from .sources import MonthData, month_bounds
 
 __all__ = ["load_month", "load_scheme", "score", "validate"]
 
 
 def score(scheme: Scheme, data: MonthData) -> Scorecard:
     """Score every collector and team of a loaded month."""
-    return score_month(scheme, month_sums(scheme, data), data.month)
+    return score_month(scheme, month_sums(scheme, data), data.month, trailing_reference(scheme, data.month))
+
+
+def trailing_reference(scheme: Scheme, month: str) -> dict[str, pl.DataFrame]:
+    """Per metric adjusted against trailing months: their pooled num / den per segment.
+
+    The earlier months are found through the scheme's input paths.
+    """
+    wanted = {
+        m: rule.adjust
+        for m, rule in scheme.metrics.items()
+        if rule.adjust is not None and rule.adjust.reference == "trailing"
+    }
+    if not wanted:
+        return {}
+    longest = max(adjust.months or 0 for adjust in wanted.values())
+    cells: dict[str, list[pl.DataFrame]] = {m: [] for m in wanted}
+    for back in range(1, longest + 1):
+        previous = shift_month(month, -back)
+        try:
+            sums = month_sums(scheme, load_month(scheme, previous))
+        except KpiError as exc:
+            raise KpiError(f"trailing reference needs {previous}: {exc.message}") from exc
+        for metric_id, adjust in wanted.items():
+            if back <= (adjust.months or 0) and metric_id in sums.cells:
+                cells[metric_id].append(sums.cells[metric_id])
+    out = {}
+    for metric_id, adjust in wanted.items():
+        segments = list(adjust.segments)
+        out[metric_id] = (
+            pl.concat(cells[metric_id]).group_by(segments).agg(pl.col("num").sum(), pl.col("den").sum()).sort(segments)
+        )
+    return out
+
+
+def shift_month(month: str, delta: int) -> str:
+    """``YYYY-MM`` moved by ``delta`` months."""
+    start, _ = month_bounds(month)
+    index = start.year * 12 + start.month - 1 + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 def validate(scheme: Scheme, month: str, paths: dict[str, str | None] | None = None) -> ValidationReport:

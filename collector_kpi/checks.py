@@ -113,8 +113,11 @@ def _used(data: MonthData, table: str) -> pl.LazyFrame:
 def _future(columns: list[str]) -> Callable[[MonthData, pl.LazyFrame], pl.LazyFrame]:
     def rows(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
         today = date.today()
+        present = set(frame.collect_schema().names())
         condition = pl.lit(False)
         for column in columns:
+            if column not in present:  # an optional column the export does not carry
+                continue
             value = pl.col(column)
             day = value.dt.date() if CANONICAL_TYPES.get(column) == "datetime" else value
             condition = condition | (day > today).fill_null(False)

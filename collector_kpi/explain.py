@@ -36,6 +36,12 @@ class MetricLine:
     floor_value: float | None
     rank: int | None
     ranked_of: int
+    # With a case-mix adjustment or shrinkage: the raw rate, E, O/E, Z and in plain words.
+    raw: float | None = None
+    expected: float | None = None
+    oe_ratio: float | None = None
+    credibility: float | None = None
+    note: str | None = None
 
 
 @dataclass
@@ -170,6 +176,7 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
                 floor_value=card.floor.get(metric_id),
                 rank=None if better_count is None else better_count + 1,
                 ranked_of=peers.height,
+                **_fair_fields(row, metric_id),
             )
         )
     explanation = Explanation(
@@ -192,6 +199,18 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
     )
     explanation.levers = levers(card, row, level)
     return explanation
+
+
+def _fair_fields(row: dict[str, Any], metric_id: str) -> dict[str, Any]:
+    if f"{metric_id}_raw" not in row:
+        return {}
+    return {
+        "raw": row[f"{metric_id}_raw"],
+        "expected": row[f"{metric_id}_expected"],
+        "oe_ratio": row[f"{metric_id}_oe_ratio"],
+        "credibility": row[f"{metric_id}_credibility"],
+        "note": row[f"{metric_id}_note"],
+    }
 
 
 def _band(scheme: Scheme, score: float | None) -> dict[str, Any] | None:

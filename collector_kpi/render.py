@@ -193,7 +193,13 @@ def formula(line: Any) -> str:
         return value
     if line.denominator is None:
         return value
-    text = f"{value} = {_amount(line.id, line.numerator, 'num')} / {_amount(line.id, line.denominator, 'den')}"
+    ratio = f"{_amount(line.id, line.numerator, 'num')} / {_amount(line.id, line.denominator, 'den')}"
+    if line.raw is not None:
+        # A fair value: show it, then the raw ratio it was made from, E, O/E and Z.
+        oe = "—" if line.oe_ratio is None else f"{line.oe_ratio:.2f}"
+        z = "—" if line.credibility is None else f"{line.credibility * 100:.0f}%"
+        return f"{value} fair (raw {format_value(line.id, line.raw)} = {ratio}; O/E {oe}, Z {z})"
+    text = f"{value} = {ratio}"
     if line.source == "team":
         text += " (team)"
     elif line.source == "reviews":
@@ -231,6 +237,10 @@ def _headline(exp: Any) -> list[str]:
     if exp.bonus is not None:
         lines.append(f"bonus {exp.bonus:,.2f}")
     return lines
+
+
+def _fair_lines(exp: Any) -> list[str]:
+    return [f"{line.zh} {line.id}: {line.note}" for line in exp.metrics if line.note]
 
 
 def _lever_lines(exp: Any) -> list[str]:
@@ -279,7 +289,7 @@ def explain_table(exp: Any) -> Any:
         )
     for line in exp.metrics:
         table.add_row(*_explain_cells(exp, line))
-    return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_lever_lines(exp))))
+    return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_fair_lines(exp) + _lever_lines(exp))))
 
 
 def explain_markdown(exp: Any) -> bytes:
@@ -289,5 +299,5 @@ def explain_markdown(exp: Any) -> bytes:
     for line in exp.metrics:
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line)) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
-    lines += ["", *_lever_lines(exp), ""]
+    lines += ["", *_fair_lines(exp), *_lever_lines(exp), ""]
     return "\n".join(lines).encode("utf-8")

@@ -117,10 +117,67 @@ class BandMethod(_Model):
 ScoringMethod = Annotated[TargetMethod | RangeMethod | PercentileMethod | BandMethod, Field(discriminator="method")]
 
 
+# Ratio metrics whose numerator and denominator both come from the case rows: they can be
+# adjusted for case mix by the cases' segment columns. The contact rates can be shrunk.
+ADJUSTABLE = (
+    "recovery_rate",
+    "settled_amount_rate",
+    "success_rate",
+    "settlement_rate",
+    "contact_coverage",
+    "on_time_rate",
+)
+SHRINKABLE = (*ADJUSTABLE, "call_connect_rate", "sms_reply_rate", "visit_rate", "ptp_rate", "followup_timeliness")
+SEGMENT_COLUMNS = ("dpd_bucket", "product")
+
+
+class Adjust(_Model):
+    """Case-mix adjustment (indirect standardisation) by segment columns of the cases."""
+
+    segments: list[Literal["dpd_bucket", "product"]] = Field(default_factory=list)
+    reference: Literal["same_month", "leave_one_out", "trailing", "expected"] = "same_month"
+    months: int | None = Field(None, ge=1, le=24, description="trailing: how many months before this one")
+    expected_column: str | None = Field(None, description="expected: the cases column holding a model's expectation")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Adjust:
+        if self.reference == "expected":
+            if not self.expected_column:
+                raise ValueError("reference: expected needs `expected_column`")
+        elif not self.segments:
+            raise ValueError("give at least one segment column (dpd_bucket, product)")
+        if self.reference == "trailing" and self.months is None:
+            raise ValueError("reference: trailing needs `months`")
+        if self.reference != "trailing" and self.months is not None:
+            raise ValueError("`months` goes with reference: trailing")
+        return self
+
+
+class Shrink(_Model):
+    """Credibility shrinkage: (O + K) / (E + K), so a small month counts for less."""
+
+    k: float | Literal["auto"] = Field(description="K, in units of the denominator (E), or auto")
+    toward: Literal["floor", "team"] = "floor"
+    min_volume: float | None = Field(None, ge=0, description="below this volume a collector is provisional")
+    volume: Literal["den", "expected"] = "den"
+    provisional: Literal["rank", "unranked", "unpaid"] = Field(
+        "rank", description="rank: ranked and paid as usual; unranked: listed, not ranked; unpaid: ranked, no bonus"
+    )
+
+    @field_validator("k")
+    @classmethod
+    def _positive(cls, value: float | str) -> float | str:
+        if not isinstance(value, str) and value <= 0:
+            raise ValueError("K must be above 0 (or auto)")
+        return value
+
+
 class MetricRule(_Model):
     weight: float = Field(ge=0, le=100)
     better: Direction | None = None
     score: ScoringMethod
+    adjust: Adjust | None = None
+    shrink: Shrink | None = None
 
 
 class Gate(_Model):
@@ -227,6 +284,10 @@ class Scheme(_Model):
         for metric_id, rule in metrics.items():
             if metric_id not in METRICS:
                 raise ValueError(f"unknown metric '{metric_id}'{_suggest(metric_id, METRICS)}")
+            if rule.adjust is not None and metric_id not in ADJUSTABLE:
+                raise ValueError(f"{metric_id}: case-mix adjustment applies to {', '.join(ADJUSTABLE)}")
+            if rule.shrink is not None and metric_id not in SHRINKABLE:
+                raise ValueError(f"{metric_id}: shrinkage applies to {', '.join(SHRINKABLE)}")
             if rule.better is None and METRICS[metric_id].better is None and not isinstance(rule.score, BandMethod):
                 raise ValueError(f"{metric_id}: has no default direction; set `better` or use method band")
         if not metrics:
@@ -299,6 +360,10 @@ class Scheme(_Model):
             if gate.metric not in ids:
                 ids.append(gate.metric)
         return ids
+
+    def fair_metrics(self) -> list[str]:
+        """Metrics with a case-mix adjustment or shrinkage."""
+        return [m for m, rule in self.metrics.items() if rule.adjust is not None or rule.shrink is not None]
 
     def resolve_path(self, template: str, month: str) -> str:
         """An input path with `{month}` filled and relative paths anchored at the scheme."""

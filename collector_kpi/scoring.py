@@ -6,6 +6,8 @@ Rank order is total and documented: score descending, then ``collector_id`` (or
 
 from __future__ import annotations
 
+import functools
+import operator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +19,8 @@ from .metrics import METRICS, scaled, value_expr
 from .scheme import BandMethod, Commission, Gate, PercentileMethod, RangeMethod, Scheme, TargetMethod
 
 LEVELS = ("collector", "team")
+# Columns shown beside an adjusted or shrunk metric: raw value, E, O/E, Z, and in words.
+FAIR_SUFFIXES = ("raw", "expected", "oe_ratio", "credibility", "note")
 
 
 @dataclass
@@ -32,6 +36,8 @@ class Scorecard:
     rejects: pl.DataFrame
     components: list[str] = field(default_factory=list)
     reconciliation: dict[str, Any] = field(default_factory=dict)
+    # Per fair metric: the credibility constant used and how it was found.
+    fairness: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams
@@ -43,7 +49,9 @@ class Scorecard:
         metric_cols: list[str] = []
         for metric_id in self.scheme.metrics:
             metric_cols += [metric_id, f"{metric_id}_score"]
-        extra = ["bonus"] if "bonus" in frame.columns else []
+            if level == "collector" and f"{metric_id}_raw" in frame.columns:
+                metric_cols += [f"{metric_id}_{suffix}" for suffix in FAIR_SUFFIXES]
+        extra = [c for c in ("provisional", "bonus") if c in frame.columns and level == "collector"]
         return frame.select(
             "rank", *key, "score", "grade", "eligible", "ineligible_reason", "gates", *extra, *metric_cols
         )
@@ -114,6 +122,16 @@ def _percentile(frame: pl.DataFrame, metric_id: str, better: str) -> pl.Series:
     return table.select(expr.alias(metric_id)).to_series()
 
 
+def add_in_order(terms: list[pl.Expr]) -> pl.Expr:
+    """t1 + t2 + … strictly left to right.
+
+    NOTE: pl.sum_horizontal may add in another order, and the last bit of a float sum
+    depends on the order; scores must be byte-identical from run to run and equal to the
+    sum of the points `kpi explain` shows.
+    """
+    return functools.reduce(operator.add, terms)
+
+
 def gate_fires(gate: Gate) -> pl.Expr:
     """True where the gate's metric is beyond its limit (a missing value never fires)."""
     value = pl.col(gate.metric)
@@ -137,7 +155,7 @@ def commission_expr(commission: Commission, amount: pl.Expr) -> pl.Expr:
             whole = (pl.when(condition) if whole is None else whole.when(condition)).then(amount * tier.rate)
         lower = upper if upper is not None else lower
     if commission.basis == "marginal":
-        return pl.sum_horizontal(parts)
+        return add_in_order(parts)
     result: pl.Expr = whole.otherwise(0.0)
     return result
 
@@ -159,6 +177,8 @@ def _bonus(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     for gate in scheme.gates:
         if gate.cancel_bonus:
             cancelled = cancelled | gate_fires(gate)
+    if "provisional" in frame.columns and _provisional_policy(scheme, "unpaid"):
+        cancelled = cancelled | pl.col("provisional")
     paid = pl.col("eligible") & ~cancelled
     return frame.with_columns(bonus=pl.when(paid).then(amount.round(2)).otherwise(0.0))
 
@@ -182,7 +202,7 @@ def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> 
     weighted = [pl.col(f"{m}_score").fill_null(0) * weights[m] for m in metric_ids]
     if scheme.missing == "reweight":
         present = [pl.when(pl.col(f"{m}_score").is_not_null()).then(weights[m]).otherwise(0.0) for m in metric_ids]
-        weight_sum = pl.sum_horizontal(present)
+        weight_sum = add_in_order(present)
         frame = frame.with_columns(_weight_sum=weight_sum)
     else:
         frame = frame.with_columns(_weight_sum=pl.lit(100.0))
@@ -194,7 +214,7 @@ def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> 
         for m, w in zip(metric_ids, weighted, strict=True)
     ]
     frame = frame.with_columns(points)
-    total = pl.when(pl.col("_weight_sum") > 0).then(pl.sum_horizontal([pl.col(f"{m}_points") for m in metric_ids]))
+    total = pl.when(pl.col("_weight_sum") > 0).then(add_in_order([pl.col(f"{m}_points") for m in metric_ids]))
     frame = frame.with_columns(score=total.otherwise(None))
 
     # Gates: zero the score or cap the grade of the collectors they fire on.
@@ -260,6 +280,8 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
                 pl.format("{} contacts < min_contacts {}", pl.col("contact_rows"), pl.lit(rules.min_contacts))
             )
         )
+    if "provisional" in frame.columns and _provisional_policy(scheme, "unranked"):
+        reasons.append(pl.when(pl.col("provisional")).then(pl.lit("provisional: volume below min_volume")))
     for gate in scheme.gates:
         if gate.action == "ineligible":
             reasons.append(pl.when(gate_fires(gate)).then(pl.lit(f"gate: {gate.describe()}")))
@@ -271,7 +293,81 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(_reason=reason).with_columns(_eligible_pre=pl.col("_reason").is_null())
 
 
-def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
+def apply_fairness(
+    scheme: Scheme, collectors: pl.DataFrame, cells: dict[str, pl.DataFrame], trailing: dict[str, pl.DataFrame]
+) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:
+    """Replace each adjusted or shrunk metric's value by its fair value, keeping the raw one.
+
+    Applies to collectors only; teams are scored on their pooled raw values.
+    """
+    from . import fairness
+    from .metrics import COMPONENTS
+
+    info: dict[str, dict[str, Any]] = {}
+    provisional: list[pl.Expr] = []
+    for metric_id in scheme.fair_metrics():
+        rule = scheme.metrics[metric_id]
+        frame = cells.get(metric_id)
+        if frame is None:
+            continue
+        adjust, shrink = rule.adjust, rule.shrink
+        groups = collectors.select("collector_id", "team_id") if shrink and shrink.toward == "team" else None
+        scale = COMPONENTS[METRICS[metric_id].denominator or METRICS[metric_id].numerator].scale
+        result = fairness.fair_scores(
+            frame,
+            list(adjust.segments) if adjust else [],
+            reference=adjust.reference if adjust else "same_month",
+            trailing=trailing.get(metric_id),
+            expected_column="expected" if adjust and adjust.expected_column else None,
+            # K is given in the denominator's unit (money, cases); sums are in cents.
+            k=(shrink.k if isinstance(shrink.k, str) else shrink.k * scale) if shrink else None,
+            groups=groups,
+            min_volume=shrink.min_volume * scale if shrink and shrink.min_volume is not None else None,
+            volume=shrink.volume if shrink else "den",
+        )
+        prior = "your team's average" if groups is not None else "the company average"
+        words = fairness.explanation(
+            fairness.WORDINGS[metric_id],
+            scale=scale,
+            shrunk=shrink is not None,
+            prior=prior,
+            provisional=bool(shrink and shrink.min_volume is not None),
+        )
+        fair = result.collectors.with_columns(words.alias(f"{metric_id}_note")).select(
+            "collector_id",
+            pl.col("final" if shrink else "adjusted").alias(metric_id),
+            pl.col("raw_rate").alias(f"{metric_id}_raw"),
+            (pl.col("expected") / scale).alias(f"{metric_id}_expected"),
+            pl.col("oe_ratio").alias(f"{metric_id}_oe_ratio"),
+            (pl.col("credibility") if shrink else pl.lit(1.0)).alias(f"{metric_id}_credibility"),
+            f"{metric_id}_note",
+            pl.col("provisional").alias(f"_provisional_{metric_id}"),
+        )
+        collectors = collectors.drop(metric_id).join(fair, on="collector_id", how="left")
+        if shrink and shrink.min_volume is not None:
+            provisional.append(pl.col(f"_provisional_{metric_id}").fill_null(True))
+        cred = result.credibility
+        info[metric_id] = (
+            {"k": cred.k / scale, "method": cred.method, "reason": cred.reason}
+            if cred
+            else {"k": None, "method": "none"}
+        )
+    if provisional:
+        collectors = collectors.with_columns(provisional=pl.any_horizontal(provisional))
+    collectors = collectors.drop([c for c in collectors.columns if c.startswith("_provisional_")])
+    return collectors, info
+
+
+def _provisional_policy(scheme: Scheme, policy: str) -> bool:
+    return any(
+        rule.shrink is not None and rule.shrink.min_volume is not None and rule.shrink.provisional == policy
+        for rule in scheme.metrics.values()
+    )
+
+
+def score_month(
+    scheme: Scheme, sums: MonthSums, month: str, trailing: dict[str, pl.DataFrame] | None = None
+) -> Scorecard:
     """Score every collector and team of a month under ``scheme``."""
     metric_ids = scheme.needed_metrics()
     components = sums.components
@@ -291,6 +387,7 @@ def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
     floor_values = metric_values(floor_sums, metric_ids).row(0, named=True)
 
     collectors = metric_values(collectors, metric_ids, team_values)
+    collectors, fairness_info = apply_fairness(scheme, collectors, sums.cells, trailing or {})
     collectors = _collector_eligibility(scheme, collectors)
     collectors = _score_level(scheme, collectors, "collector_id", gates=True)
     collectors = _bonus(scheme, collectors)
@@ -331,7 +428,16 @@ def score_month(scheme: Scheme, sums: MonthSums, month: str) -> Scorecard:
     teams = teams.drop([c for c in teams.columns if c.startswith("_mean_")] + ["_member_mean", "_eligible_members"])
     reconciliation = reconcile(sums, collectors)
     return Scorecard(
-        month, scheme, collectors, teams, floor_values, sums.stats, sums.rejects, components, reconciliation
+        month,
+        scheme,
+        collectors,
+        teams,
+        floor_values,
+        sums.stats,
+        sums.rejects,
+        components,
+        reconciliation,
+        fairness_info,
     )
 
 

@@ -197,6 +197,50 @@ def _open_raw(path: str) -> BinaryIO:
     return open(path, "rb")
 
 
+# Leading bytes of files that are not CSV text, and what they are.
+_MAGIC = (
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"GIF8", "a GIF image"),
+    (b"%PDF", "a PDF document"),
+    (b"PK\x03\x04", "a zip archive (an .xlsx workbook?)"),
+    (b"\xd0\xcf\x11\xe0", "an old Excel .xls (or other OLE) file"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x1f\x8b", "a gzip file (name it .csv.gz)"),
+)
+
+
+def _head(path: str, table: str, size: int = _SNIFF_BYTES) -> bytes:
+    """The first bytes of a file (decompressed for .gz), as an InputError where unreadable."""
+    try:
+        with _open_raw(path) as handle:
+            return handle.read(size)
+    except (gzip.BadGzipFile, EOFError) as exc:
+        raise InputError(f"{table}: {path}: not a gzip file, though its name ends in .gz ({_first_line(exc)})") from exc
+    except OSError as exc:
+        raise InputError(f"{table}: {path}: cannot read ({_first_line(exc)})") from exc
+
+
+def _check_text(path: str, head: bytes, table: str) -> None:
+    """Stop on a binary file given as CSV (an image, a workbook …) with a message naming it."""
+    for magic, what in _MAGIC:
+        if head.startswith(magic):
+            raise InputError(f"{table}: {path}: not a CSV text file: it looks like {what}")
+    if b"\x00" in head[:8192]:
+        raise InputError(f"{table}: {path}: not a CSV text file (it holds binary data)")
+
+
+def _check_utf8(path: str, head: bytes, table: str) -> None:
+    """A file declared UTF-8 must decode as UTF-8 (checked on its first MiB)."""
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
+    except UnicodeDecodeError as exc:
+        raise InputError(
+            f"{table}: {path}: not valid utf-8 text at byte {exc.start}, though inputs.{table}.encoding says so; "
+            "a Chinese Excel export is usually gbk / gb18030 (or set encoding: auto)"
+        ) from exc
+
+
 def detect_encoding(path: str, declared: str = "auto") -> str:
     """The text encoding of a CSV: as declared, else UTF-8 (BOM or not), else GB18030."""
     if declared.lower() not in ("auto", ""):
@@ -211,6 +255,8 @@ def detect_encoding(path: str, declared: str = "auto") -> str:
         raise InputError(f"{path}: cannot read ({exc})") from exc
     if head.startswith(_UTF8_BOM):
         return "utf-8-sig"
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16"  # what Excel writes as "Unicode text"
     try:
         codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
     except UnicodeDecodeError:
@@ -252,14 +298,23 @@ def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
         return frame.lazy().with_columns(_file=pl.lit(path))
     if kind == "parquet":
         try:
-            lf = pl.scan_parquet(path, row_index_name="_row", row_index_offset=1)
+            # `key=value` folders (a Hive-partitioned dataset, e.g. month=2025-03/) become columns.
+            lf = pl.scan_parquet(path, row_index_name="_row", row_index_offset=1, hive_partitioning=True)
             lf.collect_schema()
         except Exception as exc:  # polars raises several exception types for a bad file
             raise InputError(f"{table}: {path}: not a readable Parquet file ({_first_line(exc)})") from exc
         return lf.with_columns(_file=pl.lit(path))
     if kind == "csv":
         separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
-        encoding = detect_encoding(path, spec.encoding)
+        head = _head(path, table)
+        try:
+            encoding = detect_encoding(path, spec.encoding)
+        except InputError as exc:
+            raise InputError(f"{table}: {exc.message} (inputs.{table}.encoding)") from exc
+        if not encoding.startswith(("utf-16", "utf-32")):
+            _check_text(path, head, table)
+        if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
+            _check_utf8(path, head, table)
         readable = _plain_utf8(path, encoding)
         if Path(readable).stat().st_size == 0:
             raise InputError(f"{table}: {path}: the file is empty")
@@ -299,10 +354,14 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
     """An expression turning a raw column into its canonical type (null where it fails)."""
     raw = pl.col(column)
     values = spec.values.get(column)
-    if values and dtype == pl.String:
-        raw = raw.str.strip_chars().replace(
-            {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()}
+    if values:
+        # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call).
+        raw = (
+            raw.cast(pl.String)
+            .str.strip_chars()
+            .replace({str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()})
         )
+        dtype = pl.String()
     if kind in ("id", "text"):
         if dtype == pl.String:
             return raw.str.strip_chars().replace("", None)
@@ -318,7 +377,9 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
             ).dt.strftime("%Y-%m")
         if dtype in (pl.Date,) or isinstance(dtype, pl.Datetime):
             return raw.dt.strftime("%Y-%m")
-        return raw.cast(pl.String)
+        text = raw.cast(pl.String)
+        as_month = pl.coalesce(text.str.to_date("%Y-%m", strict=False), text.str.to_date("%Y%m", strict=False))
+        return as_month.dt.strftime("%Y-%m")
     if kind == "date":
         if dtype == pl.Date:
             return raw
@@ -438,26 +499,35 @@ def read_table(
     ``needed_by`` names, for each column, the metric that needs it (for error messages).
     Optional canonical columns absent from the files come out as nulls.
     """
-    canonical = CANONICAL[table]
+    # Columns beyond the contract (a model's expected amount) are read as money.
+    canonical: dict[str, ColumnType] = {c: "money" for c in columns if c not in CANONICAL[table]}
+    canonical.update(CANONICAL[table])
+    check_spec(table, spec)
     frames: list[pl.LazyFrame] = []
     for path in paths:
         lf = _scan_file(path, spec, table)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
         rename = _rename_map(found, spec)
-        available = {rename.get(name, name) for name in found} | set(spec.constants)
-        for parts in spec.datetime_parts.values():
-            available |= set(parts)
+        renamed = {rename.get(name, name) for name in found}
+        available = renamed | set(spec.constants)
         optional_absent: list[str] = []
         for column in columns:
             if column in available or column in spec.datetime_parts:
                 continue
             if column in needed_by and column not in ("month",):
-                hint = _close(column, found, spec)
+                hint = _close(column, found, table) or _separator_hint(found, table)
                 raise InputError(
                     f"{table}: {path}: missing column '{column}' (needed by {needed_by[column]}); "
                     f"found: {', '.join(found)}{hint}"
                 )
             optional_absent.append(column)
+        for target, parts in spec.datetime_parts.items():
+            absent = [part for part in parts if part not in renamed]
+            if target in columns and absent:
+                raise InputError(
+                    f"{table}: {path}: missing column '{absent[0]}' (inputs.{table}.datetime_parts.{target} "
+                    f"joins it into {target}); found: {', '.join(found)}{_close(absent[0], found, table)}"
+                )
         lf = lf.rename(rename) if rename else lf
         schema = lf.collect_schema()
         for target, (date_col, time_col) in spec.datetime_parts.items():
@@ -502,11 +572,38 @@ def read_table(
     return TableData(table, frame, list(paths), list(columns))
 
 
-def _close(column: str, found: Sequence[str], spec: InputSpec) -> str:
+def _close(column: str, found: Sequence[str], table: str) -> str:
     close = difflib.get_close_matches(column, list(found), n=1, cutoff=0.6)
     if close:
-        return f" (did you mean '{close[0]}'? map it under inputs.<table>.columns)"
+        return f" (did you mean '{close[0]}'? map it under inputs.{table}.columns)"
     return ""
+
+
+def _separator_hint(found: Sequence[str], table: str) -> str:
+    """A header read as one column is usually a file with another separator."""
+    if len(found) == 1:
+        for separator, name in (("\t", "tabs"), (";", "';'"), (",", "','"), ("|", "'|'")):
+            if separator in found[0]:
+                return f" (the header looks separated by {name}: set inputs.{table}.separator)"
+    return ""
+
+
+def check_spec(table: str, spec: InputSpec) -> None:
+    """Every column a table's mapping names must be one of the table's canonical columns."""
+    known = list(CANONICAL[table])
+    named = [(f"columns.{source}", target) for source, target in spec.columns.items()]
+    for key, mapping in (
+        ("values", spec.values),
+        ("constants", spec.constants),
+        ("formats", spec.formats),
+        ("datetime_parts", spec.datetime_parts),
+    ):
+        named += [(f"{key}.{column}", column) for column in mapping]
+    for where, column in named:
+        if column not in known:
+            close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else f"; {table} columns are {', '.join(known)}"
+            raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
 
 
 def month_filter(table: str, columns: Sequence[str], month: str, start: date, end: date) -> pl.Expr | None:

@@ -1,0 +1,119 @@
+"""Rejected rows are kept: counted in the summary, written by --rejects, fatal with --strict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from collector_kpi import load_month, load_scheme, score
+from collector_kpi.cli import app
+from tests.conftest import write_scheme
+
+SCHEME = """\
+name: tiny
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+"""
+
+# (file, old text, new text): three bad case rows and one bad contact
+BAD = [
+    ("cases.csv", "a3,A,Ann,T1,2025-03-05,1000,0", "a3,A,Ann,T1,2025-03-05,1000,n/a"),  # row 4
+    ("cases.csv", "b2,B,Bo,T1,2025-01-01,2000,0", "b2,B,Bo,T1,2025-01-01,-2000,0"),  # row 7
+    ("cases.csv", "c4,C,Cy,T2", "c4,,Cy,T2"),  # row 12
+    ("contacts.csv", "k08,b1,B,call", "k08,b1,B,telegram"),  # row 9
+]
+
+
+@pytest.fixture
+def bad_month(tiny: Path) -> Path:
+    for name, old, new in BAD:
+        path = tiny / "2025-03" / name
+        text = path.read_text()
+        assert old in text
+        path.write_text(text.replace(old, new, 1))
+    return write_scheme(tiny, SCHEME)
+
+
+def invoke(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, list(args))
+    assert "Traceback" not in result.stdout + result.stderr
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> None:
+    target = tmp_path / "out" / "rejects.csv"
+    target.parent.mkdir()
+    code, out, err = invoke("score", "-m", "2025-03", "-c", str(bad_month), "-f", "csv", "--rejects", str(target))
+    assert code == 0, err
+    assert err.splitlines() == [
+        "2025-03: cases 12 read, 9 used, 3 rejected; contacts 10 read, 9 used, 1 rejected "
+        "(1 of other months skipped); roster 4 read, 4 used, 0 rejected",
+        f"wrote 4 rejected row(s) to {target}",
+    ]
+    cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
+    # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
+    assert target.read_text().splitlines() == [
+        "table,source_file,row,reason,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
+        "contacted_at,channel,outcome",
+        f"cases,{cases},4,recovered_amount: not a number,A,T1,n/a,1000,Ann,,,",
+        f"cases,{cases},7,overdue_amount: negative,B,T1,0,'-2000,Bo,,,",
+        f"cases,{cases},12,collector_id: missing value,,T2,0,1000,Cy,,,",
+        f"contacts,{contacts},9,channel: unknown channel,B,,,,,2025-03-09 10:00:00,telegram,connected",
+    ]
+    # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
+    rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}
+    assert float(rows["A"][9]) == pytest.approx(3100 / 4000)
+
+
+def test_strict_makes_a_rejected_row_an_error(bad_month: Path) -> None:
+    code, out, err = invoke("score", "-m", "2025-03", "-c", str(bad_month), "--strict")
+    assert code == 2 and out == ""
+    lines = err.splitlines()
+    assert len(lines) == 2 and lines[0].startswith("2025-03: cases 12 read, 9 used, 3 rejected")
+    cases = bad_month.parent / "2025-03" / "cases.csv"
+    assert lines[1] == f"Error: 4 row(s) rejected (--strict); first: {cases} row 4: recovered_amount: not a number"
+
+
+def test_strict_still_writes_the_rejects(bad_month: Path, tmp_path: Path) -> None:
+    target = tmp_path / "rejects.csv"
+    code, _, _ = invoke("score", "-m", "2025-03", "-c", str(bad_month), "--strict", "--rejects", str(target))
+    assert code == 2
+    assert len(target.read_text().splitlines()) == 5
+
+
+def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None:
+    scheme = write_scheme(tiny, SCHEME)
+    target = tmp_path / "rejects.csv"
+    code, out, err = invoke("score", "-m", "2025-03", "-c", str(scheme), "--strict", "--rejects", str(target), "-f", "csv")
+    assert code == 0, err
+    assert out.startswith("rank,collector_id")
+    assert target.read_text().splitlines() == ["table,source_file,row,reason"]
+    assert f"wrote 0 rejected row(s) to {target}" in err
+
+
+def test_read_is_used_plus_rejected_in_the_library(bad_month: Path) -> None:
+    scheme = load_scheme(bad_month)
+    card = score(scheme, load_month(scheme, "2025-03"))
+    for stats in card.stats.values():
+        assert stats.read == stats.used + stats.rejected
+    assert card.stats["cases"].rejected_by_reason == {
+        "collector_id: missing value": 1,
+        "overdue_amount: negative": 1,
+        "recovered_amount: not a number": 1,
+    }
+    assert card.rejects.height == 4
+    assert sorted(card.rejects["_row"].to_list()) == [4, 7, 9, 12]
+
+
+def test_a_rejected_row_of_another_month_is_skipped_not_rejected(tiny: Path) -> None:
+    """k11 is February's: a bad outcome there does not concern March."""
+    contacts = tiny / "2025-03" / "contacts.csv"
+    contacts.write_text(contacts.read_text().replace("2025-02-27 10:00:00,connected", "2025-02-27 10:00:00,???"))
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert (card.stats["contacts"].rejected, card.stats["contacts"].other_month) == (0, 1)

@@ -1,0 +1,587 @@
+"""Real exports: encodings, compression, separators, Parquet, xlsx, mappings and formats.
+
+Every variant writes conftest.py's tiny month in another shape and must score to the same
+numbers as the canonical CSV. Names are Chinese so that an encoding mistake would show.
+"""
+
+from __future__ import annotations
+
+import codecs
+import gzip
+import io
+import shutil
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from collector_kpi import load_month, load_scheme, score
+from collector_kpi.cli import app
+from collector_kpi.scoring import Scorecard
+from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER
+
+ROOT = Path(__file__).parent.parent
+NAMES = {"Ann": "安娜", "Bo": "博文", "Cy": "慈云", "Di": "蒂娜"}
+
+# Two metrics, so the total is one addition and the CSV can be compared byte for byte.
+TWO = """\
+name: two
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+"""
+
+# Reads every column of cases and contacts, the reviews and the roster.
+FULL = """\
+name: full
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 10, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  settlement_rate: {weight: 10, score: {method: percentile}}
+  handling_days: {weight: 10, score: {method: range, floor: 60, ceiling: 10}}
+  cycle_days: {weight: 5, score: {method: range, floor: 30, ceiling: 5}}
+  waiver_rate: {weight: 5, score: {method: band, low: 0.1, high: 0.3, falloff: 0.2}}
+  call_connect_rate: {weight: 10, score: {method: percentile}}
+  sms_reply_rate: {weight: 5, score: {method: range, floor: 0, ceiling: 1}}
+  visit_rate: {weight: 5, score: {method: range, floor: 0, ceiling: 1}}
+  ptp_rate: {weight: 10, score: {method: band, low: 0.3, high: 0.6, falloff: 0.3}}
+  call_quality: {weight: 10, score: {method: range, floor: 50, ceiling: 100}}
+  contact_coverage: {weight: 5, score: {method: target, target: 1}}
+  followup_timeliness: {weight: 5, score: {method: target, target: 0.8}}
+  target_attainment: {weight: 10, score: {method: target, target: 1, cap: 1.2}}
+gates:
+  - {metric: violations, above: 0, action: cap_grade, grade: C}
+"""
+
+
+def named(text: str) -> str:
+    for latin, chinese in NAMES.items():
+        text = text.replace(f",{latin},", f",{chinese},")
+    return text
+
+
+BASE = {"cases": named(CASES), "contacts": CONTACTS, "reviews": REVIEWS, "roster": named(ROSTER)}
+
+
+def write_scheme(root: Path, inputs: dict[str, dict[str, Any]], body: str, name: str = "scheme.yaml") -> Path:
+    """A scheme of ``body`` reading ``inputs``; the reviews and roster are the canonical CSVs."""
+    every = {"reviews": {"path": "reviews.csv"}, "roster": {"path": "roster.csv"}, **inputs}
+    path = root / name
+    text = yaml.safe_dump({"inputs": every}, allow_unicode=True, sort_keys=False) + body + GRADES
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_base(root: Path) -> None:
+    root.mkdir(parents=True, exist_ok=True)
+    for table, text in BASE.items():
+        (root / f"{table}.csv").write_text(text, encoding="utf-8")
+
+
+def run(scheme_path: Path) -> Scorecard:
+    scheme = load_scheme(scheme_path)
+    return score(scheme, load_month(scheme, "2025-03"))
+
+
+def csv_card(scheme_path: Path, *args: str) -> bytes:
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(scheme_path), "-f", "csv", *args])
+    assert result.exit_code == 0, result.stderr
+    assert " 0 rejected" in result.stderr and "Traceback" not in result.stderr
+    return result.stdout_bytes
+
+
+def assert_same_card(got: Scorecard, want: Scorecard) -> None:
+    """Every column equal; the total score to the last bits (it is a sum of several floats)."""
+    for level in ("collector", "team"):
+        a, b = got.table(level), want.table(level)
+        assert a.drop("score").equals(b.drop("score")), (level, a, b)
+        for x, y in zip(a["score"].to_list(), b["score"].to_list(), strict=True):
+            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-12, abs=1e-12)
+
+
+@pytest.fixture(scope="module")
+def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    root = tmp_path_factory.mktemp("base")
+    write_base(root)
+    inputs = {"cases": {"path": "cases.csv"}, "contacts": {"path": "contacts.csv"}}
+    return {
+        "full": run(write_scheme(root, inputs, FULL, "full.yaml")),
+        "two": csv_card(write_scheme(root, inputs, TWO, "two.yaml")),
+    }
+
+
+def test_base_reads_the_tiny_month(base: dict[str, Any]) -> None:
+    card: Scorecard = base["full"]
+    rows = {r["collector_id"]: r for r in card.table("collector").iter_rows(named=True)}
+    assert rows["A"]["collector_name"] == "安娜" and rows["D"]["collector_name"] == "蒂娜"
+    assert rows["A"]["recovery_rate"] == pytest.approx(0.62)
+    assert rows["A"]["cycle_days"] == pytest.approx(28 / 3)
+    assert rows["A"]["followup_timeliness"] == pytest.approx(3 / 5)
+    assert rows["B"]["call_quality"] == 75  # no sampled call: the review's rating
+    assert rows["B"]["grade"] == "C" and rows["B"]["gates"]  # one violation caps the grade
+    assert card.stats["cases"].used == 12 and card.stats["contacts"].used == 10
+
+
+# --- one variant per way an export arrives -------------------------------------------
+
+
+def _encoded(text: str, encoding: str, bom: bytes = b"", gz: bool = False) -> bytes:
+    data = bom + text.encode(encoding)
+    return gzip.compress(data, mtime=0) if gz else data
+
+
+def _both(root: Path, suffix: str, transform: Callable[[str], bytes], **spec: Any) -> dict[str, dict[str, Any]]:
+    """Write cases and contacts through ``transform``; the inputs block reading them."""
+    inputs = {}
+    for table in ("cases", "contacts"):
+        (root / f"{table}{suffix}").write_bytes(transform(BASE[table]))
+        inputs[table] = {"path": f"{table}{suffix}", **spec}
+    return inputs
+
+
+def _frame(table: str, typed: bool = False) -> pl.DataFrame:
+    return pl.read_csv(io.StringIO(BASE[table]), infer_schema=typed, try_parse_dates=typed)
+
+
+def v_utf8_bom(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: _encoded(t, "utf-8", codecs.BOM_UTF8))
+
+
+def v_gbk_detected(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: _encoded(t, "gbk"))
+
+
+def v_gbk_declared(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: _encoded(t, "gbk"), encoding="gbk")
+
+
+def v_gb18030_declared(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: _encoded(t, "gb18030"), encoding="gb18030")
+
+
+def v_gzip(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv.gz", lambda t: _encoded(t, "utf-8", gz=True))
+
+
+def v_gzip_gbk(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv.gz", lambda t: _encoded(t, "gbk", gz=True))
+
+
+def v_tsv(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".tsv", lambda t: t.replace(",", "\t").encode())
+
+
+def v_tab_declared(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace(",", "\t").encode(), separator="\\t")
+
+
+def v_semicolon(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace(",", ";").encode(), separator=";")
+
+
+def v_crlf(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r\n").encode("gbk"))
+
+
+def v_utf16_unicode_text(root: Path) -> dict[str, dict[str, Any]]:
+    # Excel's "Unicode text": UTF-16 little-endian with a BOM, tab-separated, CRLF, .txt
+    return _both(root, ".txt", lambda t: _encoded(t.replace(",", "\t").replace("\n", "\r\n"), "utf-16-le", b"\xff\xfe"))
+
+
+def v_parquet_text(root: Path) -> dict[str, dict[str, Any]]:
+    for table in ("cases", "contacts"):
+        _frame(table).write_parquet(root / f"{table}.parquet")
+    return {t: {"path": f"{t}.parquet"} for t in ("cases", "contacts")}
+
+
+def v_parquet_typed(root: Path) -> dict[str, dict[str, Any]]:
+    cases, contacts = _frame("cases", typed=True), _frame("contacts", typed=True)
+    assert cases["assigned_date"].dtype == pl.Date and contacts["contacted_at"].dtype == pl.Datetime("us")
+    assert contacts["ptp"].dtype == pl.Boolean and cases["overdue_amount"].dtype == pl.Int64
+    cases.write_parquet(root / "cases.parquet")
+    contacts.write_parquet(root / "contacts.parquet")
+    return {t: {"path": f"{t}.parquet"} for t in ("cases", "contacts")}
+
+
+def v_hive_parquet(root: Path) -> dict[str, dict[str, Any]]:
+    """Folders month=YYYY-MM/; a February partition of other cases must not count."""
+    cases = _frame("cases", typed=True)
+    for month, frame in (("2025-03", cases), ("2025-02", cases.with_columns(pl.col("overdue_amount") * 7))):
+        (root / "cases" / f"month={month}").mkdir(parents=True)
+        frame.write_parquet(root / "cases" / f"month={month}" / "part-0.parquet")
+    contacts = _frame("contacts", typed=True)
+    for month in ("2025-02", "2025-03"):
+        part = contacts.filter(pl.col("contacted_at").dt.strftime("%Y-%m") == month)
+        (root / "contacts" / f"month={month}").mkdir(parents=True)
+        part.write_parquet(root / "contacts" / f"month={month}" / "part-0.parquet")
+    return {"cases": {"path": "cases"}, "contacts": {"path": "contacts"}}
+
+
+def v_xlsx_text(root: Path) -> dict[str, dict[str, Any]]:
+    for table in ("cases", "contacts"):
+        _frame(table).write_excel(root / f"{table}.xlsx")
+    return {t: {"path": f"{t}.xlsx"} for t in ("cases", "contacts")}
+
+
+def v_xlsx_typed(root: Path) -> dict[str, dict[str, Any]]:
+    # number, date and datetime cells, as Excel itself stores them
+    for table in ("cases", "contacts"):
+        _frame(table, typed=True).write_excel(root / f"{table}.xlsx")
+    return {t: {"path": f"{t}.xlsx"} for t in ("cases", "contacts")}
+
+
+def v_xlsx_named_sheet(root: Path) -> dict[str, dict[str, Any]]:
+    import xlsxwriter
+
+    inputs = {}
+    for table, sheet in (("cases", "案件"), ("contacts", "催记")):
+        with xlsxwriter.Workbook(root / f"{table}.xlsx") as book:
+            pl.DataFrame({"说明": ["导出说明 — not the data"]}).write_excel(book, worksheet="说明")
+            _frame(table, typed=True).write_excel(book, worksheet=sheet)
+        inputs[table] = {"path": f"{table}.xlsx", "sheet": sheet}
+    return inputs
+
+
+def v_glob_split(root: Path) -> dict[str, dict[str, Any]]:
+    for table in ("cases", "contacts"):
+        header, *rows = BASE[table].splitlines(keepends=True)
+        (root / f"{table}_2.csv").write_text(header + "".join(rows[::2]), encoding="utf-8")
+        (root / f"{table}_1.csv").write_text(header + "".join(rows[1::2]), encoding="utf-8")
+    return {t: {"path": f"{t}_*.csv"} for t in ("cases", "contacts")}
+
+
+def v_directory(root: Path) -> dict[str, dict[str, Any]]:
+    for table in ("cases", "contacts"):
+        header, *rows = BASE[table].splitlines(keepends=True)
+        (root / table / "week1").mkdir(parents=True)
+        (root / table / "week1" / "a.csv").write_text(header + "".join(rows[:5]), encoding="gbk")
+        (root / table / "b.csv.gz").write_bytes(_encoded(header + "".join(rows[5:]), "utf-8", gz=True))
+        (root / table / "README.md").write_text("not data")
+    return {t: {"path": t} for t in ("cases", "contacts")}
+
+
+VARIANTS = {
+    name.removeprefix("v_"): func for name, func in globals().items() if name.startswith("v_") and callable(func)
+}
+
+
+@pytest.mark.parametrize("variant", sorted(VARIANTS))
+def test_every_format_reads_the_same_numbers(variant: str, tmp_path: Path, base: dict[str, Any]) -> None:
+    write_base(tmp_path)
+    for table in ("cases", "contacts"):
+        (tmp_path / f"{table}.csv").unlink()
+    inputs = VARIANTS[variant](tmp_path)
+    card = run(write_scheme(tmp_path, inputs, FULL, "full.yaml"))
+    assert_same_card(card, base["full"])
+    assert card.stats["cases"].used == 12 and card.stats["contacts"].used == 10
+    assert card.rejects.height == 0
+    assert csv_card(write_scheme(tmp_path, inputs, TWO, "two.yaml")) == base["two"]
+
+
+def test_gb18030_beyond_gbk_is_detected(tmp_path: Path) -> None:
+    """A name only GB18030 can encode (CJK extension A): detected without a declaration."""
+    text = BASE["cases"].replace("慈云", "慈㐀")
+    with pytest.raises(UnicodeEncodeError):
+        text.encode("gbk")
+    (tmp_path / "cases.csv").write_bytes(text.encode("gb18030"))
+    (tmp_path / "utf8.csv").write_text(text, encoding="utf-8")
+    (tmp_path / "contacts.csv").write_text(CONTACTS)
+    write_base(tmp_path / "unused")
+    for table in ("reviews", "roster"):
+        shutil.copy(tmp_path / "unused" / f"{table}.csv", tmp_path / f"{table}.csv")
+    detected = run(write_scheme(tmp_path, {"cases": {"path": "cases.csv"}, "contacts": {"path": "contacts.csv"}}, FULL))
+    reference = run(write_scheme(tmp_path, {"cases": {"path": "utf8.csv"}, "contacts": {"path": "contacts.csv"}}, FULL))
+    assert_same_card(detected, reference)
+    assert "慈㐀" in detected.table("collector")["collector_name"].to_list()
+
+
+# --- mapping: headers, values, constants, formats --------------------------------------
+
+ZH_CASES = {
+    "case_id": "案件编号",
+    "collector_id": "催收员工号",
+    "collector_name": "催收员姓名",
+    "team_id": "组别",
+    "assigned_date": "分案日期",
+    "overdue_amount": "委案金额",
+    "recovered_amount": "回款金额",
+    "waived_amount": "减免金额",
+    "settled_date": "结清日期",
+    "first_payment_date": "首次还款日期",
+    "dpd_bucket": "账龄",
+}
+ZH_CONTACTS = {
+    "contact_id": "记录编号",
+    "case_id": "案件编号",
+    "collector_id": "催收员工号",
+    "channel": "渠道",
+    "outcome": "结果",
+    "duration_s": "通话时长",
+    "ptp": "承诺还款",
+    "ptp_amount": "承诺金额",
+    "qa_score": "质检分",
+    "logged_at": "记录时间",
+}
+CHANNELS = {"call": "电话", "sms": "短信", "visit": "上门"}
+OUTCOMES = {
+    "connected": "接通",
+    "no_answer": "未接",
+    "busy": "占线",
+    "unreachable": "关机",
+    "replied": "已回复",
+    "failed": "发送失败",
+    "completed": "已上门",
+    "planned": "计划",
+}
+
+
+def _invert(mapping: dict[str, str]) -> dict[str, str]:
+    return {v: k for k, v in mapping.items()}
+
+
+def _strftime(column: str, fmt: str) -> pl.Expr:
+    return pl.col(column).str.to_date("%Y-%m-%d").dt.strftime(fmt)
+
+
+def zh_export(root: Path, ptp: tuple[str, str] = ("是", "否")) -> dict[str, dict[str, Any]]:
+    """The tiny month as a Chinese system exports it: GBK, Chinese headers and values,
+    dates as 2025/3/5 and 250310, money as ￥1,000.00, the contact time in two columns."""
+    cases = _frame("cases").with_columns(
+        pl.col("assigned_date").str.to_date("%Y-%m-%d").map_elements(lambda d: f"{d.year}/{d.month}/{d.day}"),
+        _strftime("settled_date", "%y%m%d"),
+        _strftime("first_payment_date", "%Y%m%d"),
+        *[
+            pl.format("￥{}", pl.col(c).cast(pl.Float64).map_elements(lambda v: f"{v:,.2f}", return_dtype=pl.String))
+            for c in ("overdue_amount", "recovered_amount", "waived_amount")
+        ],
+    )
+    contacts = _frame("contacts").with_columns(
+        pl.col("channel").replace(CHANNELS),
+        pl.col("outcome").replace(OUTCOMES),
+        pl.col("ptp").replace({"true": ptp[0], "false": ptp[1]}),
+        pl.col("contacted_at").str.slice(2, 8).str.replace_all("-", "").alias("日期"),  # 250302
+        pl.col("contacted_at").str.slice(11).str.strip_chars_start("0").alias("时间"),  # 10:00:00 → 10:00:00, 09 → 9
+    )
+    contacts = contacts.drop("contacted_at")
+    cases.rename(ZH_CASES).write_csv(root / "案件.csv")
+    (root / "案件.csv").write_bytes((root / "案件.csv").read_text(encoding="utf-8").encode("gbk"))
+    text = contacts.rename(ZH_CONTACTS).write_csv(separator="\t")
+    (root / "催记.txt").write_bytes(text.replace("\n", "\r\n").encode("gbk"))
+    return {
+        "cases": {
+            "path": "案件.csv",
+            "columns": _invert(ZH_CASES),
+            "formats": {"assigned_date": "%Y/%m/%d", "settled_date": "%y%m%d"},
+        },
+        "contacts": {
+            "path": "催记.txt",
+            "encoding": "gbk",
+            "columns": _invert(ZH_CONTACTS),
+            "values": {
+                "channel": _invert(CHANNELS),
+                "outcome": _invert(OUTCOMES),
+                "ptp": {ptp[0]: True, ptp[1]: False},
+            },
+            "datetime_parts": {"contacted_at": ["日期", "时间"]},
+            "formats": {"contacted_at": "%y%m%d %H:%M:%S"},
+        },
+    }
+
+
+def test_a_chinese_export_maps_onto_the_same_numbers(tmp_path: Path, base: dict[str, Any]) -> None:
+    write_base(tmp_path)
+    inputs = zh_export(tmp_path)
+    head = (tmp_path / "催记.txt").read_bytes().decode("gbk").splitlines()[1].split("\t")
+    assert head[3] == "电话" and head[-2:] == ["250302", "10:00:00"]
+    assert "2025/2/20" in (tmp_path / "案件.csv").read_bytes().decode("gbk")
+    card = run(write_scheme(tmp_path, inputs, FULL))
+    assert_same_card(card, base["full"])
+    assert card.rejects.height == 0
+
+
+@pytest.mark.parametrize(
+    ("spellings", "mapped"),
+    [(("是", "否"), True), (("Y", "N"), False), (("1", "0"), False), (("yes", "no"), False), (("TRUE", "FALSE"), False),
+     (("已承诺", "未承诺"), False), (("有", "无"), False), (("P", "-"), True)],
+)  # fmt: skip
+def test_boolean_spellings(tmp_path: Path, base: dict[str, Any], spellings: tuple[str, str], mapped: bool) -> None:
+    """是/否, Y/N, 1/0 … are read as booleans; other spellings through a value map."""
+    write_base(tmp_path)
+    inputs = zh_export(tmp_path, ptp=spellings)
+    if not mapped:
+        del inputs["contacts"]["values"]["ptp"]
+    card = run(write_scheme(tmp_path, inputs, FULL))
+    assert_same_card(card, base["full"])
+    ptp = {r["collector_id"]: r["ptp_rate"] for r in card.table("collector").iter_rows(named=True)}
+    assert ptp["A"] == pytest.approx(1 / 2) and ptp["B"] == 1.0
+
+
+def test_roster_active_value_map_and_constant(tmp_path: Path) -> None:
+    """在职 是/否 through a value map; a constant team for a roster that has no team column."""
+    write_base(tmp_path)
+    (tmp_path / "花名册.csv").write_text("工号,姓名,在职\nA,安娜,是\nB,博文,否\nC,慈云,是\n", encoding="gbk")
+    inputs = {
+        "cases": {"path": "cases.csv"},
+        "contacts": {"path": "contacts.csv"},
+        "roster": {
+            "path": "花名册.csv",
+            "columns": {"工号": "collector_id", "姓名": "collector_name", "在职": "active"},
+            "values": {"active": {"是": True, "否": False}},
+            "constants": {"team_id": "T1"},
+        },
+    }
+    card = run(write_scheme(tmp_path, inputs, TWO))
+    rows = {r["collector_id"]: r for r in card.table("collector").iter_rows(named=True)}
+    assert rows["B"]["eligible"] is False and rows["B"]["ineligible_reason"] == "inactive on the roster"
+    assert rows["A"]["rank"] == 1 and rows["C"]["rank"] == 2
+    assert {r["team_id"] for r in rows.values()} == {"T1"}  # the roster's team wins over the cases'
+
+
+@pytest.mark.parametrize(
+    ("fmt", "declared"),
+    [("%y%m%d", True), ("%Y/%m/%d", False), ("%Y/%-m/%-d", True), ("%Y%m%d", False), ("%Y.%m.%d", False),
+     ("%d.%m.%Y", True), ("%m/%d/%Y", True), ("%Y-%m-%d 00:00:00", False)],
+)  # fmt: skip
+def test_date_formats(tmp_path: Path, base: dict[str, Any], fmt: str, declared: bool) -> None:
+    """Dates written in ``fmt``: recognised by default, or read with `formats`."""
+    write_base(tmp_path)
+    dates = ("assigned_date", "settled_date", "first_payment_date")
+    cases = _frame("cases")
+    written = cases.with_columns(
+        pl.col(c).str.to_date("%Y-%m-%d").map_elements(lambda d: d.strftime(fmt), return_dtype=pl.String) for c in dates
+    )
+    assert written["assigned_date"][0] != cases["assigned_date"][0] or fmt == "%Y-%m-%d"
+    written.write_csv(tmp_path / "cases.csv")
+    read_as = fmt.replace("%-m", "%m").replace("%-d", "%d")  # strptime reads unpadded numbers
+    spec: dict[str, Any] = {"path": "cases.csv"}
+    if declared:
+        spec["formats"] = dict.fromkeys(dates, read_as)
+    card = run(write_scheme(tmp_path, {"cases": spec, "contacts": {"path": "contacts.csv"}}, FULL))
+    assert_same_card(card, base["full"])
+    assert card.rejects.height == 0
+
+
+def test_month_column_forms(tmp_path: Path) -> None:
+    """A month column as YYYY-MM, as a date, or as the number 202503 selects the month's rows."""
+    write_base(tmp_path)
+    cases = _frame("cases", typed=True)
+    other = cases.with_columns(pl.col("case_id") + "-feb")
+    for name, march, february in (
+        ("text", pl.lit("2025-03"), pl.lit("2025-02")),
+        ("date", pl.lit("2025-03-01").str.to_date(), pl.lit("2025-02-01").str.to_date()),
+        ("number", pl.lit(202503), pl.lit(202502)),
+    ):
+        frame = pl.concat([cases.with_columns(month=march), other.with_columns(month=february)])
+        frame.write_parquet(tmp_path / f"cases-{name}.parquet")
+        inputs = {"cases": {"path": f"cases-{name}.parquet"}, "contacts": {"path": "contacts.csv"}}
+        card = run(write_scheme(tmp_path, inputs, TWO))
+        stats = card.stats["cases"]
+        assert (stats.read, stats.used, stats.other_month) == (12, 12, 12), name
+
+
+# --- the shipped Chinese scheme -------------------------------------------------------------
+
+
+def _cli_csv(config: str, level: str) -> str:
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", config, "--level", level, "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("level", ["collector", "team"])
+def test_zh_export_scores_like_the_canonical_sample(level: str) -> None:
+    zh = pl.read_csv(io.StringIO(_cli_csv(str(ROOT / "configs" / "zh-export.yaml"), level)), infer_schema=False)
+    canonical = pl.read_csv(io.StringIO(_cli_csv(str(ROOT / "configs" / "default.yaml"), level)), infer_schema=False)
+    key = "collector_id" if level == "collector" else "team_id"
+    assert zh[key].to_list() == canonical[key].to_list()  # the same ranking
+    assert zh["rank"].to_list() == canonical["rank"].to_list()
+    # every cell the same text, but the weighted total, a float sum, to its last bits
+    assert zh.drop("score").equals(canonical.drop("score"))
+    for a, b in zip(zh["score"].to_list(), canonical["score"].to_list(), strict=True):
+        assert (a is None and b is None) or float(a) == pytest.approx(float(b), rel=1e-12)
+
+
+def test_zh_export_accounts_for_every_row() -> None:
+    scheme = load_scheme(ROOT / "configs" / "zh-export.yaml")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    reference = load_scheme(ROOT / "configs" / "default.yaml")
+    canonical = score(reference, load_month(reference, "2025-03"))
+    for table in ("cases", "contacts", "reviews", "roster"):
+        zh, ca = card.stats[table], canonical.stats[table]
+        assert (zh.read, zh.used, zh.rejected, zh.other_month) == (ca.read, ca.used, ca.rejected, ca.other_month)
+        assert zh.read == zh.used + zh.rejected
+
+
+# --- a call-centre log and nothing else -------------------------------------------------------
+
+CALL_LOG = (
+    "通话日期\t开始时间\t坐席工号\t案件号\t通话结果\t是否承诺\t小结时间\n"
+    "250302\t9:05:00\tA01\tx1\t接通\t是\t2025-03-02 09:30:00\n"  # connected, ptp, logged in 25 min
+    "250302\t9:15:30\tA01\tx2\t未接\t否\t2025-03-03 10:00:00\n"  # no answer, logged in 24 h 44 min (late)
+    "250303\t14:00:00\tA01\tx3\t接通\t否\t2025-03-03 14:05:00\n"  # connected, no ptp, on time
+    "250331\t23:59:59\tA01\tx4\t接通\t是\t\n"  # connected, ptp, never logged
+    "250303\t8:00:00\tB02\ty1\t接通\t否\t2025-03-03 08:01:00\n"  # connected, no ptp, on time
+    "250304\t8:00:00\tB02\ty2\t拒接\t否\t2025-03-04 08:01:00\n"  # refused, on time
+    "250305\t8:00:00\tB02\ty2\t关机\t否\t2025-03-06 09:00:00\n"  # unreachable, 25 h: late
+    "250228\t9:00:00\tB02\ty1\t接通\t是\t2025-02-28 09:01:00\n"  # February: skipped
+    "250401\t0:00:00\tA01\tx1\t接通\t是\t2025-04-01 00:01:00\n"  # April: skipped
+)
+
+CALL_SCHEME = """\
+name: 呼叫中心 call centre
+inputs:
+  contacts:
+    path: "calls-{month}.tsv"
+    columns: {坐席工号: collector_id, 案件号: case_id, 通话结果: outcome, 是否承诺: ptp, 小结时间: logged_at}
+    constants: {channel: call}
+    datetime_parts: {contacted_at: [通话日期, 开始时间]}
+    formats: {contacted_at: "%y%m%d %H:%M:%S"}
+    values:
+      outcome: {接通: connected, 未接: no_answer, 拒接: refused, 关机: unreachable}
+params: {followup_hours: 24}
+missing: zero
+metrics:
+  call_connect_rate: {weight: 40, score: {method: range, floor: 0.2, ceiling: 0.8}}
+  ptp_rate: {weight: 30, score: {method: target, target: 0.5}}
+  followup_timeliness: {weight: 30, score: {method: percentile}}
+grades:
+  - {grade: A, min: 60}
+  - {grade: B, min: 0}
+"""
+
+
+def test_contacts_only_scheme_scores_a_call_centre_log(tmp_path: Path) -> None:
+    (tmp_path / "calls-2025-03.tsv").write_text(CALL_LOG, encoding="utf-8")
+    scheme = tmp_path / "calls.yaml"
+    scheme.write_text(CALL_SCHEME, encoding="utf-8")
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(scheme), "-f", "json"])
+    assert result.exit_code == 0, result.stderr
+    assert result.stderr.splitlines()[0] == "2025-03: contacts 7 read, 7 used, 0 rejected (2 of other months skipped)"
+    import json
+
+    rows = {r["collector_id"]: r for r in json.loads(result.stdout)}
+    a, b = rows["A01"], rows["B02"]
+    # A01: 4 calls, 3 connected; 2 of the 3 connected promised; 2 of 3 logged within 24 h
+    assert a["call_connect_rate"] == pytest.approx(3 / 4)
+    assert a["ptp_rate"] == pytest.approx(2 / 3)
+    assert a["followup_timeliness"] == pytest.approx(2 / 3)
+    # B02: 3 calls, 1 connected, no promise; 2 of 3 logged within 24 h
+    assert b["call_connect_rate"] == pytest.approx(1 / 3)
+    assert b["ptp_rate"] == 0
+    assert b["followup_timeliness"] == pytest.approx(2 / 3)
+    # points: range 0.2 → 0.8; target 0.5 (capped at 1); percentile of 2 peers, ties half
+    assert a["call_connect_rate_score"] == pytest.approx((0.75 - 0.2) / 0.6 * 100)
+    assert b["call_connect_rate_score"] == pytest.approx((1 / 3 - 0.2) / 0.6 * 100)
+    assert a["ptp_rate_score"] == 100 and b["ptp_rate_score"] == 0
+    assert a["followup_timeliness_score"] == b["followup_timeliness_score"] == 50
+    assert a["score"] == pytest.approx(0.4 * (0.55 / 0.6 * 100) + 0.3 * 100 + 0.3 * 50)
+    assert b["score"] == pytest.approx(0.4 * ((1 / 3 - 0.2) / 0.6 * 100) + 0.3 * 50)
+    assert (a["rank"], b["rank"]) == (1, 2)
+    assert a["team_id"] is None and a["collector_name"] is None

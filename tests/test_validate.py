@@ -1,0 +1,295 @@
+"""`kpi validate`: the data-quality report, its issues as values, and its exit codes.
+
+The month is conftest.py's tiny month, with rows appended to make each warning fire once.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from typer.testing import CliRunner
+
+from collector_kpi.cli import app
+from tests.conftest import write_scheme
+
+SCHEME = """\
+name: tiny
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+"""
+
+EXTRA_CASES = (
+    "a1,A,Ann,T1,2025-03-01,1000,0,0,,,M1\n"  # row 14: a1 again for A
+    "c6,C,Cy,T1,2025-03-01,1000,1500,0,,,M1\n"  # row 15: C also in T1; recovered > overdue
+    "c7,C,Cy,T2,2025-04-02,1000,0,0,,,M1\n"  # row 16: assigned after the month
+)
+EXTRA_CONTACTS = (
+    "k12,zz,A,call,2025-03-20 10:00:00,connected,60,false,,,2099-01-01 00:00:00\n"  # row 13: no case zz; future
+    "k13,a1,A,call,2025-03-21 10:00:00,connected,60,false,,,2025-03-21 09:00:00\n"  # row 14: logged before contact
+)
+
+
+def append(path: Path, text: str) -> None:
+    path.write_text(path.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def validate(*args: str) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["validate", "-m", "2025-03", *args])
+    assert "Traceback" not in result.stdout + result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
+    return result.exit_code, result.stdout, result.stderr
+
+
+def report(*args: str) -> tuple[int, dict[str, Any]]:
+    code, out, err = validate(*args, "--format", "json")
+    assert code in (0, 1), err
+    return code, json.loads(out)
+
+
+def by_type(issues: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    out: dict[str, list[dict[str, Any]]] = {}
+    for issue in issues:
+        out.setdefault(issue["type"], []).append(issue)
+    return out
+
+
+@pytest.fixture
+def scheme(tiny: Path) -> Path:
+    return write_scheme(tiny, SCHEME)
+
+
+def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
+    month = tiny / "2025-03"
+    append(month / "cases.csv", EXTRA_CASES)
+    append(month / "contacts.csv", EXTRA_CONTACTS)
+    code, data = report("-c", str(scheme))
+    assert code == 0
+    assert data["month"] == "2025-03" and data["valid"] is True
+    cases, contacts = str(month / "cases.csv"), str(month / "contacts.csv")
+    issues = by_type(data["issues"])
+    assert all(issue["severity"] == "warning" for issue in data["issues"])
+
+    def only(slug: str) -> dict[str, Any]:
+        assert len(issues[slug]) == 1, issues[slug]
+        issue = issues[slug][0]
+        del issue["severity"]
+        return issue
+
+    assert only("contact-without-case") == {
+        "type": "contact-without-case",
+        "message": "1 row(s): contacts for cases not in the cases table",
+        "table": "contacts",
+        "file": contacts,
+        "column": "case_id",
+        "rows": [13],
+        "count": 1,
+    }
+    assert only("duplicate-case-row") == {
+        "type": "duplicate-case-row",
+        "message": "2 row(s): the same case appears more than once for the same collector",
+        "table": "cases",
+        "file": cases,
+        "column": "case_id",
+        "rows": [2, 14],
+        "count": 2,
+    }
+    assert only("recovered-exceeds-overdue") == {
+        "type": "recovered-exceeds-overdue",
+        "message": "1 row(s): recovered_amount is larger than overdue_amount",
+        "table": "cases",
+        "file": cases,
+        "column": "recovered_amount",
+        "rows": [15],
+        "count": 1,
+    }
+    assert only("assigned-after-month") == {
+        "type": "assigned-after-month",
+        "message": "1 row(s): assigned_date is after the month",
+        "table": "cases",
+        "file": cases,
+        "column": "assigned_date",
+        "rows": [16],
+        "count": 1,
+    }
+    # b3 of the tiny month is settled on 2025-04-02
+    assert only("settled-after-month")["rows"] == [8]
+    assert only("future-date") == {
+        "type": "future-date",
+        "message": "1 row(s): dates in the future",
+        "table": "contacts",
+        "file": contacts,
+        "column": None,
+        "rows": [13],
+        "count": 1,
+    }
+    assert only("logged-before-contact")["rows"] == [14]
+    # C holds c1..c5 and c7 in T2 and c6 in T1: all seven rows are listed, the first five as examples
+    assert only("collector-in-several-teams") == {
+        "type": "collector-in-several-teams",
+        "message": "7 row(s): collectors in several teams (each is scored in the team holding most of their cases)",
+        "table": "cases",
+        "file": cases,
+        "column": "team_id",
+        "rows": [9, 10, 11, 12, 13],
+        "count": 7,
+    }
+    # the tiny month's February contact and February review are skipped, not rejected
+    assert sorted((i["table"], i["count"]) for i in issues["other-month"]) == [("contacts", 1), ("reviews", 1)]
+    tables = {t["table"]: t for t in data["tables"]}
+    assert tables["cases"] == {
+        "table": "cases",
+        "files": [cases],
+        "read": 15,
+        "used": 15,
+        "rejected": 0,
+        "other_month": 0,
+        "rejected_by_reason": {},
+    }
+    assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (12, 1)
+
+
+def test_warnings_table_says_usable(tiny: Path, scheme: Path) -> None:
+    append(tiny / "2025-03" / "cases.csv", EXTRA_CASES)
+    code, out, _ = validate("-c", str(scheme))
+    assert code == 0
+    assert "duplicate-case-row" in out and "collector-in-several-teams" in out
+    assert out.rstrip().endswith("usable, with warnings")
+
+
+def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) -> None:
+    cases = tiny / "2025-03" / "cases.csv"
+    text = cases.read_text().replace("a3,A,Ann,T1,2025-03-05", "a3,A,Ann,T1,5 March")
+    cases.write_text(text.replace("c2,C,Cy,T2,2025-03-01,1000,0", "c2,C,Cy,T2,2025-03-01,1000,-5"))
+    code, out, err = validate("-c", str(scheme))
+    assert code == 1, err
+    assert out.index("rows per table") < out.index("Problems") < out.index("errors found: rows were rejected")
+    assert "bad-date" in out and "negative-value" in out
+
+    code, data = report("-c", str(scheme))
+    assert code == 1 and data["valid"] is False
+    errors = [i for i in data["issues"] if i["severity"] == "error"]
+    assert errors == [
+        {
+            "type": "bad-date",
+            "message": "1 row(s) rejected: assigned_date: not a date",
+            "severity": "error",
+            "table": "cases",
+            "file": str(cases),
+            "column": "assigned_date",
+            "rows": [4],
+            "count": 1,
+        },
+        {
+            "type": "negative-value",
+            "message": "1 row(s) rejected: recovered_amount: negative",
+            "severity": "error",
+            "table": "cases",
+            "file": str(cases),
+            "column": "recovered_amount",
+            "rows": [10],
+            "count": 1,
+        },
+    ]
+    stats = next(t for t in data["tables"] if t["table"] == "cases")
+    assert (stats["read"], stats["used"], stats["rejected"]) == (12, 10, 2)
+    assert stats["rejected_by_reason"] == {"assigned_date: not a date": 1, "recovered_amount: negative": 1}
+
+
+def test_examples_are_capped_but_the_count_is_not(tiny: Path, scheme: Path) -> None:
+    contacts = tiny / "2025-03" / "contacts.csv"
+    contacts.write_text(contacts.read_text().replace(",call,", ",phone,"))
+    code, data = report("-c", str(scheme))
+    assert code == 1
+    [issue] = [i for i in data["issues"] if i["type"] == "unknown-channel"]
+    # k01 k02 k03 k07 k08 k10 are March calls (rows 2 3 4 8 9 11); k11 (row 12) is February's
+    assert issue["count"] == 6 and issue["rows"] == [2, 3, 4, 8, 9]
+    _, out, _ = validate("-c", str(scheme))
+    assert "2, 3, 4, 8, 9 …" in out
+
+
+def rejected_in_summary(summary: str) -> dict[str, int]:
+    """`2025-03: cases 12 read, 12 used, 0 rejected; …` → {table: rejected}."""
+    return {m[1]: int(m[2]) for m in re.finditer(r"(\w+) [\d,]+ read, [\d,]+ used, ([\d,]+) rejected", summary)}
+
+
+@pytest.mark.parametrize(
+    ("table", "old", "new", "slug", "column", "score_reads_it"),
+    [
+        ("contacts", "120,true,500,90", "120,perhaps,500,90", "bad-boolean", "ptp", False),
+        ("contacts", "300,false,,70", "300,false,,170", "out-of-range", "qa_score", False),
+        ("contacts", "k06,a4,A,visit,2025-03-07 09:00:00,completed", "k06,a4,A,visit,2025-03-07 09:00:00,connected",
+         "outcome-channel-mismatch", "outcome", True),
+        ("cases", "2025-03-10,2025-03-05,M1", "2025-02-10,2025-03-05,M1", "date-order", "settled_date", False),
+        ("cases", "1000,600,400", "1000,600,lots", "not-a-number", "waived_amount", False),
+        ("reviews", "B,2025-03,75,70,60,1", "B,2025-03,75,70,60,-1", "negative-value", "violations", False),
+        ("roster", "D,Di,T2,1000,true", "D,Di,T2,1000,yes please", "bad-boolean", "active", True),
+    ],
+)  # fmt: skip
+def test_validate_checks_every_column_the_files_carry(
+    tiny: Path, scheme: Path, table: str, old: str, new: str, slug: str, column: str, score_reads_it: bool
+) -> None:
+    """Validate checks every column the files carry; score only those the scheme needs."""
+    path = tiny / "2025-03" / f"{table}.csv"
+    assert old in path.read_text()
+    path.write_text(path.read_text().replace(old, new))
+    code, data = report("-c", str(scheme))
+    assert code == 1
+    errors = [i for i in data["issues"] if i["severity"] == "error"]
+    assert [(i["type"], i["table"], i["column"], i["count"]) for i in errors] == [(slug, table, column, 1)]
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(scheme), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    assert rejected_in_summary(result.stderr).get(table, 0) == (1 if score_reads_it else 0)
+
+
+def test_validate_without_optional_columns(tiny: Path, scheme: Path) -> None:
+    """A bare export (no settled_date, first_payment_date, logged_at) is checked, not crashed on."""
+    month = tiny / "2025-03"
+    (month / "cases.csv").write_text(
+        "case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount\na1,A,T1,2025-03-01,100,50\n"
+    )
+    (month / "contacts.csv").write_text(
+        "case_id,collector_id,channel,contacted_at,outcome\na1,A,call,2025-03-02 10:00:00,connected\n"
+    )
+    code, data = report("-c", str(scheme))
+    assert code == 0
+    assert {i["type"] for i in data["issues"]} == {"other-month"}  # the tiny month's February review
+
+
+def test_contacts_only_scheme_skips_the_case_checks(tmp_path: Path) -> None:
+    (tmp_path / "calls.csv").write_text(
+        "case_id,collector_id,channel,contacted_at,outcome\nx1,A,call,2025-03-02 10:00:00,connected\n"
+    )
+    scheme = tmp_path / "s.yaml"
+    scheme.write_text(
+        "inputs: {contacts: {path: calls.csv}}\nmissing: zero\n"
+        "metrics: {call_connect_rate: {weight: 100, score: {method: percentile}}}\ngrades: [{grade: A, min: 0}]\n"
+    )
+    code, data = report("-c", str(scheme))
+    assert code == 0
+    assert [t["table"] for t in data["tables"]] == ["contacts"]
+    assert data["issues"] == []
+    code, out, _ = validate("-c", str(scheme))
+    assert code == 0 and "No problems found." in out
+
+
+def test_validate_writes_rejects(tiny: Path, scheme: Path) -> None:
+    contacts = tiny / "2025-03" / "contacts.csv"
+    contacts.write_text(contacts.read_text().replace("k05,a3,A,sms,2025-03-06 09:00:00,failed", "k05,a3,A,sms,,failed"))
+    target = tiny / "rejects.csv"
+    code, _, err = validate("-c", str(scheme), "--rejects", str(target))
+    assert code == 1
+    assert f"wrote 1 rejected row(s) to {target}" in err
+    lines = target.read_text().splitlines()
+    assert len(lines) == 2
+    header = lines[0].split(",")
+    assert header[:4] == ["table", "source_file", "row", "reason"]
+    row = dict(zip(header, lines[1].split(","), strict=True))
+    assert row["table"] == "contacts" and row["source_file"] == str(contacts) and row["row"] == "6"
+    assert row["reason"] == "contacted_at: missing value" and row["case_id"] == "a3" and row["contacted_at"] == ""
