@@ -15,8 +15,9 @@ from .sources import (
     MonthData,
     available_columns,
     has_month_column,
-    month_bounds,
     month_filter,
+    period_bounds,
+    period_months,
     read_table,
     resolve_paths,
 )
@@ -100,16 +101,17 @@ def load_month(
     the canonical columns it carries, not only those the metrics need.
     """
     paths = paths or {}
-    start, end = month_bounds(month)
+    months = period_months(month)
+    start, end = period_bounds(months)
     components = needed_components(scheme)
     needed = _needed_columns(scheme, components)
-    data = MonthData(month, start, end)
+    data = MonthData(month, start, end, months=months)
     for table in ("cases", "contacts", "reviews", "roster"):
         wanted = needed[table]
         given = paths.get(table) or scheme.inputs.get(table).path
         if not wanted and table != "roster" and not (every_column and given):
             continue  # only what the chosen metrics need is read
-        files = resolve_paths(scheme, table, month, paths.get(table))
+        files = resolve_paths(scheme, table, months, paths.get(table))
         if files is None:
             if table == "roster":
                 continue
@@ -178,7 +180,7 @@ class MonthSums:
 
 
 def _in_month(data: MonthData, table: str) -> pl.Expr:
-    condition = month_filter(table, data.tables[table].columns, data.month, data.start, data.end)
+    condition = month_filter(table, data.tables[table].columns, data.months, data.start, data.end)
     return condition if condition is not None else pl.lit(True)
 
 

@@ -9,14 +9,15 @@ from .checks import ValidationReport, other_month_issues, reject_issues, warning
 from .errors import KpiError
 from .scheme import Scheme, load_scheme
 from .scoring import Scorecard, score_month
-from .sources import MonthData, month_bounds
+from .sources import MonthData, month_bounds, period_months
 
 __all__ = ["load_month", "load_scheme", "score", "validate"]
 
 
 def score(scheme: Scheme, data: MonthData) -> Scorecard:
     """Score every collector and team of a loaded month."""
-    return score_month(scheme, month_sums(scheme, data), data.month, trailing_reference(scheme, data.month))
+    trailing = trailing_reference(scheme, data.months[0])
+    return score_month(scheme, month_sums(scheme, data), data.month, trailing)
 
 
 def trailing_reference(scheme: Scheme, month: str) -> dict[str, pl.DataFrame]:
@@ -66,3 +67,10 @@ def validate(scheme: Scheme, month: str, paths: dict[str, str | None] | None = N
     report = ValidationReport(month, stats, issues)
     report.rejects = rejects
     return report
+
+
+def previous_period(period: str) -> str:
+    """The period of the same length just before: 2025-03 → 2025-02, 2025Q2 → 2025-01..2025-03."""
+    months = period_months(period)
+    first, last = shift_month(months[0], -len(months)), shift_month(months[-1], -len(months))
+    return first if first == last else f"{first}..{last}"

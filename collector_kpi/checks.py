@@ -105,7 +105,7 @@ def _used(data: MonthData, table: str) -> pl.LazyFrame:
     from .sources import month_filter
 
     info = data.tables[table]
-    condition = month_filter(table, info.columns, data.month, data.start, data.end)
+    condition = month_filter(table, info.columns, data.months, data.start, data.end)
     frame = info.frame.filter(pl.col("_reject").is_null())
     return frame.filter(condition) if condition is not None else frame
 

@@ -17,6 +17,7 @@ from . import __version__
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
+    from .labels import Lang
     from .scoring import Scorecard
 
 app = typer.Typer(
@@ -39,6 +40,7 @@ class Format(StrEnum):
     json = "json"
     parquet = "parquet"
     markdown = "markdown"
+    xlsx = "xlsx"
 
 
 class CatalogFormat(StrEnum):
@@ -175,9 +177,50 @@ def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     return f"{month}: " + "; ".join(parts)
 
 
+CompareOption = Annotated[
+    str | None,
+    typer.Option(help="Compare with another period (YYYY-MM, a range, YYYYQn) or `previous`."),
+]
+LangOption = Annotated[
+    str | None, typer.Option(help="Labels: zh or en (default: the scheme's `lang`, else the locale).")
+]
+
+
+def _period(month: str | None, quarter: str | None) -> str:
+    from .errors import KpiError
+
+    if (month is None) == (quarter is None):
+        raise KpiError("give the period: --month YYYY-MM (or YYYY-MM..YYYY-MM) or --quarter YYYYQn")
+    return month or quarter or ""
+
+
+def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, str | None]) -> Any:
+    """The scorecard of the compared period, read through the scheme's input paths."""
+    from . import api
+    from .errors import KpiError
+
+    if compare is None:
+        return None
+    if any(paths.values()):
+        raise KpiError("--compare reads both periods through the scheme's input paths; drop --cases/--contacts/…")
+    period = api.previous_period(card.month) if compare == "previous" else compare
+    return _run(period, scheme_path, {})
+
+
+def _lang(value: str | None, card: Scorecard) -> Lang:
+    from .errors import KpiError
+    from .labels import resolve_lang
+
+    try:
+        return resolve_lang(value or card.scheme.lang)
+    except ValueError as exc:
+        raise KpiError(f"--lang: {exc}") from exc
+
+
 @app.command()
 def score(
-    month: MonthOption,
+    month: Annotated[str | None, typer.Option("--month", "-m", help="The month (YYYY-MM) or YYYY-MM..YYYY-MM.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="A quarter instead of --month, e.g. 2025Q1.")] = None,
     config: ConfigOption = None,
     cases: CasesOption = None,
     contacts: ContactsOption = None,
@@ -187,6 +230,8 @@ def score(
     format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show only the N best-ranked rows.")] = None,
+    compare: CompareOption = None,
+    lang: LangOption = None,
     rejects: RejectsOption = None,
     strict: StrictOption = False,
     manifest: Annotated[
@@ -195,54 +240,119 @@ def score(
     ] = None,
     debug: DebugOption = False,
 ) -> None:
-    """Score one month and print a ranked scorecard (stdout), a summary on stderr."""
+    """Score a month (or a longer period) and print a ranked scorecard; a summary goes to stderr."""
     with _guard(debug):
         from . import render
         from .errors import OutputError
 
-        if format is Format.parquet and output is None:
-            raise OutputError("--format parquet writes binary; give --output FILE")
+        if format in (Format.parquet, Format.xlsx) and output is None:
+            raise OutputError(f"--format {format.value} writes binary; give --output FILE")
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
         scheme_path = _scheme_path(config)
-        card = _run(month, scheme_path, paths)
+        card = _run(_period(month, quarter), scheme_path, paths)
         inputs = [f for stats in card.stats.values() for f in stats.files]
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         _handle_rejects(card.rejects, rejects, strict, inputs)
-        frame = card.table(level.value)
-        if top is not None:
-            frame = frame.filter(frame["rank"].is_not_null() & (frame["rank"] <= top))
+        previous = _compared(card, compare, scheme_path, paths)
+        language = _lang(lang, card)
+        frame = _frame(card, previous, level.value, top)
         metric_ids = list(card.scheme.metrics)
-        payload: bytes | None = None
         if format is Format.table:
-            title = f"{card.scheme.name} · {month} · {level.value}s"
-            table = render.rich_table(frame, level.value, metric_ids, title)
+            title = f"{card.scheme.name} · {card.month}" + (f" vs {previous.month}" if previous else "")
+            table = render.rich_table(frame, level.value, metric_ids, f"{title} · {level.value}s", language)
             if output is None:
                 _stdout().print(table)
-                return
-            from rich.console import Console
-
-            capture = Console(width=100_000, no_color=True, file=open(os.devnull, "w"))  # noqa: SIM115
-            with capture.capture() as captured:
-                capture.print(table)
-            payload = captured.get().encode("utf-8")
+                payload = b""
+            else:
+                payload = _captured(table)
         elif format is Format.markdown:
-            payload = render.to_markdown(frame, metric_ids, level.value)
+            payload = render.to_markdown(frame, metric_ids, level.value, language)
+        elif format is Format.xlsx:
+            from .workbook import xlsx_bytes
+
+            tables = {lv: _frame(card, previous, lv, top) for lv in ("collector", "team")}
+            payload = xlsx_bytes(
+                tables,
+                card.scheme,
+                floor=card.floor,
+                manifest=_manifest(card, scheme_path, {}, level, format),
+                # headers stay the contract's ids unless a language is asked for
+                lang=language if (lang or card.scheme.lang) else None,
+            )
         else:
             payload = render.WRITERS[format.value](frame)
         if output is None:
-            sys.stdout.buffer.write(payload)
-            sys.stdout.flush()
+            if payload:
+                sys.stdout.buffer.write(payload)
+                sys.stdout.flush()
         else:
             render.write_atomic(output, payload, protected=inputs)
             _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
         if output is not None or manifest is not None:
-            from .manifest import build_manifest, manifest_bytes
+            from .manifest import manifest_bytes
 
             target = manifest or Path(f"{output}.manifest.json")
             outputs = {str(output): payload} if output is not None else {}
-            record = build_manifest(card, scheme_path, outputs, level.value, format.value)
+            record = _manifest(card, scheme_path, outputs, level, format)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+
+
+def _frame(card: Scorecard, previous: Any, level: str, top: int | None) -> Any:
+    """The output-contract frame of one level, compared and cut to the top N if asked."""
+    frame = card.table(level)
+    if previous is not None:
+        from .compare import compare
+
+        frame = compare(frame, previous.table(level), level)
+    if top is not None:
+        frame = frame.filter(frame["rank"].is_not_null() & (frame["rank"] <= top))
+    return frame
+
+
+def _manifest(card: Scorecard, scheme_path: Path, outputs: dict[str, bytes], level: Level, format: Format) -> Any:
+    from .manifest import build_manifest
+
+    return build_manifest(card, scheme_path, outputs, level.value, format.value)
+
+
+def _captured(renderable: Any) -> bytes:
+    from rich.console import Console
+
+    capture = Console(width=100_000, no_color=True, file=open(os.devnull, "w"))  # noqa: SIM115
+    with capture.capture() as captured:
+        capture.print(renderable)
+    return captured.get().encode("utf-8")
+
+
+@app.command()
+def report(
+    output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
+    month: Annotated[str | None, typer.Option("--month", "-m", help="The month (YYYY-MM) or YYYY-MM..YYYY-MM.")] = None,
+    quarter: Annotated[str | None, typer.Option(help="A quarter instead of --month, e.g. 2025Q1.")] = None,
+    config: ConfigOption = None,
+    cases: CasesOption = None,
+    contacts: ContactsOption = None,
+    reviews: ReviewsOption = None,
+    roster: RosterOption = None,
+    compare: CompareOption = None,
+    lang: LangOption = None,
+    debug: DebugOption = False,
+) -> None:
+    """Write a self-contained HTML report: headline figures, charts, movement, heatmap, tables."""
+    with _guard(debug):
+        from . import render
+        from .report import render_html
+
+        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        scheme_path = _scheme_path(config)
+        card = _run(_period(month, quarter), scheme_path, paths)
+        _stderr().print(_summary(card), markup=False, soft_wrap=True)
+        previous = _compared(card, compare, scheme_path, paths)
+        inputs = [f for stats in card.stats.values() for f in stats.files]
+        html = render_html(card, previous, _lang(lang, card))
+        render.write_atomic(output, html.encode("utf-8"), protected=inputs)
+        _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -256,6 +366,7 @@ def explain(
     reviews: ReviewsOption = None,
     roster: RosterOption = None,
     format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
+    compare: CompareOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Explain one collector's (or team's) score: every value, point, gate and lever."""
@@ -269,15 +380,34 @@ def explain(
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
         card = _run(month, config, paths)
         level = "team" if team else "collector"
-        result = explain_line(card, team or collector_id or "", level)
+        key = team or collector_id or ""
+        result = explain_line(card, key, level)
+        previous = _compared(card, compare, _scheme_path(config), paths)
+        deltas = None
+        if previous is not None:
+            from .compare import key_column, metric_deltas
+
+            before = previous.table(level).filter(previous.table(level)[key_column(level)] == key)
+            now = card.table(level).filter(card.table(level)[key_column(level)] == key)
+            deltas = metric_deltas(
+                now.row(0, named=True), before.row(0, named=True) if before.height else None, list(card.scheme.metrics)
+            )
         if format is CatalogFormat.json:
             import json
 
-            typer.echo(json.dumps(result.to_dict(), ensure_ascii=False, indent=2))
+            data = result.to_dict()
+            if deltas is not None:
+                data["compared_with"] = previous.month
+                data["deltas"] = deltas.to_dicts()
+            typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         elif format is CatalogFormat.markdown:
             sys.stdout.buffer.write(render.explain_markdown(result))
+            if deltas is not None:
+                sys.stdout.buffer.write(render.deltas_markdown(deltas, previous.month))
         else:
             _stdout().print(render.explain_table(result))
+            if deltas is not None:
+                _stdout().print(render.deltas_table(deltas, previous.month))
 
 
 class ReportFormat(StrEnum):

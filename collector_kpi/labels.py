@@ -43,7 +43,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "eligible": ("Eligible", "参与排名"),
     "ineligible_reason": ("Not ranked because", "未排名原因"),
     "gates": ("Gates", "触发规则"),
-    "bonus": ("Bonus", "加分"),
+    "bonus": ("Bonus", "奖金"),
     "note": ("Note", "备注"),
     "points": ("points", "得分"),
     # comparison columns

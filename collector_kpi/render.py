@@ -39,46 +39,71 @@ def _score(value: Any) -> str:
     return "—" if value is None else f"{value:.1f}"
 
 
-def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: str) -> Any:
+def _signed(value: Any, digits: int = 1) -> str:
+    if value is None:
+        return "—"
+    return f"{value:+.{digits}f}" if value else f"{0:.{digits}f}"
+
+
+def display_columns(frame: pl.DataFrame, level: str, metric_ids: list[str], lang: str) -> list[tuple[str, str]]:
+    """(header, justify) of the scorecard as people read it, in the chosen language."""
+    from .labels import text
+
+    def t(key: str) -> str:
+        return text(key, lang)  # type: ignore[arg-type]
+
+    columns = [("#", "right")]
+    if level == "collector":
+        columns += [(t("collector"), "left"), (t("team"), "left")]
+    else:
+        columns += [(t("team"), "left"), (t("member_count"), "right")]
+    columns += [(t("score"), "right"), (t("grade"), "center")]
+    if "movement" in frame.columns:
+        columns += [(t("previous_rank"), "right"), (t("score_change"), "right"), (t("movement"), "center")]
+    if "bonus" in frame.columns:
+        columns.append((t("bonus"), "right"))
+    # Metric headers keep the Chinese name beside the id in either language: the id is English.
+    columns += [(f"{METRICS[m].zh}\n{m}", "right") for m in metric_ids]
+    columns.append((t("note"), "left"))
+    return columns
+
+
+def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: str = "en") -> list[str]:
+    """One scorecard row formatted for people, matching :func:`display_columns`."""
+    from .labels import movement_label
+
+    if level == "collector":
+        who = (row["collector_id"] or "") + (f" {row['collector_name']}" if row.get("collector_name") else "")
+        lead = [who, row["team_id"] or "—"]
+    else:
+        lead = [row["team_id"], "—" if row.get("member_count") is None else str(row["member_count"])]
+    cells = ["—" if row["rank"] is None else str(row["rank"]), *lead, _score(row["score"]), row["grade"] or "—"]
+    if "movement" in row:
+        previous = row["previous_rank"]
+        cells += [
+            "—" if previous is None else str(previous),
+            _signed(row["score_change"]),
+            movement_label(row["movement"], lang),  # type: ignore[arg-type]
+        ]
+    if "bonus" in row:
+        cells.append("—" if row["bonus"] is None else f"{row['bonus']:,.2f}")
+    cells += [format_value(m, row[m]) for m in metric_ids]
+    notes = [row.get("ineligible_reason")]
+    if row.get("gates"):
+        notes.append(f"gate: {row['gates']}")
+    cells.append("; ".join(n for n in notes if n))
+    return cells
+
+
+def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: str, lang: str = "en") -> Any:
     """The scorecard as a rich Table: ranked rows first, then the ineligible with why."""
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
-    table.add_column("#", justify="right")
-    if level == "collector":
-        table.add_column("collector")
-        table.add_column("team")
-    else:
-        table.add_column("team")
-        table.add_column("members", justify="right")
-    table.add_column("score", justify="right")
-    table.add_column("grade", justify="center")
-    bonus = "bonus" in frame.columns
-    if bonus:
-        table.add_column("bonus 奖金", justify="right")
-    for metric_id in metric_ids:
-        table.add_column(f"{METRICS[metric_id].zh}\n{metric_id}", justify="right")
-    table.add_column("note")
+    for header, justify in display_columns(frame, level, metric_ids, lang):
+        table.add_column(header, justify=justify)  # type: ignore[arg-type]
     for row in frame.iter_rows(named=True):
-        if level == "collector":
-            who = row["collector_id"] + (f" {row['collector_name']}" if row.get("collector_name") else "")
-            lead = [who, row["team_id"] or "—"]
-        else:
-            lead = [row["team_id"], str(row["member_count"])]
-        note = row["ineligible_reason"] or ""
-        if row.get("gates"):
-            note = "; ".join(filter(None, [note, f"gate: {row['gates']}"]))
-        style = None if row["eligible"] else "dim"
-        table.add_row(
-            str(row["rank"]) if row["rank"] is not None else "—",
-            *lead,
-            _score(row["score"]),
-            row["grade"] or "—",
-            *([f"{row['bonus']:,.2f}"] if bonus else []),
-            *[format_value(m, row[m]) for m in metric_ids],
-            note,
-            style=style,
-        )
+        table.add_row(*display_cells(row, level, metric_ids, lang), style=None if row["eligible"] else "dim")
     return table
 
 
@@ -121,22 +146,11 @@ def to_parquet(frame: pl.DataFrame) -> bytes:
     return buffer.getvalue()
 
 
-def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str) -> bytes:
-    key = ["collector_id", "collector_name", "team_id"] if level == "collector" else ["team_id", "member_count"]
-    bonus = ["bonus"] if "bonus" in frame.columns else []
-    headers = ["rank", *key, "score", "grade", *bonus, *[f"{METRICS[m].zh} {m}" for m in metric_ids], "note"]
+def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str, lang: str = "en") -> bytes:
+    headers = [header.replace("\n", " ") for header, _ in display_columns(frame, level, metric_ids, lang)]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in frame.iter_rows(named=True):
-        note = "; ".join(filter(None, [row.get("ineligible_reason"), row.get("gates")]))
-        cells = [
-            "—" if row["rank"] is None else str(row["rank"]),
-            *[("—" if row[k] is None else str(row[k])) for k in key],
-            _score(row["score"]),
-            row["grade"] or "—",
-            *([f"{row['bonus']:,.2f}"] if bonus else []),
-            *[format_value(m, row[m]) for m in metric_ids],
-            note,
-        ]
+        cells = display_cells(row, level, metric_ids, lang)
         lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
@@ -159,6 +173,10 @@ def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None)
         raise OutputError(f"{path}: folder {target.parent} does not exist")
     handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     try:
+        # mkstemp makes the file private; give it the mode any new file gets here.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.fchmod(handle, 0o666 & ~umask)
         with os.fdopen(handle, "wb") as tmp:
             tmp.write(payload)
             tmp.flush()
@@ -301,3 +319,43 @@ def explain_markdown(exp: Any) -> bytes:
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
     lines += ["", *_fair_lines(exp), *_lever_lines(exp), ""]
     return "\n".join(lines).encode("utf-8")
+
+
+def _delta_cells(row: dict[str, Any]) -> list[str]:
+    metric = row["metric"]
+    change = row["value_change"]
+    if change is None:
+        changed = "—"
+    elif METRICS[metric].unit == "rate":
+        changed = f"{change * 100:+.1f} pp"
+    else:
+        changed = ("+" if change >= 0 else "") + format_value(metric, change)
+    return [
+        f"{METRICS[metric].zh} {metric}",
+        format_value(metric, row["previous_value"]),
+        format_value(metric, row["value"]),
+        changed,
+        _signed(row["points_change"]),
+    ]
+
+
+DELTA_COLUMNS = ("metric", "before", "now", "change", "Δ points")
+
+
+def deltas_table(deltas: pl.DataFrame, previous: str) -> Any:
+    """Per-metric change against the compared period, as a rich Table."""
+    from rich.table import Table
+
+    table = Table(title=f"against {previous}", title_justify="left", header_style="bold")
+    for column in DELTA_COLUMNS:
+        table.add_column(column, justify="left" if column == "metric" else "right")
+    for row in deltas.iter_rows(named=True):
+        table.add_row(*_delta_cells(row))
+    return table
+
+
+def deltas_markdown(deltas: pl.DataFrame, previous: str) -> bytes:
+    lines = [f"#### against {previous}", "", "| " + " | ".join(DELTA_COLUMNS) + " |"]
+    lines.append("|" + "|".join("---" for _ in DELTA_COLUMNS) + "|")
+    lines += ["| " + " | ".join(_delta_cells(row)) + " |" for row in deltas.iter_rows(named=True)]
+    return ("\n".join(lines) + "\n").encode("utf-8")

@@ -274,6 +274,7 @@ class Scheme(_Model):
     grades: list[GradeBand]
     team: TeamRule = TeamRule()
     bonus: Bonus | None = None
+    lang: Literal["zh", "en"] | None = Field(None, description="labels in tables and reports (default: the locale)")
 
     # Where the scheme was read from; relative input paths resolve against its folder.
     base_dir: Path = Field(default=Path("."), exclude=True)

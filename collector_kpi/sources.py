@@ -108,11 +108,49 @@ _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
 def month_bounds(month: str) -> tuple[date, date]:
     """First and last day of a ``YYYY-MM`` month."""
+    return _bounds(month, month)
+
+
+_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+MAX_PERIOD_MONTHS = 36
+
+
+def period_months(period: str) -> list[str]:
+    """The months of a period: ``2025-03``, ``2025-01..2025-03`` or the quarter ``2025Q1``."""
+    text = period.strip()
+    quarter = _QUARTER.match(text)
+    if quarter:
+        year, q = int(quarter.group(1)), int(quarter.group(2))
+        return [f"{year:04d}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
+    if ".." in text:
+        first, _, last = text.partition("..")
+        start, _ = _bounds(first.strip(), period)
+        end, _ = _bounds(last.strip(), period)
+        count = (end.year - start.year) * 12 + end.month - start.month + 1
+        if count < 1:
+            raise KpiError(f"--month: '{period}' ends before it starts")
+        if count > MAX_PERIOD_MONTHS:
+            raise KpiError(f"--month: '{period}' spans {count} months; at most {MAX_PERIOD_MONTHS}")
+        index = start.year * 12 + start.month - 1
+        return [f"{(index + i) // 12:04d}-{(index + i) % 12 + 1:02d}" for i in range(count)]
+    _bounds(text, period)
+    return [text]
+
+
+def _bounds(month: str, period: str) -> tuple[date, date]:
     match = _MONTH.match(month)
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise KpiError(f"--month: '{month}' is not a month; write it as YYYY-MM, e.g. 2025-03")
+        raise KpiError(
+            f"--month: '{period}' is not a month; write it as YYYY-MM (2025-03), a range YYYY-MM..YYYY-MM "
+            "or a quarter YYYYQn (2025Q1)"
+        )
     year, mon = int(match.group(1)), int(match.group(2))
     return date(year, mon, 1), date(year, mon, calendar.monthrange(year, mon)[1])
+
+
+def period_bounds(months: Sequence[str]) -> tuple[date, date]:
+    """First day of the first month and last day of the last."""
+    return _bounds(months[0], months[0])[0], _bounds(months[-1], months[-1])[1]
 
 
 @dataclass
@@ -129,10 +167,11 @@ class TableData:
 class MonthData:
     """The tables of one month, ready to aggregate."""
 
-    month: str
+    month: str  # the period as asked for: 2025-03, 2025-01..2025-03, 2025Q1
     start: date
     end: date
     tables: dict[str, TableData] = field(default_factory=dict)
+    months: list[str] = field(default_factory=list)
 
     def has(self, table: str) -> bool:
         return table in self.tables
@@ -606,23 +645,29 @@ def check_spec(table: str, spec: InputSpec) -> None:
             raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
 
 
-def month_filter(table: str, columns: Sequence[str], month: str, start: date, end: date) -> pl.Expr | None:
-    """Which rows belong to the month: a `month` column, else `contacted_at` for contacts."""
+def month_filter(table: str, columns: Sequence[str], months: Sequence[str], start: date, end: date) -> pl.Expr | None:
+    """Which rows belong to the period: a `month` column, else `contacted_at` for contacts."""
     if "month" in columns:
-        return pl.col("month").is_null() | (pl.col("month") == month)
+        return pl.col("month").is_null() | pl.col("month").is_in(list(months))
     if table == "contacts" and "contacted_at" in columns:
         return pl.col("contacted_at").is_null() | pl.col("contacted_at").dt.date().is_between(start, end)
     return None
 
 
-def resolve_paths(scheme: Scheme, table: str, month: str, override: str | None) -> list[str] | None:
-    """The files of one table: the CLI's path, else the scheme's template; None if neither."""
+def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: str | None) -> list[str] | None:
+    """The files of one table: the CLI's path, else the scheme's template filled in for
+    each month of the period; None if neither."""
     if override:
         return expand_path(override, table)
     template = scheme.inputs.get(table).path
     if template is None:
         return None
-    return expand_path(scheme.resolve_path(template, month), table)
+    files: list[str] = []
+    for month in months:
+        for file in expand_path(scheme.resolve_path(template, month), table):
+            if file not in files:
+                files.append(file)
+    return files
 
 
 def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[str]:

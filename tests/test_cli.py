@@ -112,7 +112,8 @@ def test_top_keeps_best_ranked(runner: CliRunner, scheme: Path) -> None:
 def test_markdown(runner: CliRunner, scheme: Path) -> None:
     code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "markdown")
     assert code == 0
-    assert out.splitlines()[2].startswith("| 1 | A | Ann | T1 | 100.0 |")
+    assert out.splitlines()[0].startswith("| # | Collector | Team | Score | Grade | 回款率 recovery_rate |")
+    assert out.splitlines()[2].startswith("| 1 | A Ann | T1 | 100.0 | A | 62.0% |")
 
 
 @pytest.mark.parametrize(

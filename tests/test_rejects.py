@@ -89,7 +89,9 @@ def test_strict_still_writes_the_rejects(bad_month: Path, tmp_path: Path) -> Non
 def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None:
     scheme = write_scheme(tiny, SCHEME)
     target = tmp_path / "rejects.csv"
-    code, out, err = invoke("score", "-m", "2025-03", "-c", str(scheme), "--strict", "--rejects", str(target), "-f", "csv")
+    code, out, err = invoke(
+        "score", "-m", "2025-03", "-c", str(scheme), "--strict", "--rejects", str(target), "-f", "csv"
+    )
     assert code == 0, err
     assert out.startswith("rank,collector_id")
     assert target.read_text().splitlines() == ["table,source_file,row,reason"]
