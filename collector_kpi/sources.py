@@ -269,15 +269,42 @@ def _check_text(path: str, head: bytes, table: str) -> None:
         raise InputError(f"{table}: {path}: not a CSV text file (it holds binary data)")
 
 
+_WINDOWS = 16
+_WINDOW = 1 << 16
+
+
+def _utf8_error(path: str, head: bytes) -> int | None:
+    """The offset of a byte that is not UTF-8, in the head or in windows spread over the
+    rest of the file (a GBK export may start with a MiB of ASCII); None if all decode."""
+    samples = [(0, head)]
+    size = Path(path).stat().st_size
+    if not path.lower().endswith(".gz") and size > len(head):
+        last = max(len(head), size - _WINDOW)
+        offsets = sorted({len(head) + (last - len(head)) * i // (_WINDOWS - 1) for i in range(_WINDOWS)})
+        with open(path, "rb") as handle:
+            for offset in offsets:
+                handle.seek(offset)
+                chunk = handle.read(_WINDOW)
+                cut = 0  # continuation bytes of a character the window starts inside
+                while cut < min(3, len(chunk)) and 0x80 <= chunk[cut] <= 0xBF:
+                    cut += 1
+                samples.append((offset + cut, chunk[cut:]))
+    for offset, chunk in samples:
+        try:
+            codecs.getincrementaldecoder("utf-8")().decode(chunk, final=False)
+        except UnicodeDecodeError as exc:
+            return offset + exc.start
+    return None
+
+
 def _check_utf8(path: str, head: bytes, table: str) -> None:
-    """A file declared UTF-8 must decode as UTF-8 (checked on its first MiB)."""
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError as exc:
+    """A file declared UTF-8 must decode as UTF-8 (checked on samples, see _utf8_error)."""
+    offset = _utf8_error(path, head)
+    if offset is not None:
         raise InputError(
-            f"{table}: {path}: not valid utf-8 text at byte {exc.start}, though inputs.{table}.encoding says so; "
+            f"{table}: {path}: not valid utf-8 text at byte {offset}, though inputs.{table}.encoding says so; "
             "a Chinese Excel export is usually gbk / gb18030 (or set encoding: auto)"
-        ) from exc
+        )
 
 
 def detect_encoding(path: str, declared: str = "auto") -> str:
@@ -296,9 +323,7 @@ def detect_encoding(path: str, declared: str = "auto") -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # what Excel writes as "Unicode text"
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(head, final=False)
-    except UnicodeDecodeError:
+    if _utf8_error(path, head) is not None:
         # NOTE: GB18030 is a superset of GBK and GB2312, what Excel on a Chinese Windows writes.
         return "gb18030"
     return "utf-8"

@@ -27,7 +27,7 @@ from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER
 ROOT = Path(__file__).parent.parent
 NAMES = {"Ann": "安娜", "Bo": "博文", "Cy": "慈云", "Di": "蒂娜"}
 
-# Two metrics, so the total is one addition and the CSV can be compared byte for byte.
+# Two metrics, and the team level: the small scheme of the CLI tests.
 TWO = """\
 name: two
 missing: reweight
@@ -98,12 +98,10 @@ def csv_card(scheme_path: Path, *args: str) -> bytes:
 
 
 def assert_same_card(got: Scorecard, want: Scorecard) -> None:
-    """Every column equal; the total score to the last bits (it is a sum of several floats)."""
+    """Every column of both levels equal, the scores to the last bit."""
     for level in ("collector", "team"):
         a, b = got.table(level), want.table(level)
-        assert a.drop("score").equals(b.drop("score")), (level, a, b)
-        for x, y in zip(a["score"].to_list(), b["score"].to_list(), strict=True):
-            assert (x is None and y is None) or x == pytest.approx(y, rel=1e-12, abs=1e-12)
+        assert a.equals(b), (level, a, b)
 
 
 @pytest.fixture(scope="module")
@@ -113,6 +111,7 @@ def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     inputs = {"cases": {"path": "cases.csv"}, "contacts": {"path": "contacts.csv"}}
     return {
         "full": run(write_scheme(root, inputs, FULL, "full.yaml")),
+        "full_csv": csv_card(write_scheme(root, inputs, FULL, "full.yaml")),
         "two": csv_card(write_scheme(root, inputs, TWO, "two.yaml")),
     }
 
@@ -282,6 +281,7 @@ def test_every_format_reads_the_same_numbers(variant: str, tmp_path: Path, base:
     assert_same_card(card, base["full"])
     assert card.stats["cases"].used == 12 and card.stats["contacts"].used == 10
     assert card.rejects.height == 0
+    assert csv_card(write_scheme(tmp_path, inputs, FULL, "full.yaml")) == base["full_csv"]
     assert csv_card(write_scheme(tmp_path, inputs, TWO, "two.yaml")) == base["two"]
 
 
@@ -300,6 +300,26 @@ def test_gb18030_beyond_gbk_is_detected(tmp_path: Path) -> None:
     reference = run(write_scheme(tmp_path, {"cases": {"path": "utf8.csv"}, "contacts": {"path": "contacts.csv"}}, FULL))
     assert_same_card(detected, reference)
     assert "慈㐀" in detected.table("collector")["collector_name"].to_list()
+
+
+def test_gbk_after_a_mib_of_ascii_is_detected(tmp_path: Path) -> None:
+    """Detection samples the whole file, not only its first MiB."""
+    write_base(tmp_path)
+    filler = [
+        "".join(f"f{i:05d}{part},E,,T3,2025-03-01,100,0,0,,,M1\n" for i in range(n))
+        for part, n in (("a", 30_000), ("b", 5_000))
+    ]
+    text = CASES + filler[0] + "z1,E,易安,T3,2025-03-01,100,0,0,,,M1\n" + filler[1]
+    assert len(text.encode("gbk")) > (1 << 20) + 100_000 and text.encode("gbk")[: 1 << 20].isascii()
+    (tmp_path / "cases.csv").write_bytes(text.encode("gbk"))
+    inputs = {"cases": {"path": "cases.csv"}, "contacts": {"path": "contacts.csv"}}
+    card = run(write_scheme(tmp_path, inputs, TWO))
+    assert card.stats["cases"].used == 35_013
+    assert card.table("collector").filter(pl.col("collector_id") == "E")["collector_name"].to_list() == ["易安"]
+    declared = write_scheme(tmp_path, {**inputs, "cases": {"path": "cases.csv", "encoding": "utf-8"}}, TWO, "u.yaml")
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(declared)])
+    assert result.exit_code == 2
+    assert f"cases: {tmp_path / 'cases.csv'}: not valid utf-8 text at byte" in result.stderr
 
 
 # --- mapping: headers, values, constants, formats --------------------------------------
@@ -408,8 +428,8 @@ def test_a_chinese_export_maps_onto_the_same_numbers(tmp_path: Path, base: dict[
 
 @pytest.mark.parametrize(
     ("spellings", "mapped"),
-    [(("是", "否"), True), (("Y", "N"), False), (("1", "0"), False), (("yes", "no"), False), (("TRUE", "FALSE"), False),
-     (("已承诺", "未承诺"), False), (("有", "无"), False), (("P", "-"), True)],
+    [(("是", "否"), True), (("Y", "N"), False), (("1", "0"), False), (("1", "0"), True), (("yes", "no"), False),
+     (("TRUE", "FALSE"), False), (("已承诺", "未承诺"), False), (("有", "无"), False), (("P", "-"), True)],
 )  # fmt: skip
 def test_boolean_spellings(tmp_path: Path, base: dict[str, Any], spellings: tuple[str, str], mapped: bool) -> None:
     """是/否, Y/N, 1/0 … are read as booleans; other spellings through a value map."""
@@ -442,6 +462,19 @@ def test_roster_active_value_map_and_constant(tmp_path: Path) -> None:
     assert rows["B"]["eligible"] is False and rows["B"]["ineligible_reason"] == "inactive on the roster"
     assert rows["A"]["rank"] == 1 and rows["C"]["rank"] == 2
     assert {r["team_id"] for r in rows.values()} == {"T1"}  # the roster's team wins over the cases'
+
+
+def test_value_map_on_numeric_codes(tmp_path: Path, base: dict[str, Any]) -> None:
+    """A Parquet export storing the channel as a number code (1 call, 2 sms, 3 visit)."""
+    write_base(tmp_path)
+    codes = {"call": 1, "sms": 2, "visit": 3}
+    contacts = _frame("contacts", typed=True).with_columns(
+        pl.col("channel").replace_strict(codes, return_dtype=pl.Int64)
+    )
+    contacts.write_parquet(tmp_path / "contacts.parquet")
+    spec = {"path": "contacts.parquet", "values": {"channel": {str(v): k for k, v in codes.items()}}}
+    card = run(write_scheme(tmp_path, {"cases": {"path": "cases.csv"}, "contacts": spec}, FULL))
+    assert_same_card(card, base["full"])
 
 
 @pytest.mark.parametrize(
@@ -489,23 +522,22 @@ def test_month_column_forms(tmp_path: Path) -> None:
 # --- the shipped Chinese scheme -------------------------------------------------------------
 
 
-def _cli_csv(config: str, level: str) -> str:
+def _cli_csv(config: str, level: str) -> bytes:
     result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", config, "--level", level, "-f", "csv"])
     assert result.exit_code == 0, result.stderr
-    return result.stdout
+    return result.stdout_bytes
 
 
 @pytest.mark.parametrize("level", ["collector", "team"])
 def test_zh_export_scores_like_the_canonical_sample(level: str) -> None:
-    zh = pl.read_csv(io.StringIO(_cli_csv(str(ROOT / "configs" / "zh-export.yaml"), level)), infer_schema=False)
-    canonical = pl.read_csv(io.StringIO(_cli_csv(str(ROOT / "configs" / "default.yaml"), level)), infer_schema=False)
+    """The GBK export with Chinese headers and values gives the canonical scorecard, byte for byte."""
+    zh = _cli_csv(str(ROOT / "configs" / "zh-export.yaml"), level)
+    canonical = _cli_csv(str(ROOT / "configs" / "default.yaml"), level)
     key = "collector_id" if level == "collector" else "team_id"
-    assert zh[key].to_list() == canonical[key].to_list()  # the same ranking
-    assert zh["rank"].to_list() == canonical["rank"].to_list()
-    # every cell the same text, but the weighted total, a float sum, to its last bits
-    assert zh.drop("score").equals(canonical.drop("score"))
-    for a, b in zip(zh["score"].to_list(), canonical["score"].to_list(), strict=True):
-        assert (a is None and b is None) or float(a) == pytest.approx(float(b), rel=1e-12)
+    ranking = pl.read_csv(io.BytesIO(canonical), infer_schema=False)[key].to_list()
+    assert pl.read_csv(io.BytesIO(zh), infer_schema=False)[key].to_list() == ranking  # the same ranking
+    assert len(ranking) == (30 if level == "collector" else 4)
+    assert zh == canonical
 
 
 def test_zh_export_accounts_for_every_row() -> None:
