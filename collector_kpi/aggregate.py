@@ -20,6 +20,7 @@ from .sources import (
     period_months,
     read_table,
     resolve_paths,
+    shape_error,
 )
 
 
@@ -324,6 +325,9 @@ def _accounting(data: MonthData) -> tuple[list[pl.LazyFrame], list[str], dict[st
             .rename({f"_raw_{c}": c for c in table_data.columns})
         )
         labels.append(f"rejects:{table}")
+        for index, (_, query) in enumerate(table_data.shape_checks):
+            queries.append(query)
+            labels.append(f"shape:{table}:{index}")
         used[table] = frame.filter(pl.col("_in_month") & pl.col("_reject").is_null()).drop(
             "_in_month", "_reject", "_file", "_row", *raw_columns
         )
@@ -336,8 +340,13 @@ def _accounted(
     stats: dict[str, TableStats] = {}
     rejects: list[pl.DataFrame] = []
     for label, result in zip(labels, results, strict=True):
-        kind, table = label.split(":")
-        if kind == "stats":
+        kind, table, *index = label.split(":")
+        if kind == "shape":
+            path = data.tables[table].shape_checks[int(index[0])][0]
+            error = shape_error(table, path, result)
+            if error is not None:
+                raise error
+        elif kind == "stats":
             stats[table] = _stats(table, data.tables[table].files, result)
         elif not result.is_empty():
             rejects.append(result.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String)))
@@ -359,9 +368,31 @@ def collect_all(queries: list[pl.LazyFrame], data: MonthData) -> list[pl.DataFra
     try:
         return pl.collect_all(queries)
     except pl.exceptions.PolarsError as exc:
-        files = ", ".join(f for table in data.tables.values() for f in table.files)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise InputError(f"cannot read the month's files ({files}): {first}") from exc
+        raise _diagnose(data, exc) from exc
+
+
+def _diagnose(data: MonthData, exc: Exception) -> InputError:
+    """Which file made the read fail, and why (only run after a failure)."""
+    for name, table in data.tables.items():
+        for path, query in table.shape_checks:
+            try:
+                error = shape_error(name, path, query.collect())
+            except pl.exceptions.PolarsError:
+                error = None
+            if error is not None:
+                return error
+        for path in table.files:
+            try:
+                table.frame.filter(pl.col("_file") == path).select(pl.len()).collect()
+            except pl.exceptions.PolarsError as failed:
+                return InputError(f"{name}: {path}: cannot read ({_first(failed)})")
+    files = ", ".join(f for table in data.tables.values() for f in table.files)
+    return InputError(f"cannot read the month's files ({files}): {_first(exc)}")
+
+
+def _first(exc: Exception) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _top_reason(stats: TableStats) -> str:

@@ -64,19 +64,22 @@ def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
     """One error issue per (table, file, reason), with the first row numbers as examples."""
     if rejects.is_empty():
         return []
-    grouped = (
-        rejects.sort("table", "_file", "_row")
-        .group_by("table", "_file", "_reject", maintain_order=True)
-        .agg(pl.len().alias("count"), pl.col("_row").head(EXAMPLES).alias("rows"))
-        .sort("table", "_file", "_reject")
+    ordered = rejects.sort("table", "_file", "_row")
+    firsts = ordered.group_by("table", "_file", "_reject", maintain_order=True).agg(
+        pl.len().alias("count"), pl.col("_row").head(EXAMPLES).alias("rows"), pl.first("*").name.prefix("first_")
     )
     issues = []
-    for table, file, reason, count, rows in grouped.iter_rows():
+    for group in firsts.sort("table", "_file", "_reject").iter_rows(named=True):
+        table, file, reason, count, rows = (
+            group["table"], group["_file"], group["_reject"], group["count"], group["rows"]
+        )  # fmt: skip
         column, _, label = reason.partition(": ")
+        example = group.get(f"first_{column}")
+        shown = f" (row {rows[0]}: {example!r}{_expected(column, label)})" if example is not None else ""
         issues.append(
             Issue(
                 type=REJECT_SLUGS.get(label, "rejected-row"),
-                message=f"{count:,} row(s) rejected: {reason}",
+                message=f"{count:,} row(s) rejected: {reason}{shown}",
                 severity="error",
                 table=table,
                 file=file,
@@ -86,6 +89,28 @@ def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
             )
         )
     return issues
+
+
+def _expected(column: str, label: str) -> str:
+    """What a value that failed to parse should have looked like."""
+    from .sources import DATE_FORMATS, DATETIME_FORMATS
+
+    if label == "not a date":
+        return f"; expected a date like {', '.join(DATE_FORMATS)} or the format set in inputs.<table>.formats"
+    if label == "not a date and time":
+        return f"; expected e.g. {DATETIME_FORMATS[0]} or the format set in inputs.<table>.formats"
+    if label in ("not a number", "not a whole number"):
+        return "; expected a number such as 1234.56"
+    return ""
+
+
+def describe_reject(row: dict[str, Any]) -> str:
+    """`file row N: column: reason (value '…'; expected …)` for one rejected row."""
+    reason = row["_reject"]
+    column, _, label = reason.partition(": ")
+    value = row.get(column)
+    shown = f" (value {value!r}{_expected(column, label)})" if value is not None else ""
+    return f"{row['_file']} row {row['_row']}: {reason}{shown}"
 
 
 @dataclass(frozen=True)

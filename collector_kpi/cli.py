@@ -156,11 +156,10 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
         render.write_atomic(path, render.to_csv(frame), protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
+        from .checks import describe_reject
+
         first = rejects.sort("table", "_file", "_row").row(0, named=True)
-        raise InputError(
-            f"{rejects.height:,} row(s) rejected (--strict); first: {first['_file']} row {first['_row']}: "
-            f"{first['_reject']}"
-        )
+        raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {describe_reject(first)}")
 
 
 def _summary(card: Scorecard) -> str:

@@ -26,6 +26,10 @@ class _Model(BaseModel):
 # --- inputs -----------------------------------------------------------------------
 
 
+_TRUE_KEYS = ("true", "True", "TRUE", "yes", "Yes", "YES", "y", "Y", "on", "On", "ON")
+_FALSE_KEYS = ("false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF")
+
+
 class InputSpec(_Model):
     """Where one table comes from and how its export maps onto the canonical columns."""
 
@@ -46,6 +50,28 @@ class InputSpec(_Model):
         default_factory=dict,
         description="canonical datetime column → [date column, time column] to join with a space",
     )
+
+    @field_validator("values", mode="before")
+    @classmethod
+    def _text_keys(cls, values: Any) -> Any:
+        # YAML reads `1: call` with an int key and an unquoted `yes:` as True; exports
+        # hold text, so keys are matched as text (True also as yes/Yes/Y/on …).
+        if not isinstance(values, dict):
+            return values
+        out: dict[Any, Any] = {}
+        for column, mapping in values.items():
+            if not isinstance(mapping, dict):
+                out[column] = mapping
+                continue
+            fixed: dict[str, Any] = {}
+            for key, value in mapping.items():
+                if isinstance(key, bool):
+                    spellings = _TRUE_KEYS if key else _FALSE_KEYS
+                    fixed.update({spelling: value for spelling in spellings})
+                else:
+                    fixed[str(key)] = value
+            out[column] = fixed
+        return out
 
     @field_validator("separator")
     @classmethod

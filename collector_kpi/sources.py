@@ -161,6 +161,8 @@ class TableData:
     frame: pl.LazyFrame
     files: list[str]
     columns: list[str]
+    # Per CSV file: a query for lines whose field count is not the header's.
+    shape_checks: list[tuple[str, pl.LazyFrame]] = field(default_factory=list)
 
 
 @dataclass
@@ -348,7 +350,33 @@ def _plain_utf8(path: str, encoding: str) -> str:
     return str(target)
 
 
-def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
+def _shape_query(readable: str, separator: str, fields: int) -> pl.LazyFrame:
+    """Lines whose field count differs from the header's, with the count of such lines.
+
+    NOTE: polars reads only the columns asked for and does not notice a line with a field
+    too many (an unquoted `4,000`) or too few: the values would shift into the wrong columns
+    and turn into wrong numbers. Quoted parts are removed before counting; a file whose
+    quoted fields span lines cannot be checked line by line and is passed over.
+    """
+    line = pl.col("line")
+    unquoted = pl.when(line.str.contains('"', literal=True)).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
+    lines = pl.scan_csv(
+        readable, has_header=False, separator="\x00", quote_char=None, new_columns=["line"], infer_schema=False
+    ).with_row_index("line_number", offset=1)
+    fields_expr = unquoted.str.count_matches(separator, literal=True) + 1
+    wrong = (fields_expr != fields) & (line.str.strip_chars().str.len_bytes() > 0)
+    return lines.select(
+        wrong.sum().alias("count"),
+        pl.col("line_number").filter(wrong).head(3).implode().alias("lines"),
+        fields_expr.filter(wrong).head(3).implode().alias("fields"),
+        (line.str.count_matches('"', literal=True) % 2 == 1).any().alias("open_quote"),
+        pl.lit(fields).alias("header"),
+    )
+
+
+def _scan_file(
+    path: str, spec: InputSpec, table: str, shape: list[tuple[str, pl.LazyFrame]] | None = None
+) -> pl.LazyFrame:
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
     if kind == "xlsx":
@@ -400,6 +428,8 @@ def _scan_file(path: str, spec: InputSpec, table: str) -> pl.LazyFrame:
         bom = [n for n in names if n.startswith("\ufeff")]
         if bom:
             lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
+        if shape is not None:
+            shape.append((path, _shape_query(readable, separator, len(names) - 1)))
         return lf.with_columns(_file=pl.lit(path))
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
 
@@ -568,8 +598,9 @@ def read_table(
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
     frames: list[pl.LazyFrame] = []
+    shape: list[tuple[str, pl.LazyFrame]] = []
     for path in paths:
-        lf = _scan_file(path, spec, table)
+        lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
         rename = _rename_map(found, spec)
         renamed = {rename.get(name, name) for name in found}
@@ -633,7 +664,7 @@ def read_table(
         else pl.lit(None, dtype=pl.String)
     )
     frame = frame.with_columns(reason.alias("_reject"))
-    return TableData(table, frame, list(paths), list(columns))
+    return TableData(table, frame, list(paths), list(columns), shape)
 
 
 def _close(column: str, found: Sequence[str], table: str) -> str:
@@ -715,3 +746,15 @@ def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
         if "month" not in mapped:
             return False
     return True
+
+
+def shape_error(table: str, path: str, result: pl.DataFrame) -> InputError | None:
+    """The error for a file with lines of the wrong field count (None when it is sound)."""
+    count, lines, fields, open_quote, header = result.row(0)
+    if not count or open_quote:
+        return None
+    examples = ", ".join(f"line {n} has {f}" for n, f in zip(lines, fields, strict=True))
+    return InputError(
+        f"{table}: {path}: {count:,} line(s) do not have the header's {header} fields ({examples}); "
+        "a separator inside an unquoted value (e.g. 4,000) shifts the columns — quote it or fix the export"
+    )

@@ -76,7 +76,10 @@ def test_strict_makes_a_rejected_row_an_error(bad_month: Path) -> None:
     lines = err.splitlines()
     assert len(lines) == 2 and lines[0].startswith("2025-03: cases 12 read, 9 used, 3 rejected")
     cases = bad_month.parent / "2025-03" / "cases.csv"
-    assert lines[1] == f"Error: 4 row(s) rejected (--strict); first: {cases} row 4: recovered_amount: not a number"
+    assert lines[1] == (
+        f"Error: 4 row(s) rejected (--strict); first: {cases} row 4: recovered_amount: not a number "
+        "(value 'n/a'; expected a number such as 1234.56)"
+    )
 
 
 def test_strict_still_writes_the_rejects(bad_month: Path, tmp_path: Path) -> None:

@@ -178,7 +178,8 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
     assert errors == [
         {
             "type": "bad-date",
-            "message": "1 row(s) rejected: assigned_date: not a date",
+            "message": "1 row(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date like "
+            "%Y-%m-%d, %Y/%m/%d, %Y%m%d, %Y.%m.%d or the format set in inputs.<table>.formats)",
             "severity": "error",
             "table": "cases",
             "file": str(cases),
@@ -188,7 +189,7 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
         },
         {
             "type": "negative-value",
-            "message": "1 row(s) rejected: recovered_amount: negative",
+            "message": "1 row(s) rejected: recovered_amount: negative (row 10: '-5')",
             "severity": "error",
             "table": "cases",
             "file": str(cases),
