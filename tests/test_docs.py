@@ -32,3 +32,19 @@ def test_readme_documents_every_scheme_key() -> None:
             if name == "base_dir":
                 continue
             assert f"`{prefix}{name}" in README, f"{prefix}{name}"
+
+
+def test_readme_explain_session_is_real_output() -> None:
+    import os
+
+    block = re.search(r"```text\n\$ kpi (explain [^\n]*)\n(.*?)```", README, re.S)
+    assert block is not None
+    root = Path(__file__).parent.parent
+    cwd = os.getcwd()
+    try:
+        os.chdir(root)  # the README runs from the repository root
+        result = CliRunner().invoke(app, block.group(1).split())
+    finally:
+        os.chdir(cwd)
+    assert result.exit_code == 0, result.stderr
+    assert block.group(2) == result.stdout
