@@ -32,3 +32,14 @@ sample: $(BIN)/kpi
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+# Benchmark (not part of `make test`): kpi score vs a DuckDB SQL query vs the read-only floor,
+# with a check that kpi's numbers agree with DuckDB's. See bench/README.md.
+BENCH_CASES ?= 1000000
+BENCH_FORMATS ?= parquet,csv
+BENCH_RUNS ?= 3
+
+bench: $(BIN)/kpi
+	$(BIN)/python -m pip install --quiet -r bench/requirements.txt
+	$(BIN)/python bench/generate.py --cases $(BENCH_CASES) --formats $(BENCH_FORMATS)
+	$(BIN)/python bench/run.py --cases $(BENCH_CASES) --formats $(BENCH_FORMATS) --runs $(BENCH_RUNS)

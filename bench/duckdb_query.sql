@@ -98,7 +98,7 @@ review_sums AS (
         count(knowledge) AS knowledge_n,
         coalesce(sum(round(teamwork * 100)::BIGINT), 0) AS teamwork_h,
         count(teamwork) AS teamwork_n,
-        coalesce(sum(violations), 0) AS violations
+        coalesce(sum(violations), 0)::BIGINT AS violations
     FROM reviews
     GROUP BY collector_id
 ),

@@ -23,6 +23,8 @@ month, some logged_at exactly 24 h after contacted_at (the follow-up boundary).
 from __future__ import annotations
 
 import argparse
+import hashlib
+import json
 import sys
 import time
 from datetime import date, datetime
@@ -101,9 +103,21 @@ def _pad(expr: pl.Expr, prefix: str, width: int) -> pl.Expr:
     return pl.lit(prefix) + expr.cast(pl.String).str.zfill(width)
 
 
+def _decimal(units: pl.Expr, digits: int) -> pl.Expr:
+    """A non-negative integer of 10^-digits units → the nearest Float64 (4567, 2 → 45.67).
+
+    Formatted as decimal text and parsed: polars divides a column by a literal by
+    multiplying with its reciprocal, which can miss the nearest double (…630000000005).
+    """
+    scale = 10**digits
+    return ((units // scale).cast(pl.String) + pl.lit(".") + (units % scale).cast(pl.String).str.zfill(digits)).cast(
+        pl.Float64
+    )
+
+
 def _money(cents: pl.Expr) -> pl.Expr:
     """Integer cents → a Float64 amount with 2 decimals (the nearest double)."""
-    return cents.cast(pl.Float64) / 100.0
+    return _decimal(cents, 2)
 
 
 # Streams: one number per random draw, so adding a draw never changes another.
@@ -339,7 +353,7 @@ class Generator:
         )
         # QA samples ~5% of calls; every 37th collector is never sampled (falls back to reviews).
         sampled = is_call & (rng.uniform(j, S_C_QA) < 0.05) & (pl.col("_coll") % 37 != 0)
-        qa = pl.when(sampled).then((500 + rng.below(j, S_C_QA_VAL, 501)).cast(pl.Float64) / 10.0).otherwise(None)
+        qa = pl.when(sampled).then(_decimal(500 + rng.below(j, S_C_QA_VAL, 501), 1)).otherwise(None)
         t0 = pl.lit(datetime(2025, 3, 1))
         return lf.with_columns(_ptp=ptp).select(
             contact_id=_pad(j, "A", 10),
@@ -392,7 +406,7 @@ class Generator:
         base = pl.LazyFrame().select(pl.int_range(0, shape.collectors, dtype=pl.Int64).alias("_k"))
 
         def rating(stream: int) -> pl.Expr:
-            value = (600 + rng.below(k, stream, 401)).cast(pl.Float64) / 10.0
+            value = _decimal(600 + rng.below(k, stream, 401), 1)
             return pl.when(rng.uniform(k, S_V_NULL + stream) < 0.1).then(None).otherwise(value)
 
         v = rng.uniform(k, S_V_VIOL)
@@ -408,9 +422,23 @@ class Generator:
 CSV_OPTIONS = {"datetime_format": "%Y-%m-%d %H:%M:%S", "date_format": "%Y-%m-%d", "float_precision": 2}
 
 
+def _manifest(cases: int, seed: int) -> dict[str, object]:
+    """What the files depend on: a changed generator or seed regenerates them."""
+    code = hashlib.sha256(Path(__file__).read_bytes()).hexdigest()[:16]
+    return {"month": MONTH, "cases": cases, "seed": seed, "generator": code, "polars": pl.__version__}
+
+
 def generate(cases: int, seed: int, formats: list[str], out: Path, chunk: int, force: bool) -> None:
     gen = Generator(cases, seed)
     pq_dir, csv_dir = out / "parquet", out / "csv"
+    manifest_path = out / "manifest.json"
+    manifest = _manifest(cases, seed)
+    if not manifest_path.exists() or json.loads(manifest_path.read_text()) != manifest:
+        # Files without a matching manifest come from another generator, seed or an
+        # interrupted run: write everything again.
+        force = True
+    out.mkdir(parents=True, exist_ok=True)
+    manifest_path.unlink(missing_ok=True)
     tables = {"cases": gen.cases, "reviews": gen.reviews, "roster": gen.roster}
     pq_dir.mkdir(parents=True, exist_ok=True)
     for name in ("cases", "reviews", "roster", "contacts"):
@@ -437,17 +465,16 @@ def generate(cases: int, seed: int, formats: list[str], out: Path, chunk: int, f
             pl.scan_parquet(pq_dir / f"{name}.parquet").sink_csv(tmp, **CSV_OPTIONS)  # type: ignore[arg-type]
             tmp.replace(target)
             print(f"  wrote {target} ({target.stat().st_size / 1e6:,.0f} MB, {time.perf_counter() - t:.1f} s)")
-    if "parquet" not in formats:
-        # Parquet is the source of the CSV; drop it only when asked for CSV alone.
-        for name in ("cases", "reviews", "roster", "contacts"):
-            (pq_dir / f"{name}.parquet").unlink(missing_ok=True)
+    manifest_path.write_text(json.dumps(manifest, indent=2) + "\n")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--cases", type=int, default=1_000_000, help="case rows (contacts: 20 per case row)")
     parser.add_argument("--seed", type=int, default=20250301)
-    parser.add_argument("--formats", default="parquet,csv", help="comma-separated: parquet,csv")
+    parser.add_argument(
+        "--formats", default="parquet,csv", help="parquet,csv or parquet (CSV is made from the Parquet)"
+    )
     parser.add_argument("--out", type=Path, default=None, help="default: bench/data/<size>")
     parser.add_argument("--chunk", type=int, default=5_000_000, help="contact rows generated per chunk")
     parser.add_argument("--force", action="store_true", help="rewrite files that exist")
