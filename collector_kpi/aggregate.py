@@ -8,7 +8,7 @@ from typing import Any
 import polars as pl
 
 from .errors import InputError, NoDataError
-from .metrics import COMPONENTS, METRICS, Params, Table, component_exprs, components_for
+from .metrics import COMPONENTS, METRICS, Params, component_exprs, components_for
 from .scheme import Scheme
 from .sources import (
     CANONICAL,
@@ -20,7 +20,6 @@ from .sources import (
     period_months,
     read_table,
     resolve_paths,
-    shape_error,
 )
 
 
@@ -186,89 +185,39 @@ def _in_month(data: MonthData, table: str) -> pl.Expr:
 
 
 def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
-    """Reduce the month to one row of component sums per collector, in one collect."""
+    """Reduce the month to one row of component sums per collector.
+
+    First pass, one collect: per table a single group-by over every row by (collector,
+    in the month, usable), which yields both the sums and the row accounting; plus the
+    contact coverage, the reconciliation totals and the CSV shape checks. A second pass
+    lists the rejected rows with their reasons, only where there are any.
+    """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
-    queries, labels, used = _accounting(data)
-
-    per_collector: dict[str, pl.LazyFrame] = {}
-    cases: pl.LazyFrame | None = None
-    if "cases" in used:
-        cases = used["cases"]
-        if "contacted_cases" in components and "contacts" in used:
-            pairs = used["contacts"].select("collector_id", "case_id").unique().with_columns(contacted=pl.lit(True))
-            cases = cases.join(pairs, on=["collector_id", "case_id"], how="left")
-        elif "contacted_cases" in components:
-            cases = cases.with_columns(contacted=pl.lit(False))
-        name_expr = (
-            [pl.col("collector_name").min().alias("collector_name")]
-            if "collector_name" in data.tables["cases"].columns
-            else [pl.lit(None, dtype=pl.String).alias("collector_name")]
-        )
-        by_team = cases.group_by("collector_id", "team_id").agg(
-            pl.len().alias("_team_rows"), *name_expr, *component_exprs("cases", components, params)
-        )
-        case_components = [c for c in components if COMPONENTS[c].table == "cases"]
-        # A collector in several teams belongs to the one holding most of their rows.
-        per_collector["cases"] = (
-            by_team.sort(["collector_id", "_team_rows", "team_id"], descending=[False, True, False])
-            .group_by("collector_id")
-            .agg(
-                pl.col("team_id").first(),
-                pl.col("collector_name").drop_nulls().first(),
-                *[pl.col(c).sum() for c in case_components],
-            )
-        )
-    contact_or_review: tuple[Table, ...] = ("contacts", "reviews")
-    for table in contact_or_review:
-        if table in used:
-            exprs = component_exprs(table, components, params)
-            if exprs:
-                per_collector[table] = used[table].group_by("collector_id").agg(*exprs)
-    roster_frame: pl.LazyFrame | None = None
-    if "roster" in used:
-        roster = used["roster"]
-        roster_cols = data.tables["roster"].columns
-        roster_frame = roster.group_by("collector_id").agg(
-            (
-                pl.col("collector_name").min() if "collector_name" in roster_cols else pl.lit(None, dtype=pl.String)
-            ).alias("roster_name"),
-            (pl.col("team_id").min() if "team_id" in roster_cols else pl.lit(None, dtype=pl.String)).alias(
-                "roster_team"
-            ),
-            (pl.col("active").fill_null(True).all() if "active" in roster_cols else pl.lit(True)).alias("active"),
-            *(
-                [pl.col("target_amount").sum().alias("target_cents")]
-                if "target_cents" in components and "target_amount" in roster_cols
-                else []
-            ),
-        )
-
-    cell_queries = _fair_cells(scheme, used, cases, params)
-    totals_frame: pl.LazyFrame | None = None
+    frames = {table: _with_month(data, table) for table in data.tables}
+    used = {table: frame.filter(pl.col("_in_month") & pl.col("_ok")) for table, frame in frames.items()}
+    queries: dict[str, pl.LazyFrame] = {}
+    for table, frame in frames.items():
+        queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
+    if "contacted_cases" in components and "cases" in used:
+        queries["coverage"] = _coverage_query(used)
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
-        totals_frame = used["cases"].select(
+        queries["totals"] = used["cases"].select(
             pl.col("recovered_amount").sum().alias("recovered_cents"),
             pl.col("overdue_amount").sum().alias("overdue_cents"),
             pl.len().alias("case_rows"),
         )
-        queries.append(totals_frame)
-        labels.append("totals:cases")
-    names = list(per_collector)
-    every = queries + [per_collector[n] for n in names] + ([roster_frame] if roster_frame is not None else [])
-    every += list(cell_queries.values())
-    results = collect_all(every, data)
-    cells = dict(zip(cell_queries, results[len(results) - len(cell_queries) :], strict=True))
-    results = results[: len(results) - len(cell_queries)]
-    input_totals: dict[str, int] = {}
-    if totals_frame is not None:
-        input_totals = results[len(labels) - 1].row(0, named=True)
-        labels, results = labels[:-1], results[: len(labels) - 1] + results[len(labels) :]
-    stats, reject_frame = _accounted(data, labels, results[: len(labels)])
-    frames = dict(zip(names, results[len(labels) : len(labels) + len(names)], strict=True))
-    roster_df = results[-1] if roster_frame is not None else None
+    cases_for_cells = _cases_with_contacted(used, components) if "cases" in used else None
+    for metric_id, query in _fair_cells(scheme, used, cases_for_cells, params).items():
+        queries[f"cells:{metric_id}"] = query
+    queries.update(_shape_queries(data))
+    results = dict(zip(queries, collect_all(list(queries.values()), data), strict=True))
 
+    _raise_shape_errors(data, results)
+    groups = {table: results[f"groups:{table}"] for table in frames}
+    stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
+    rejects = _rejected_rows(data, frames, stats)
     for name, table_stats in stats.items():
         if table_stats.used == 0 and name != "roster":
             files = ", ".join(table_stats.files)
@@ -277,8 +226,179 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
-    collectors = _combine(frames, roster_df, components, scheme)
-    return MonthSums(collectors, stats, reject_frame, components, input_totals, cells)
+    per_collector = _per_collector(data, groups, components, results.get("coverage"))
+    roster = _roster(data, groups["roster"], components) if "roster" in groups else None
+    collectors = _combine(per_collector, roster, components, scheme)
+    cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
+    input_totals = results["totals"].row(0, named=True) if "totals" in results else {}
+    return MonthSums(collectors, stats, rejects, components, input_totals, cells)
+
+
+def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
+    return data.tables[table].frame.with_columns(_in_month=_in_month(data, table))
+
+
+def _group_query(
+    data: MonthData, table: str, frame: pl.LazyFrame, components: list[str], params: Params
+) -> pl.LazyFrame:
+    """One pass over every row: counts and component sums per (collector, month?, usable)."""
+    columns = data.tables[table].columns
+    keys = ["collector_id", "_in_month", "_ok"]
+    aggs: list[pl.Expr] = [pl.len().alias("_rows")]
+    if table == "cases":
+        keys.insert(1, "team_id")
+        if "collector_name" in columns:
+            aggs.append(pl.col("collector_name").min())
+        names = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
+        aggs += component_exprs("cases", names, params)
+    elif table == "roster":
+        for column in ("collector_name", "team_id"):
+            if column in columns:
+                aggs.append(pl.col(column).min())
+        if "active" in columns:
+            aggs.append(pl.col("active").fill_null(True).all())
+        if "target_amount" in columns:
+            # All targets missing is no target (null), not a target of 0.
+            target = pl.col("target_amount")
+            aggs.append(pl.when(target.is_not_null().any()).then(target.sum()).alias("target_cents"))
+    else:
+        aggs += component_exprs(table, components, params)  # type: ignore[arg-type]
+    return frame.group_by(keys).agg(aggs)
+
+
+def _coverage_query(used: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
+    """Case rows with at least one contact on that case by the same collector, per collector."""
+    cases = used["cases"].select("collector_id", "case_id")
+    if "contacts" not in used:
+        return cases.group_by("collector_id").agg(pl.lit(0, dtype=pl.Int64).alias("contacted_cases"))
+    contacted = used["contacts"].select("collector_id", "case_id")
+    return (
+        cases.join(contacted, on=["collector_id", "case_id"], how="semi")
+        .group_by("collector_id")
+        .agg(pl.len().cast(pl.Int64).alias("contacted_cases"))
+    )
+
+
+def _cases_with_contacted(used: dict[str, pl.LazyFrame], components: list[str]) -> pl.LazyFrame:
+    """Case rows with a `contacted` flag (for the per-case cells of contact_coverage)."""
+    cases = used["cases"]
+    if "contacted_cases" not in components:
+        return cases
+    if "contacts" not in used:
+        return cases.with_columns(contacted=pl.lit(False))
+    pairs = used["contacts"].select("collector_id", "case_id").unique().with_columns(contacted=pl.lit(True))
+    return cases.join(pairs, on=["collector_id", "case_id"], how="left")
+
+
+def _shape_queries(data: MonthData) -> dict[str, pl.LazyFrame]:
+    return {
+        f"shape:{table}:{index}": check.count_query()
+        for table, info in data.tables.items()
+        for index, check in enumerate(info.shape_checks)
+    }
+
+
+def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame]) -> None:
+    for key, result in results.items():
+        if key.startswith("shape:"):
+            _, table, index = key.split(":")
+            error = data.tables[table].shape_checks[int(index)].error(table, result)
+            if error is not None:
+                raise error
+
+
+def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> TableStats:
+    stats = TableStats(table, files)
+    totals = groups.group_by("_in_month", "_ok").agg(pl.col("_rows").sum())
+    for in_month, ok, rows in totals.iter_rows():
+        if not in_month:
+            stats.other_month += rows
+        else:
+            stats.read += rows
+            if ok:
+                stats.used += rows
+    return stats
+
+
+def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict[str, TableStats]) -> pl.DataFrame:
+    """Second pass, only over tables with rejected rows: each row with its reason."""
+    queries = []
+    for table, frame in frames.items():
+        if stats[table].read == stats[table].used:
+            continue
+        info = data.tables[table]
+        raw = [f"_raw_{c}" for c in info.columns]
+        queries.append(
+            frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
+            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *raw)
+            .rename({f"_raw_{c}": c for c in info.columns})
+        )
+    if not queries:
+        return _EMPTY_REJECTS
+    listed = [
+        r.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String))
+        for r in collect_all(queries, data)
+    ]
+    rejects = pl.concat(listed, how="diagonal_relaxed")
+    for table, reason, count in rejects.group_by("table", "_reject").len().iter_rows():
+        stats[table].rejected_by_reason[reason] = count
+    return rejects
+
+
+def _per_collector(
+    data: MonthData, groups: dict[str, pl.DataFrame], components: list[str], coverage: pl.DataFrame | None
+) -> dict[str, pl.DataFrame]:
+    out: dict[str, pl.DataFrame] = {}
+    usable = pl.col("_in_month") & pl.col("_ok")
+    if "cases" in groups:
+        by_team = groups["cases"].filter(usable)
+        case_components = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
+        name = "collector_name" if "collector_name" in by_team.columns else None
+        # A collector in several teams belongs to the one holding most of their rows.
+        cases = (
+            by_team.group_by("collector_id", "team_id")
+            .agg(
+                pl.col("_rows").sum(),
+                *([pl.col(name).min()] if name else []),
+                *[pl.col(c).sum() for c in case_components],
+            )
+            .sort(["collector_id", "_rows", "team_id"], descending=[False, True, False])
+            .group_by("collector_id", maintain_order=True)
+            .agg(
+                pl.col("team_id").first(),
+                (pl.col(name).drop_nulls().min() if name else pl.lit(None, dtype=pl.String)).alias("collector_name"),
+                *[pl.col(c).sum() for c in case_components],
+            )
+        )
+        if "contacted_cases" in components:
+            cases = cases.join(
+                coverage if coverage is not None else cases.select("collector_id").clear(),
+                on="collector_id",
+                how="left",
+            )
+        out["cases"] = cases
+    for table in ("contacts", "reviews"):
+        if table in groups:
+            names = [c for c in components if COMPONENTS[c].table == table]
+            if names:
+                out[table] = groups[table].filter(usable).group_by("collector_id").agg(pl.col(n).sum() for n in names)
+    return out
+
+
+def _roster(data: MonthData, groups: pl.DataFrame, components: list[str]) -> pl.DataFrame:
+    columns = data.tables["roster"].columns
+    usable = groups.filter(pl.col("_in_month") & pl.col("_ok"))
+    exprs = [
+        (pl.col("collector_name").min() if "collector_name" in columns else pl.lit(None, dtype=pl.String)).alias(
+            "roster_name"
+        ),
+        (pl.col("team_id").min() if "team_id" in columns else pl.lit(None, dtype=pl.String)).alias("roster_team"),
+        (pl.col("active").all() if "active" in columns else pl.lit(True)).alias("active"),
+    ]
+    if "target_cents" in components and "target_amount" in columns:
+        target = pl.col("target_cents")
+        exprs.append(pl.when(target.is_not_null().any()).then(target.sum()).alias("target_cents"))
+    return usable.group_by("collector_id").agg(exprs)
 
 
 def _fair_cells(
@@ -308,59 +428,20 @@ def _fair_cells(
     return out
 
 
-def _accounting(data: MonthData) -> tuple[list[pl.LazyFrame], list[str], dict[str, pl.LazyFrame]]:
-    """Per table: a query counting rows by (in month, reject reason), one listing the
-    rejected rows, and the LazyFrame of the rows to use."""
-    used: dict[str, pl.LazyFrame] = {}
-    queries: list[pl.LazyFrame] = []
-    labels: list[str] = []
-    for table, table_data in data.tables.items():
-        frame = table_data.frame.with_columns(_in_month=_in_month(data, table))
-        queries.append(frame.group_by("_in_month", "_reject").agg(pl.len().alias("rows")).sort("_in_month", "_reject"))
-        labels.append(f"stats:{table}")
-        raw_columns = [f"_raw_{c}" for c in table_data.columns]
-        queries.append(
-            frame.filter(pl.col("_in_month") & pl.col("_reject").is_not_null())
-            .select(pl.lit(table).alias("table"), "_file", "_row", "_reject", *raw_columns)
-            .rename({f"_raw_{c}": c for c in table_data.columns})
-        )
-        labels.append(f"rejects:{table}")
-        for index, (_, query) in enumerate(table_data.shape_checks):
-            queries.append(query)
-            labels.append(f"shape:{table}:{index}")
-        used[table] = frame.filter(pl.col("_in_month") & pl.col("_reject").is_null()).drop(
-            "_in_month", "_reject", "_file", "_row", *raw_columns
-        )
-    return queries, labels, used
-
-
-def _accounted(
-    data: MonthData, labels: list[str], results: list[pl.DataFrame]
-) -> tuple[dict[str, TableStats], pl.DataFrame]:
-    stats: dict[str, TableStats] = {}
-    rejects: list[pl.DataFrame] = []
-    for label, result in zip(labels, results, strict=True):
-        kind, table, *index = label.split(":")
-        if kind == "shape":
-            path = data.tables[table].shape_checks[int(index[0])][0]
-            error = shape_error(table, path, result)
-            if error is not None:
-                raise error
-        elif kind == "stats":
-            stats[table] = _stats(table, data.tables[table].files, result)
-        elif not result.is_empty():
-            rejects.append(result.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String)))
-    frame = pl.concat(rejects, how="diagonal_relaxed") if rejects else _EMPTY_REJECTS
-    return stats, frame
-
-
 _EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_row": pl.Int64, "_reject": pl.String})
 
 
 def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
     """Row accounting alone (read / used / rejected / other month) and the rejected rows."""
-    queries, labels, _ = _accounting(data)
-    return _accounted(data, labels, collect_all(queries, data))
+    frames = {table: _with_month(data, table) for table in data.tables}
+    queries = {
+        table: frame.group_by("_in_month", "_ok").agg(pl.len().alias("_rows")) for table, frame in frames.items()
+    }
+    queries.update(_shape_queries(data))
+    results = dict(zip(queries, collect_all(list(queries.values()), data), strict=True))
+    _raise_shape_errors(data, results)
+    stats = {table: _stats_from_groups(table, data.tables[table].files, results[table]) for table in frames}
+    return stats, _rejected_rows(data, frames, stats)
 
 
 def collect_all(queries: list[pl.LazyFrame], data: MonthData) -> list[pl.DataFrame]:
@@ -374,9 +455,9 @@ def collect_all(queries: list[pl.LazyFrame], data: MonthData) -> list[pl.DataFra
 def _diagnose(data: MonthData, exc: Exception) -> InputError:
     """Which file made the read fail, and why (only run after a failure)."""
     for name, table in data.tables.items():
-        for path, query in table.shape_checks:
+        for check in table.shape_checks:
             try:
-                error = shape_error(name, path, query.collect())
+                error = check.error(name, check.count_query().collect())
             except pl.exceptions.PolarsError:
                 error = None
             if error is not None:
@@ -398,20 +479,6 @@ def _first(exc: Exception) -> str:
 def _top_reason(stats: TableStats) -> str:
     reason, count = max(stats.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]))
     return f"{reason} on {count:,} rows"
-
-
-def _stats(table: str, files: list[str], counts: pl.DataFrame) -> TableStats:
-    stats = TableStats(table, files)
-    for in_month, reason, rows in counts.iter_rows():
-        if not in_month:
-            stats.other_month += rows
-            continue
-        stats.read += rows
-        if reason is None:
-            stats.used += rows
-        else:
-            stats.rejected_by_reason[reason] = stats.rejected_by_reason.get(reason, 0) + rows
-    return stats
 
 
 def _combine(

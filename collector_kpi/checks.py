@@ -131,7 +131,7 @@ def _used(data: MonthData, table: str) -> pl.LazyFrame:
 
     info = data.tables[table]
     condition = month_filter(table, info.columns, data.months, data.start, data.end)
-    frame = info.frame.filter(pl.col("_reject").is_null())
+    frame = info.frame.filter(pl.col("_ok"))
     return frame.filter(condition) if condition is not None else frame
 
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
 import polars as pl
@@ -117,7 +117,7 @@ def _int_when(condition: pl.Expr, value: pl.Expr) -> pl.Expr:
 
 
 def _hundredths(column: str) -> pl.Expr:
-    return (pl.col(column) * 100).round(0).cast(pl.Int64)
+    return (pl.col(column) * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
 
 
 _COMPONENT_LIST: tuple[Component, ...] = (
@@ -205,7 +205,8 @@ _COMPONENT_LIST: tuple[Component, ...] = (
         "logged_on_time",
         "contacts",
         ("logged_at", "contacted_at"),
-        lambda p: _flag((pl.col("logged_at") - pl.col("contacted_at")).dt.total_seconds() <= p.followup_hours * 3600),
+        # Compared as durations: total_seconds() would drop the fraction of a second.
+        lambda p: _flag((pl.col("logged_at") - pl.col("contacted_at")) <= timedelta(hours=p.followup_hours)),
     ),
     # reviews: 0–100 ratings held in hundredths so sums are exact
     Component(

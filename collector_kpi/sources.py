@@ -1,8 +1,9 @@
 """Find, read and map exports into canonical LazyFrames.
 
 Every table comes out with its canonical columns (only those asked for), typed, plus
-``_file`` and ``_row`` (where the row came from) and ``_reject`` (why the row cannot be
-used, or null). Rows are never dropped here: callers count and report the rejected ones.
+``_file`` and ``_row`` (where the row came from) and ``_ok`` (false when the row cannot be
+used; ``TableData.reason()`` says why). Rows are never dropped here: callers count and
+report the rejected ones.
 """
 
 from __future__ import annotations
@@ -162,7 +163,15 @@ class TableData:
     files: list[str]
     columns: list[str]
     # Per CSV file: a query for lines whose field count is not the header's.
-    shape_checks: list[tuple[str, pl.LazyFrame]] = field(default_factory=list)
+    shape_checks: list[ShapeCheck] = field(default_factory=list)
+    # (condition, reason) pairs that reject a row; `_ok` is true where none holds.
+    checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
+
+    def reason(self) -> pl.Expr:
+        """Why a row is rejected (the first failing check), null for a usable row."""
+        if not self.checks:
+            return pl.lit(None, dtype=pl.String)
+        return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
 
 
 @dataclass
@@ -350,33 +359,60 @@ def _plain_utf8(path: str, encoding: str) -> str:
     return str(target)
 
 
-def _shape_query(readable: str, separator: str, fields: int) -> pl.LazyFrame:
-    """Lines whose field count differs from the header's, with the count of such lines.
+@dataclass(frozen=True)
+class ShapeCheck:
+    """Lines of a CSV whose field count differs from the header's.
 
     NOTE: polars reads only the columns asked for and does not notice a line with a field
     too many (an unquoted `4,000`) or too few: the values would shift into the wrong columns
     and turn into wrong numbers. Quoted parts are removed before counting; a file whose
     quoted fields span lines cannot be checked line by line and is passed over.
     """
-    line = pl.col("line")
-    unquoted = pl.when(line.str.contains('"', literal=True)).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
-    lines = pl.scan_csv(
-        readable, has_header=False, separator="\x00", quote_char=None, new_columns=["line"], infer_schema=False
-    ).with_row_index("line_number", offset=1)
-    fields_expr = unquoted.str.count_matches(separator, literal=True) + 1
-    wrong = (fields_expr != fields) & (line.str.strip_chars().str.len_bytes() > 0)
-    return lines.select(
-        wrong.sum().alias("count"),
-        pl.col("line_number").filter(wrong).head(3).implode().alias("lines"),
-        fields_expr.filter(wrong).head(3).implode().alias("fields"),
-        (line.str.count_matches('"', literal=True) % 2 == 1).any().alias("open_quote"),
-        pl.lit(fields).alias("header"),
-    )
+
+    path: str
+    readable: str
+    separator: str
+    fields: int
+
+    def _lines(self) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
+        line = pl.col("line")
+        quoted = line.str.contains('"', literal=True)
+        unquoted = pl.when(quoted).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
+        counted = unquoted.str.count_matches(self.separator, literal=True) + 1
+        wrong = (counted != self.fields) & (line.str.len_bytes() > 0)
+        lines = pl.scan_csv(
+            self.readable, has_header=False, separator="\x00", quote_char=None, new_columns=["line"], infer_schema=False
+        )
+        return lines, wrong, counted
+
+    def count_query(self) -> pl.LazyFrame:
+        """Streaming count of wrong lines and whether any quote spans lines (cheap)."""
+        lines, wrong, _ = self._lines()
+        odd_quotes = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
+        return lines.select(wrong.sum().alias("count"), odd_quotes.any().alias("open_quote"))
+
+    def error(self, table: str, counts: pl.DataFrame) -> InputError | None:
+        """The error for a file with wrong lines (None when it is sound); reads it again
+        for the first line numbers only then."""
+        count, open_quote = counts.row(0)
+        if not count or open_quote:
+            return None
+        lines, wrong, counted = self._lines()
+        first = (
+            lines.with_row_index("number", offset=1)
+            .filter(wrong)
+            .head(3)
+            .select("number", counted.alias("fields"))
+            .collect()
+        )
+        examples = ", ".join(f"line {n} has {f}" for n, f in first.iter_rows())
+        return InputError(
+            f"{table}: {self.path}: {count:,} line(s) do not have the header's {self.fields} fields ({examples}); "
+            "a separator inside an unquoted value (e.g. 4,000) shifts the columns — quote it or fix the export"
+        )
 
 
-def _scan_file(
-    path: str, spec: InputSpec, table: str, shape: list[tuple[str, pl.LazyFrame]] | None = None
-) -> pl.LazyFrame:
+def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None) -> pl.LazyFrame:
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
     if kind == "xlsx":
@@ -429,7 +465,7 @@ def _scan_file(
         if bom:
             lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
         if shape is not None:
-            shape.append((path, _shape_query(readable, separator, len(names) - 1)))
+            shape.append(ShapeCheck(path, readable, separator, len(names) - 1))
         return lf.with_columns(_file=pl.lit(path))
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
 
@@ -444,7 +480,57 @@ def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
     return {source: canonical for source, canonical in spec.columns.items() if source in found}
 
 
-def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -> pl.Expr:
+FORMAT_SAMPLE = 2000
+ISO_PREFIX = "ISO date prefix"  # a datetime's first ten characters, e.g. 2025-03-05 00:00:00
+
+
+def _date_candidates(column: str, kind: ColumnType, spec: InputSpec) -> list[str]:
+    if column in spec.formats:
+        return [spec.formats[column]]
+    return [*DATE_FORMATS, ISO_PREFIX] if kind == "date" else list(DATETIME_FORMATS)
+
+
+def _parse_text_date(text: pl.Expr, kind: ColumnType, fmt: str) -> pl.Expr:
+    if fmt == ISO_PREFIX:
+        return text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
+    if kind == "date":
+        return text.str.to_date(fmt, strict=False)
+    return text.str.to_datetime(fmt, time_unit="us", strict=False)
+
+
+def detect_formats(sample: pl.DataFrame, kinds: dict[str, ColumnType], spec: InputSpec) -> dict[str, list[str]]:
+    """For each text date/datetime column, the formats its first rows are written in.
+
+    NOTE: trying every accepted format on every row was most of the cost of reading a
+    large CSV; a column is parsed with the formats seen in its first rows only. A later
+    row in yet another format is rejected and reported, never silently dropped.
+    """
+    out: dict[str, list[str]] = {}
+    for column, kind in kinds.items():
+        if column not in sample.columns or sample.schema[column] != pl.String:
+            continue
+        candidates = _date_candidates(column, kind, spec)
+        values = sample.select(pl.col(column).str.strip_chars()).to_series().drop_nulls()
+        values = values.filter(values != "")
+        if len(candidates) == 1 or values.is_empty():
+            continue
+        chosen: list[str] = []
+        remaining = values
+        for fmt in candidates:
+            parsed = pl.DataFrame({"v": remaining}).select(_parse_text_date(pl.col("v"), kind, fmt)).to_series()
+            if parsed.is_not_null().any():
+                chosen.append(fmt)
+                remaining = remaining.filter(parsed.is_null())
+            if remaining.is_empty():
+                break
+        if chosen:
+            out[column] = chosen
+    return out
+
+
+def _parse(
+    column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec, formats: list[str] | None = None
+) -> pl.Expr:
     """An expression turning a raw column into its canonical type (null where it fails)."""
     raw = pl.col(column)
     values = spec.values.get(column)
@@ -458,7 +544,10 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
         dtype = pl.String()
     if kind in ("id", "text"):
         if dtype == pl.String:
-            return raw.str.strip_chars().replace("", None)
+            # NOTE: when/then, not .replace("", None): the replace kept a second copy of
+            # every string column and doubled the peak memory of a large read.
+            stripped = raw.str.strip_chars()
+            return pl.when(stripped != "").then(stripped)
         return raw.cast(pl.String)
     if kind == "month":
         if dtype == pl.String:
@@ -480,10 +569,7 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
         if isinstance(dtype, pl.Datetime):
             return raw.dt.date()
         text = raw.cast(pl.String).str.strip_chars()
-        formats = [spec.formats[column]] if column in spec.formats else list(DATE_FORMATS)
-        parsed = [text.str.to_date(fmt, strict=False) for fmt in formats]
-        if column not in spec.formats:
-            parsed.append(text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False))
+        parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
     if kind == "datetime":
         if isinstance(dtype, pl.Datetime):
@@ -491,8 +577,7 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
         if dtype == pl.Date:
             return raw.cast(pl.Datetime("us"))
         text = raw.cast(pl.String).str.strip_chars()
-        formats = [spec.formats[column]] if column in spec.formats else list(DATETIME_FORMATS)
-        parsed = [text.str.to_datetime(fmt, time_unit="us", strict=False) for fmt in formats]
+        parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
     if kind == "money":
         if dtype.is_numeric():
@@ -501,7 +586,8 @@ def _parse(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -
             number = (
                 raw.cast(pl.String).str.strip_chars().str.replace_all(r"[,¥￥\s]", "").cast(pl.Float64, strict=False)
             )
-        return (number * 100).round(0).cast(pl.Int64)
+        # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13).
+        return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
     if kind in ("int",):
         if dtype.is_integer():
             return raw.cast(pl.Int64)
@@ -598,7 +684,7 @@ def read_table(
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
     frames: list[pl.LazyFrame] = []
-    shape: list[tuple[str, pl.LazyFrame]] = []
+    shape: list[ShapeCheck] = []
     for path in paths:
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
@@ -645,12 +731,14 @@ def read_table(
                 raw_exprs.append(pl.col(column))
         lf = lf.select(raw_exprs)
         schema = lf.collect_schema()
+        dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
+        detected = detect_formats(lf.select(list(dated)).head(FORMAT_SAMPLE).collect(), dated, spec) if dated else {}
         frames.append(
             lf.select(
                 pl.col("_file"),
                 pl.col("_row"),
                 *[pl.col(c).alias(f"_raw_{c}") for c in columns],
-                *[_parse(c, canonical[c], schema[c], spec).alias(c) for c in columns],
+                *[_parse(c, canonical[c], schema[c], spec, detected.get(c)).alias(c) for c in columns],
             )
         )
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
@@ -658,13 +746,11 @@ def read_table(
     for column in columns:
         checks.extend(_problems(column, canonical[column], table))
     checks.extend(_cross_checks(table, columns))
-    reason = (
-        pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks])
-        if checks
-        else pl.lit(None, dtype=pl.String)
-    )
-    frame = frame.with_columns(reason.alias("_reject"))
-    return TableData(table, frame, list(paths), list(columns), shape)
+    # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
+    # that fail, in a second pass that runs only when there are any.
+    ok = ~pl.any_horizontal([cond.fill_null(False) for cond, _ in checks]) if checks else pl.lit(True)
+    frame = frame.with_columns(ok.alias("_ok"))
+    return TableData(table, frame, list(paths), list(columns), shape, checks)
 
 
 def _close(column: str, found: Sequence[str], table: str) -> str:
@@ -746,15 +832,3 @@ def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
         if "month" not in mapped:
             return False
     return True
-
-
-def shape_error(table: str, path: str, result: pl.DataFrame) -> InputError | None:
-    """The error for a file with lines of the wrong field count (None when it is sound)."""
-    count, lines, fields, open_quote, header = result.row(0)
-    if not count or open_quote:
-        return None
-    examples = ", ".join(f"line {n} has {f}" for n, f in zip(lines, fields, strict=True))
-    return InputError(
-        f"{table}: {path}: {count:,} line(s) do not have the header's {header} fields ({examples}); "
-        "a separator inside an unquoted value (e.g. 4,000) shifts the columns — quote it or fix the export"
-    )
