@@ -199,8 +199,6 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     queries: dict[str, pl.LazyFrame] = {}
     for table, frame in frames.items():
         queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
-    if "contacted_cases" in components and "cases" in used:
-        queries["coverage"] = _coverage_query(used)
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
         queries["totals"] = used["cases"].select(
@@ -226,7 +224,14 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
-    per_collector = _per_collector(data, groups, components, results.get("coverage"))
+    coverage = None
+    if "contacted_cases" in components and "cases" in used:
+        # NOTE: a second, separate read: when no row of the month was rejected, it needs
+        # only the ids and the dates, not every check, and the peaks do not add up.
+        clean = all(stats[t].read == stats[t].used for t in ("cases", "contacts") if t in stats)
+        light = {t: frames[t].filter(pl.col("_in_month")) for t in ("cases", "contacts") if t in frames}
+        coverage = collect_all([_coverage_query(light if clean else used)], data)[0]
+    per_collector = _per_collector(data, groups, components, coverage)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
     collectors = _combine(per_collector, roster, components, scheme)
     cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
