@@ -229,7 +229,9 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
         # NOTE: a second, separate read: when no row of the month was rejected, it needs
         # only the ids and the dates, not every check, and the peaks do not add up.
         clean = all(stats[t].read == stats[t].used for t in ("cases", "contacts") if t in stats)
-        light = {t: frames[t].filter(pl.col("_in_month")) for t in ("cases", "contacts") if t in frames}
+        light: dict[str, pl.LazyFrame] = {
+            t: frames[t].filter(pl.col("_in_month")) for t in ("cases", "contacts") if t in frames
+        }
         coverage = collect_all([_coverage_query(light if clean else used)], data)[0]
     per_collector = _per_collector(data, groups, components, coverage)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None

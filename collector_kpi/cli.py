@@ -188,9 +188,16 @@ LangOption = Annotated[
 def _period(month: str | None, quarter: str | None) -> str:
     from .errors import KpiError
 
-    if (month is None) == (quarter is None):
+    if month is not None and quarter is not None:
+        raise KpiError("give --month or --quarter, not both")
+    if month is None and quarter is None:
         raise KpiError("give the period: --month YYYY-MM (or YYYY-MM..YYYY-MM) or --quarter YYYYQn")
-    return month or quarter or ""
+    from .sources import period_months
+
+    if quarter is not None:
+        period_months(quarter, "--quarter")
+        return quarter
+    return month or ""
 
 
 def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, str | None]) -> Any:
@@ -202,8 +209,13 @@ def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: di
         return None
     if any(paths.values()):
         raise KpiError("--compare reads both periods through the scheme's input paths; drop --cases/--contacts/…")
+    from .sources import period_months
+
     period = api.previous_period(card.month) if compare == "previous" else compare
-    return _run(period, scheme_path, {})
+    period_months(period, "--compare")
+    previous = _run(period, scheme_path, {})
+    _stderr().print(_summary(previous), markup=False, soft_wrap=True)
+    return previous
 
 
 def _lang(value: str | None, card: Scorecard) -> Lang:
@@ -246,6 +258,9 @@ def score(
 
         if format in (Format.parquet, Format.xlsx) and output is None:
             raise OutputError(f"--format {format.value} writes binary; give --output FILE")
+        for target in (output, manifest, rejects):
+            if target is not None and not target.resolve().parent.is_dir():
+                raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths)
@@ -260,7 +275,9 @@ def score(
             title = f"{card.scheme.name} · {card.month}" + (f" vs {previous.month}" if previous else "")
             table = render.rich_table(frame, level.value, metric_ids, f"{title} · {level.value}s", language)
             if output is None:
-                _stdout().print(table)
+                console = _stdout()
+                shown = _fitting(console, table, frame, level.value, metric_ids, f"{title} · {level.value}s", language)
+                console.print(shown)
                 payload = b""
             else:
                 payload = _captured(table)
@@ -295,6 +312,30 @@ def score(
             record = _manifest(card, scheme_path, outputs, level, format)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+
+
+def _fitting(console: Any, table: Any, frame: Any, level: str, metric_ids: list[str], title: str, lang: str) -> Any:
+    """On a terminal too narrow for every metric, the table with as many as fit, and a hint."""
+    from rich.measure import Measurement
+
+    from . import render
+
+    if not console.is_terminal:
+        return table
+    shown = list(metric_ids)
+    natural = console.options.update(max_width=100_000)
+    while shown and Measurement.get(console, natural, table).maximum > console.width:
+        shown.pop()
+        table = render.rich_table(frame, level, shown, title, lang)
+    hidden = len(metric_ids) - len(shown)
+    if hidden:
+        _stderr().print(
+            f"{hidden} metric column(s) do not fit this terminal ({', '.join(metric_ids[len(shown) :])}); "
+            "widen it, or use --format markdown|csv, or kpi explain for one collector",
+            markup=False,
+            soft_wrap=True,
+        )
+    return table
 
 
 def _frame(card: Scorecard, previous: Any, level: str, top: int | None) -> Any:

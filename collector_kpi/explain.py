@@ -148,7 +148,7 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
         value = row[metric_id]
         better_count = None
         peers = eligible.filter(pl.col(metric_id).is_not_null())
-        if value is not None:
+        if value is not None and row["eligible"]:
             oriented = _oriented(scheme, metric_id, pl.col(metric_id))
             mine = value if scheme.direction(metric_id) == "higher" else -value
             better_count = peers.filter(oriented > mine).height

@@ -97,13 +97,17 @@ def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: 
 
 def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: str, lang: str = "en") -> Any:
     """The scorecard as a rich Table: ranked rows first, then the ineligible with why."""
+    from rich.cells import cell_len
     from rich.table import Table
 
     table = Table(title=title, title_justify="left", header_style="bold")
-    for header, justify in display_columns(frame, level, metric_ids, lang):
-        table.add_column(header, justify=justify)  # type: ignore[arg-type]
-    for row in frame.iter_rows(named=True):
-        table.add_row(*display_cells(row, level, metric_ids, lang), style=None if row["eligible"] else "dim")
+    rows = [display_cells(row, level, metric_ids, lang) for row in frame.iter_rows(named=True)]
+    for index, (header, justify) in enumerate(display_columns(frame, level, metric_ids, lang)):
+        # Values are never cut: a column is at least as wide as its widest value.
+        widest = max((cell_len(cells[index]) for cells in rows), default=1)
+        table.add_column(header, justify=justify, min_width=widest, overflow="fold")  # type: ignore[arg-type]
+    for row, cells in zip(frame.iter_rows(named=True), rows, strict=True):
+        table.add_row(*cells, style=None if row["eligible"] else "dim")
     return table
 
 

@@ -475,7 +475,9 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
     try:
         scheme = Scheme.model_validate({**data, "base_dir": base_dir or Path(".")})
     except ValidationError as exc:
-        error = exc.errors()[0]
+        # An unknown key (a typo) explains the "missing" error it causes: report it first.
+        errors = sorted(exc.errors(), key=lambda e: e["type"] != "extra_forbidden")
+        error = errors[0]
         context = error.get("ctx", {}).get("error")
         if isinstance(context, _LocatedError):
             loc, message = context.loc, context.message

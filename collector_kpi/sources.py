@@ -101,6 +101,7 @@ DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M",
     "%Y/%m/%d %H:%M",
     "%Y-%m-%d %H:%M:%S%.f",
+    "%Y-%m-%dT%H:%M:%S%.f",
     "%Y%m%d %H:%M:%S",
 )
 
@@ -116,7 +117,7 @@ _QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
 MAX_PERIOD_MONTHS = 36
 
 
-def period_months(period: str) -> list[str]:
+def period_months(period: str, option: str = "--month") -> list[str]:
     """The months of a period: ``2025-03``, ``2025-01..2025-03`` or the quarter ``2025Q1``."""
     text = period.strip()
     quarter = _QUARTER.match(text)
@@ -125,24 +126,24 @@ def period_months(period: str) -> list[str]:
         return [f"{year:04d}-{m:02d}" for m in range(3 * q - 2, 3 * q + 1)]
     if ".." in text:
         first, _, last = text.partition("..")
-        start, _ = _bounds(first.strip(), period)
-        end, _ = _bounds(last.strip(), period)
+        start, _ = _bounds(first.strip(), period, option)
+        end, _ = _bounds(last.strip(), period, option)
         count = (end.year - start.year) * 12 + end.month - start.month + 1
         if count < 1:
-            raise KpiError(f"--month: '{period}' ends before it starts")
+            raise KpiError(f"{option}: '{period}' ends before it starts")
         if count > MAX_PERIOD_MONTHS:
-            raise KpiError(f"--month: '{period}' spans {count} months; at most {MAX_PERIOD_MONTHS}")
+            raise KpiError(f"{option}: '{period}' spans {count} months; at most {MAX_PERIOD_MONTHS}")
         index = start.year * 12 + start.month - 1
         return [f"{(index + i) // 12:04d}-{(index + i) % 12 + 1:02d}" for i in range(count)]
-    _bounds(text, period)
+    _bounds(text, period, option)
     return [text]
 
 
-def _bounds(month: str, period: str) -> tuple[date, date]:
+def _bounds(month: str, period: str, option: str = "--month") -> tuple[date, date]:
     match = _MONTH.match(month)
     if not match or not 1 <= int(match.group(2)) <= 12:
         raise KpiError(
-            f"--month: '{period}' is not a month; write it as YYYY-MM (2025-03), a range YYYY-MM..YYYY-MM "
+            f"{option}: '{period}' is not a month; write it as YYYY-MM (2025-03), a range YYYY-MM..YYYY-MM "
             "or a quarter YYYYQn (2025Q1)"
         )
     year, mon = int(match.group(1)), int(match.group(2))

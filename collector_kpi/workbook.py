@@ -12,6 +12,7 @@ from __future__ import annotations
 import io
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -234,6 +235,8 @@ def xlsx_bytes(
     buffer = io.BytesIO()
     options = {"strings_to_formulas": False, "strings_to_urls": False, "nan_inf_to_errors": True}
     with _exact_workbook_class()(buffer, options) as workbook:
+        # NOTE: a fixed creation time: the same inputs must give the same bytes.
+        workbook.set_properties({"created": datetime(2000, 1, 1, tzinfo=UTC)})
         for key, frame in tables.items():
             formats = {c: f for c in frame.columns if (f := _column_format(c, frame.schema[c])) is not None}
             _write_table(frame, workbook, sheet_name(key), lang, formats, _score_columns(frame))
