@@ -132,8 +132,12 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
     frame = card.frame(level)
     match = frame.filter(pl.col(key_column) == key)
     if match.is_empty():
-        known = ", ".join(frame[key_column].drop_nulls().head(8).to_list())
-        raise KpiError(f"no {level} '{key}' in {card.month}; known ids include {known}")
+        import difflib
+
+        ids = frame[key_column].drop_nulls().to_list()
+        close = difflib.get_close_matches(key, ids, n=1) or [i for i in ids if i.lower() == key.lower()]
+        hint = f" (did you mean '{close[0]}'?)" if close else f"; known ids include {', '.join(ids[:8])}"
+        raise KpiError(f"no {level} '{key}' in {card.month}{hint}")
     row = match.row(0, named=True)
     team_id = row.get("team_id")
     team_row = None

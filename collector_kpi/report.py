@@ -364,7 +364,8 @@ def _teams(card: Scorecard, teams: pl.DataFrame, lang: Lang, compared: bool) -> 
     grades = [band.grade for band in card.scheme.grades]
     members = text("members", lang)
     parts = ['<section id="teams">', f"<h2>{_e(text('teams', lang))}</h2>"]
-    parts.append(f'<p class="note">{_e(text("team_note", lang))}</p>')
+    note = "team_note_mean" if card.scheme.team.method == "mean" else "team_note"
+    parts.append(f'<p class="note">{_e(text(note, lang))}</p>')
     if rows:
         parts.append(
             _bar_chart(
