@@ -617,8 +617,26 @@ def _parse(
     raise AssertionError(kind)
 
 
-def _problems(column: str, kind: ColumnType, table: str) -> list[tuple[pl.Expr, str]]:
-    """(condition, reason) pairs that reject a row for this (already parsed) column."""
+def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
+    """Whether a column read in this type converts to its canonical type without fail."""
+    if kind in ("date", "month"):
+        return dtype == pl.Date or isinstance(dtype, pl.Datetime)
+    if kind == "datetime":
+        return isinstance(dtype, pl.Datetime) or dtype == pl.Date
+    if kind == "int":
+        return dtype.is_integer()
+    if kind in ("money", "score"):
+        return dtype.is_numeric()
+    if kind == "bool":
+        return dtype == pl.Boolean
+    return False
+
+
+def _problems(column: str, kind: ColumnType, table: str, parsed: bool = True) -> list[tuple[pl.Expr, str]]:
+    """(condition, reason) pairs that reject a row for this column.
+
+    ``parsed``: the column was converted from text, so a value can fail to convert.
+    """
     raw, value = pl.col(f"_raw_{column}"), pl.col(column)
     checks: list[tuple[pl.Expr, str]] = []
     unparsed = raw.is_not_null() & value.is_null()
@@ -631,7 +649,7 @@ def _problems(column: str, kind: ColumnType, table: str) -> list[tuple[pl.Expr, 
         "score": "not a number",
         "bool": "not yes/no",
     }.get(kind)
-    if label:
+    if label and parsed:
         checks.append((unparsed, f"{column}: {label}"))
     if column in REQUIRED_VALUES.get(table, ()):
         checks.append((value.is_null(), f"{column}: missing value"))
@@ -686,6 +704,8 @@ def read_table(
     check_spec(table, spec)
     frames: list[pl.LazyFrame] = []
     shape: list[ShapeCheck] = []
+    # Columns every file stores in their own type already (no parse that could fail).
+    native = set(columns)
     for path in paths:
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
@@ -734,6 +754,9 @@ def read_table(
         schema = lf.collect_schema()
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
         detected = detect_formats(lf.select(list(dated)).head(FORMAT_SAMPLE).collect(), dated, spec) if dated else {}
+        for column in columns:
+            if column in optional_absent or not _native(canonical[column], schema[column]):
+                native.discard(column)
         frames.append(
             lf.select(
                 pl.col("_file"),
@@ -745,7 +768,7 @@ def read_table(
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
-        checks.extend(_problems(column, canonical[column], table))
+        checks.extend(_problems(column, canonical[column], table, parsed=column not in native))
     checks.extend(_cross_checks(table, columns))
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
