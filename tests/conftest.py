@@ -76,6 +76,16 @@ inputs:
   roster: {path: "{month}/roster.csv"}
 """
 
+# A two-metric scheme for the tiny month, shared by the CLI-level tests.
+TINY_SCHEME = """\
+name: tiny
+missing: reweight
+eligibility: {min_cases: 3}
+metrics:
+  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+"""
+
 GRADES = """\
 grades:
   - {grade: A, min: 80}

@@ -11,17 +11,10 @@ from typer.testing import CliRunner
 
 from collector_kpi import __version__
 from collector_kpi.cli import app
-from tests.conftest import write_scheme
+from tests.conftest import TINY_SCHEME, write_scheme
 
 ROOT = Path(__file__).parent.parent
-SCHEME = """\
-name: tiny
-missing: reweight
-eligibility: {min_cases: 3}
-metrics:
-  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
-  call_connect_rate: {weight: 40, score: {method: percentile}}
-"""
+SCHEME = TINY_SCHEME
 
 
 @pytest.fixture

@@ -9,16 +9,9 @@ from typer.testing import CliRunner
 
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.cli import app
-from tests.conftest import write_scheme
+from tests.conftest import TINY_SCHEME, write_scheme
 
-SCHEME = """\
-name: tiny
-missing: reweight
-eligibility: {min_cases: 3}
-metrics:
-  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
-  call_connect_rate: {weight: 40, score: {method: percentile}}
-"""
+SCHEME = TINY_SCHEME
 
 # (file, old text, new text): three bad case rows and one bad contact
 BAD = [

@@ -14,16 +14,9 @@ import pytest
 from typer.testing import CliRunner
 
 from collector_kpi.cli import app
-from tests.conftest import write_scheme
+from tests.conftest import TINY_SCHEME, write_scheme
 
-SCHEME = """\
-name: tiny
-missing: reweight
-eligibility: {min_cases: 3}
-metrics:
-  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
-  call_connect_rate: {weight: 40, score: {method: percentile}}
-"""
+SCHEME = TINY_SCHEME
 
 EXTRA_CASES = (
     "a1,A,Ann,T1,2025-03-01,1000,0,0,,,M1\n"  # row 14: a1 again for A
