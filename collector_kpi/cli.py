@@ -129,17 +129,15 @@ def _scheme_path(config: Path | None) -> Path:
     return find_scheme(config)
 
 
-def _run(
-    month: str,
-    config: Path | None,
-    paths: dict[str, str | None],
-) -> Scorecard:
+def _run(month: str, config: Path | None, paths: dict[str, str | None], on_files: Any = None) -> Scorecard:
     from . import api
     from .scheme import find_scheme
 
     scheme = api.load_scheme(find_scheme(config))
     err = _stderr()
     data = api.load_month(scheme, month, paths)
+    if on_files is not None:
+        on_files([f for table in data.tables.values() for f in table.files])
     if err.is_terminal:
         with err.status(f"reading {month}…"):
             return api.score(scheme, data)
@@ -263,7 +261,13 @@ def score(
                 raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
         paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
         scheme_path = _scheme_path(config)
-        card = _run(_period(month, quarter), scheme_path, paths)
+        hashes: list[Any] = []
+        if output is not None or manifest is not None:
+            from .manifest import InputHashes
+
+            card = _run(_period(month, quarter), scheme_path, paths, lambda files: hashes.append(InputHashes(files)))
+        else:
+            card = _run(_period(month, quarter), scheme_path, paths)
         inputs = [f for stats in card.stats.values() for f in stats.files]
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         _handle_rejects(card.rejects, rejects, strict, inputs)
@@ -291,7 +295,7 @@ def score(
                 tables,
                 card.scheme,
                 floor=card.floor,
-                manifest=_manifest(card, scheme_path, {}, level, format),
+                manifest=_manifest(card, scheme_path, {}, level, format, hashes[0] if hashes else None),
                 # headers stay the contract's ids unless a language is asked for
                 lang=language if (lang or card.scheme.lang) else None,
             )
@@ -309,7 +313,7 @@ def score(
 
             target = manifest or Path(f"{output}.manifest.json")
             outputs = {str(output): payload} if output is not None else {}
-            record = _manifest(card, scheme_path, outputs, level, format)
+            record = _manifest(card, scheme_path, outputs, level, format, hashes[0] if hashes else None)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
 
@@ -350,10 +354,17 @@ def _frame(card: Scorecard, previous: Any, level: str, top: int | None) -> Any:
     return frame
 
 
-def _manifest(card: Scorecard, scheme_path: Path, outputs: dict[str, bytes], level: Level, format: Format) -> Any:
+def _manifest(
+    card: Scorecard,
+    scheme_path: Path,
+    outputs: dict[str, bytes],
+    level: Level,
+    format: Format,
+    hashes: Any = None,
+) -> Any:
     from .manifest import build_manifest
 
-    return build_manifest(card, scheme_path, outputs, level.value, format.value)
+    return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes)
 
 
 def _captured(renderable: Any) -> bytes:
