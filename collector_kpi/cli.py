@@ -123,6 +123,11 @@ StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an e
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
+def _paths(cases: str | None, contacts: str | None, reviews: str | None, roster: str | None) -> dict[str, str | None]:
+    """The input paths given on the command line, by table."""
+    return {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+
+
 def _scheme_path(config: Path | None) -> Path:
     from .scheme import find_scheme
 
@@ -259,7 +264,7 @@ def score(
         for target in (output, manifest, rejects):
             if target is not None and not target.resolve().parent.is_dir():
                 raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
-        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        paths = _paths(cases, contacts, reviews, roster)
         scheme_path = _scheme_path(config)
         hashes: list[Any] = []
         if output is not None or manifest is not None:
@@ -395,7 +400,7 @@ def report(
         from . import render
         from .report import render_html
 
-        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        paths = _paths(cases, contacts, reviews, roster)
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths)
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
@@ -428,7 +433,7 @@ def explain(
 
         if (collector_id is None) == (team is None):
             raise KpiError("name one collector (kpi explain C001 …) or one team (--team T01)")
-        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        paths = _paths(cases, contacts, reviews, roster)
         card = _run(month, config, paths)
         level = "team" if team else "collector"
         key = team or collector_id or ""
@@ -487,7 +492,7 @@ def validate(
         from .scheme import find_scheme
 
         scheme = api.load_scheme(find_scheme(config))
-        paths = {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
+        paths = _paths(cases, contacts, reviews, roster)
         report = api.validate(scheme, month, paths)
         inputs = [f for stats in report.tables.values() for f in stats.files]
         _handle_rejects(report.rejects, rejects, False, inputs)

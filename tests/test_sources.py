@@ -22,20 +22,13 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.cli import app
 from collector_kpi.scoring import Scorecard
-from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER
+from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER, TINY_SCHEME
 
 ROOT = Path(__file__).parent.parent
 NAMES = {"Ann": "安娜", "Bo": "博文", "Cy": "慈云", "Di": "蒂娜"}
 
 # Two metrics, and the team level: the small scheme of the CLI tests.
-TWO = """\
-name: two
-missing: reweight
-eligibility: {min_cases: 3}
-metrics:
-  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
-  call_connect_rate: {weight: 40, score: {method: percentile}}
-"""
+TWO = TINY_SCHEME
 
 # Reads every column of cases and contacts, the reviews and the roster.
 FULL = """\
