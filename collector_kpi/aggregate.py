@@ -16,6 +16,7 @@ from .sources import (
     available_columns,
     has_month_column,
     month_filter,
+    normal_text,
     period_bounds,
     period_months,
     read_table,
@@ -184,21 +185,43 @@ def _in_month(data: MonthData, table: str) -> pl.Expr:
     return condition if condition is not None else pl.lit(True)
 
 
+# Tables reduced through their fast reading first (see TableData.fast_frame): the large ones.
+FAST_TABLES = ("contacts",)
+
+
 def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     """Reduce the month to one row of component sums per collector.
 
     First pass, one collect: per table a single group-by over every row by (collector,
-    in the month, usable), which yields both the sums and the row accounting; plus the
-    contact coverage, the reconciliation totals and the CSV shape checks. A second pass
-    lists the rejected rows with their reasons, only where there are any.
+    in the month, usable), which yields both the sums and the row accounting; the contact
+    log is read in its fast reading, and the case rows its contacts cover come from the
+    same read; plus the reconciliation totals and the CSV shape checks. Then, only where
+    there are any: the contact rows the fast reading left to the full one, and the list
+    of rejected rows with their reasons.
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
     frames = {table: _with_month(data, table) for table in data.tables}
     used = {table: frame.filter(pl.col("_in_month") & pl.col("_ok")) for table, frame in frames.items()}
+    fast = {
+        table: data.tables[table].fast_frame().with_columns(_in_month=_in_month(data, table))
+        for table in FAST_TABLES
+        if table in frames
+    }
     queries: dict[str, pl.LazyFrame] = {}
     for table, frame in frames.items():
-        queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
+        if table in fast:
+            queries[f"groups:{table}"] = _group_query(data, table, fast[table], components, params, "_fast")
+        else:
+            queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
+    coverage = "contacted_cases" in components and "cases" in used
+    if coverage:
+        # In the same read as the sums; exact when every contact row of the month is
+        # usable as read (checked below), else done again from the fully read rows.
+        source = dict(used)
+        if "contacts" in fast:
+            source["contacts"] = fast["contacts"].filter(pl.col("_in_month"))
+        queries["coverage"] = _coverage_query(source)
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
         queries["totals"] = used["cases"].select(
@@ -214,6 +237,14 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
 
     _raise_shape_errors(data, results)
     groups = {table: results[f"groups:{table}"] for table in frames}
+    exact = True
+    for table in fast:
+        groups[table], rest, exact = _settle_fast(groups[table])
+        if rest:
+            # Rows the fast reading left: read in full (only those rows are aggregated).
+            left = frames[table].filter(pl.col("_in_month") & ~pl.col("_fast"))
+            full = collect_all([_group_query(data, table, left, components, params)], data)[0]
+            groups[table] = pl.concat([groups[table], full], how="vertical_relaxed")
     stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
     rejects = _rejected_rows(data, frames, stats)
     for name, table_stats in stats.items():
@@ -224,16 +255,10 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
 
-    coverage = None
-    if "contacted_cases" in components and "cases" in used:
-        # NOTE: a second, separate read: when no row of the month was rejected, it needs
-        # only the ids and the dates, not every check, and the peaks do not add up.
-        clean = all(stats[t].read == stats[t].used for t in ("cases", "contacts") if t in stats)
-        light: dict[str, pl.LazyFrame] = {
-            t: frames[t].filter(pl.col("_in_month")) for t in ("cases", "contacts") if t in frames
-        }
-        coverage = collect_all([_coverage_query(light if clean else used)], data)[0]
-    per_collector = _per_collector(data, groups, components, coverage)
+    contacted = results.get("coverage")
+    if coverage and not exact:
+        contacted = collect_all([_coverage_query(used)], data)[0]
+    per_collector = _per_collector(data, groups, components, contacted)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
     collectors = _combine(per_collector, roster, components, scheme)
     cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
@@ -246,11 +271,16 @@ def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
 
 
 def _group_query(
-    data: MonthData, table: str, frame: pl.LazyFrame, components: list[str], params: Params
+    data: MonthData,
+    table: str,
+    frame: pl.LazyFrame,
+    components: list[str],
+    params: Params,
+    usable: str = "_ok",
 ) -> pl.LazyFrame:
     """One pass over every row: counts and component sums per (collector, month?, usable)."""
     columns = data.tables[table].columns
-    keys = ["collector_id", "_in_month", "_ok"]
+    keys = ["collector_id", "_in_month", usable]
     aggs: list[pl.Expr] = [pl.len().alias("_rows")]
     if table == "cases":
         keys.insert(1, "team_id")
@@ -271,6 +301,28 @@ def _group_query(
     else:
         aggs += component_exprs(table, components, params)  # type: ignore[arg-type]
     return frame.group_by(keys).agg(aggs)
+
+
+def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool]:
+    """Groups of the fast reading → groups by (collector, in the month, usable); how many
+    rows of the month it left to the full reading (their groups are dropped); and whether
+    every row of the month was usable with its ids as read (nothing left, none stripped).
+
+    Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
+    """
+    in_month, fast, collector = pl.col("_in_month"), pl.col("_fast"), pl.col("collector_id")
+    rest = int(groups.filter(in_month & ~fast)["_rows"].sum())
+    as_read = groups.filter(in_month).select((normal_text(collector) == collector).fill_null(False).all()).item()
+    keys = ["collector_id", "_in_month", "_ok"]
+    settled = (
+        groups.filter(fast | ~in_month)
+        .with_columns(normal_text(collector).alias("collector_id"))
+        .with_columns((fast & collector.is_not_null()).alias("_ok"))
+        .drop("_fast")
+        .group_by(keys)
+        .agg(pl.exclude(keys).sum())
+    )
+    return settled, rest, rest == 0 and bool(as_read)
 
 
 def _coverage_query(used: dict[str, pl.LazyFrame]) -> pl.LazyFrame:
@@ -426,8 +478,8 @@ def _fair_cells(
         segments: list[str] = list(rule.adjust.segments) if rule.adjust is not None else []
         keys = ["collector_id", *(segments or ["case_id"])]
         sums = [
-            COMPONENTS[metric.numerator].row(params).sum().alias("num"),
-            COMPONENTS[metric.denominator].row(params).sum().alias("den"),
+            COMPONENTS[metric.numerator].row(params).sum().cast(pl.Int64).alias("num"),
+            COMPONENTS[metric.denominator].row(params).sum().cast(pl.Int64).alias("den"),
         ]
         if rule.adjust is not None and rule.adjust.expected_column:
             sums.append(pl.col(rule.adjust.expected_column).fill_null(0).sum().alias("expected"))
@@ -454,7 +506,10 @@ def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
 def collect_all(queries: list[pl.LazyFrame], data: MonthData) -> list[pl.DataFrame]:
     """Run the queries in one go; a file that fails mid-read becomes an InputError."""
     try:
-        return pl.collect_all(queries)
+        # NOTE: without sharing common parts between the queries: sharing the contact
+        # log's read between the sums and the coverage cached it, doubling the peak memory
+        # for a few percent of time.
+        return pl.collect_all(queries, optimizations=pl.QueryOptFlags(comm_subplan_elim=False))
     except pl.exceptions.PolarsError as exc:
         raise _diagnose(data, exc) from exc
 

@@ -18,7 +18,7 @@ import re
 import tempfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import BinaryIO, Literal, cast
 
@@ -167,12 +167,30 @@ class TableData:
     shape_checks: list[ShapeCheck] = field(default_factory=list)
     # (condition, reason) pairs that reject a row; `_ok` is true where none holds.
     checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
+    # The fast reading (see fast_frame): per column, its value expression over `frame`.
+    fast_values: dict[str, pl.Expr] = field(default_factory=dict)
 
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
         if not self.checks:
             return pl.lit(None, dtype=pl.String)
         return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
+
+    def fast_frame(self) -> pl.LazyFrame:
+        """The rows in their fast reading, with ``_fast``: true where that reading is exact.
+
+        NOTE: normalising text per row (strip, lowercase, vocabulary) was most of the cost of
+        a large contact log. Here channel and outcome are matched as written against their
+        vocabulary (an integer Enum), and ids are left as read: a required id other than
+        the collector's is fast only if there is nothing to strip; the collector id is not
+        checked per row at all, its consumer strips it after grouping (a few thousand
+        collectors, not millions of rows). Where ``_fast`` is true every check passes
+        (except a blank collector id) and every value is the canonical one (except the
+        collector id); the other rows (" Call", a typo, a missing value) go through
+        ``frame``'s full per-row reading, so no result depends on which path a row took.
+        """
+        values = [self.fast_values.get(c, pl.col(c)).alias(c) for c in self.columns]
+        return self.frame.select(*values, "_fast")
 
 
 @dataclass
@@ -544,12 +562,7 @@ def _parse(
         )
         dtype = pl.String()
     if kind in ("id", "text"):
-        if dtype == pl.String:
-            # NOTE: when/then, not .replace("", None): the replace kept a second copy of
-            # every string column and doubled the peak memory of a large read.
-            stripped = raw.str.strip_chars()
-            return pl.when(stripped != "").then(stripped)
-        return raw.cast(pl.String)
+        return normal_text(raw) if dtype == pl.String else raw.cast(pl.String)
     if kind == "month":
         if dtype == pl.String:
             text = raw.str.strip_chars()
@@ -617,6 +630,14 @@ def _parse(
     raise AssertionError(kind)
 
 
+def normal_text(text: pl.Expr) -> pl.Expr:
+    """An id or text as used: stripped, and null where nothing is left."""
+    # NOTE: when/then, not .replace("", None): the replace kept a second copy of every
+    # string column and doubled the peak memory of a large read.
+    stripped = text.str.strip_chars()
+    return pl.when(stripped != "").then(stripped)
+
+
 def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
     """Whether a column read in this type converts to its canonical type without fail."""
     if kind in ("date", "month"):
@@ -664,16 +685,20 @@ def _problems(column: str, kind: ColumnType, table: str, parsed: bool = True) ->
     return checks
 
 
-def _cross_checks(table: str, columns: Iterable[str]) -> list[tuple[pl.Expr, str]]:
+def _cross_checks(
+    table: str, columns: Iterable[str], given: dict[str, pl.Expr] | None = None
+) -> list[tuple[pl.Expr, str]]:
     present = set(columns)
     checks: list[tuple[pl.Expr, str]] = []
     if table == "contacts" and {"channel", "outcome"} <= present:
+        chan = (given or {}).get("channel", pl.col("channel"))
+        outcome = (given or {}).get("outcome", pl.col("outcome"))
         valid = pl.lit(False)
         for channel, outcomes in OUTCOMES.items():
-            valid = valid | ((pl.col("channel") == channel) & pl.col("outcome").is_in(list(outcomes)))
+            valid = valid | ((chan == channel) & outcome.is_in(list(outcomes)))
         checks.append(
             (
-                pl.col("channel").is_in(list(OUTCOMES)) & pl.col("outcome").is_in(list(ALL_OUTCOMES)) & ~valid,
+                chan.is_in(list(OUTCOMES)) & outcome.is_in(list(ALL_OUTCOMES)) & ~valid,
                 "outcome: not an outcome of this channel",
             )
         )
@@ -763,6 +788,11 @@ def read_table(
                 pl.col("_row"),
                 *[pl.col(c).alias(f"_raw_{c}") for c in columns],
                 *[_parse(c, canonical[c], schema[c], spec, detected.get(c)).alias(c) for c in columns],
+                *[
+                    _fast_coded(c, canonical[c], schema[c], spec).alias(f"_fast_{c}")
+                    for c in columns
+                    if canonical[c] in CODED
+                ],
             )
         )
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
@@ -770,11 +800,80 @@ def read_table(
     for column in columns:
         checks.extend(_problems(column, canonical[column], table, parsed=column not in native))
     checks.extend(_cross_checks(table, columns))
+    fast_values, fast_checks = _fast_reading(table, columns, canonical, native)
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
-    ok = ~pl.any_horizontal([cond.fill_null(False) for cond, _ in checks]) if checks else pl.lit(True)
-    frame = frame.with_columns(ok.alias("_ok"))
-    return TableData(table, frame, list(paths), list(columns), shape, checks)
+    frame = frame.with_columns(_any_of([cond for cond, _ in checks]).alias("_ok"), _any_of(fast_checks).alias("_fast"))
+    return TableData(table, frame, list(paths), list(columns), shape, checks, fast_values)
+
+
+def _any_of(conditions: list[pl.Expr]) -> pl.Expr:
+    """True where none of the conditions holds (a null condition does not hold)."""
+    return ~pl.any_horizontal([cond.fill_null(False) for cond in conditions]) if conditions else pl.lit(True)
+
+
+# Columns read as a code from a short vocabulary, and that vocabulary.
+CODED: dict[ColumnType, tuple[str, ...]] = {
+    "channel": tuple(OUTCOMES),
+    "outcome": ALL_OUTCOMES,
+    "bool": TRUE_WORDS + FALSE_WORDS,
+}
+
+
+def _fast_coded(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -> pl.Expr:
+    """A coded column's fast value: the value as written if it is a word of the vocabulary
+    (or a `values` key), else null; the full reading decides about those rows.
+
+    A word that needs stripping or lowercasing first (" Call") is not matched here.
+    """
+    raw = pl.col(column)
+    if kind == "bool" and dtype == pl.Boolean and column not in spec.values:
+        return raw
+    words = CODED[kind]
+    mapping = {word: word for word in words}
+    for key, value in spec.values.get(column, {}).items():
+        source = str(key)
+        target = (str(value).lower() if isinstance(value, bool) else str(value)).strip().lower()
+        if source != source.strip():
+            continue  # the full reading strips the value before it looks it up
+        if target in words:
+            mapping[source] = target
+        else:
+            mapping.pop(source, None)
+    text = raw.cast(pl.String)
+    if all(source == target for source, target in mapping.items()) and len(mapping) == len(words):
+        code = text.cast(pl.Enum(list(words)), strict=False)
+    else:
+        code = text.replace_strict(mapping, default=None, return_dtype=pl.Enum(list(words)))
+    if kind == "bool":
+        return pl.when(code.is_not_null()).then(code.is_in(list(TRUE_WORDS)))
+    return code
+
+
+def _fast_reading(
+    table: str, columns: Sequence[str], canonical: dict[str, ColumnType], native: set[str]
+) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
+    """The value expressions of the fast reading and the conditions that leave it
+    (see TableData.fast_frame)."""
+    values: dict[str, pl.Expr] = {}
+    leave: list[pl.Expr] = []
+    for column in columns:
+        kind = canonical[column]
+        raw = pl.col(f"_raw_{column}")
+        if kind == "id":
+            values[column] = raw.cast(pl.String)
+            if column in REQUIRED_VALUES.get(table, ()) and column != "collector_id":
+                # As used only if there is nothing to strip (and something left).
+                leave.append(~raw.cast(pl.String).str.contains(r"^\S(?s:.*\S)?$").fill_null(False))
+        elif kind in CODED:
+            values[column] = pl.col(f"_fast_{column}")
+            missing = pl.col(f"_fast_{column}").is_null()
+            leave.append(missing if kind != "bool" else raw.is_not_null() & missing)
+        else:
+            leave.extend(cond for cond, _ in _problems(column, kind, table, parsed=column not in native))
+    coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
+    leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
+    return values, leave
 
 
 def _close(column: str, found: Sequence[str], table: str) -> str:
@@ -816,7 +915,10 @@ def month_filter(table: str, columns: Sequence[str], months: Sequence[str], star
     if "month" in columns:
         return pl.col("month").is_null() | pl.col("month").is_in(list(months))
     if table == "contacts" and "contacted_at" in columns:
-        return pl.col("contacted_at").is_null() | pl.col("contacted_at").dt.date().is_between(start, end)
+        # Compared as date-times, not as dates: no date is made for each of millions of rows.
+        at = pl.col("contacted_at")
+        first, after = datetime.combine(start, time()), datetime.combine(end + timedelta(days=1), time())
+        return at.is_null() | ((at >= first) & (at < after))
     return None
 
 

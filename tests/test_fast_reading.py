@@ -1,0 +1,151 @@
+"""The fast reading of the contact log gives exactly what the full per-row reading gives.
+
+The contact log is first reduced through its fast reading (channel and outcome matched as
+written, ids grouped as read; see ``TableData.fast_frame``), and only the rows it cannot
+take are read in full. These tests score months with the fast reading on and off and
+require every sum, every count of the row accounting and every rejected row to be equal,
+on clean months and on months with values that need stripping, lowercasing, mapping, or
+that are rejected.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from unittest import mock
+
+import polars as pl
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from polars.testing import assert_frame_equal
+
+from collector_kpi import aggregate, load_month, load_scheme
+from collector_kpi.aggregate import month_sums
+from collector_kpi.errors import NoDataError
+from tests.conftest import write_scheme
+from tests.test_properties import MANY, SETTINGS, Month, months, scheme_file, write
+
+# (column, value as written): values the fast reading leaves to the full one.
+MESSY = [
+    ("channel", " call"),
+    ("channel", "CALL"),
+    ("channel", "Sms "),
+    ("channel", "fax"),
+    ("channel", ""),
+    ("outcome", "Connected"),
+    ("outcome", " replied"),
+    ("outcome", "maybe"),
+    ("outcome", "sent"),  # an sms outcome, wrong for a call or a visit
+    ("collector_id", " C1 "),
+    ("collector_id", "C2\u3000"),  # an ideographic space, as Chinese exports have
+    ("collector_id", "   "),
+    ("case_id", " K000"),
+    ("case_id", "K001 "),
+    ("case_id", "  "),
+    ("ptp", "yes"),
+    ("ptp", " TRUE"),
+    ("ptp", "是"),
+    ("ptp", "perhaps"),
+    ("qa_score", "101"),
+    ("contacted_at", "yesterday"),
+    ("logged_at", "later"),
+]
+
+
+def _sums(scheme_path: Path, fast: bool) -> aggregate.MonthSums:
+    scheme = load_scheme(scheme_path)
+    with mock.patch.object(aggregate, "FAST_TABLES", aggregate.FAST_TABLES if fast else ()):
+        return month_sums(scheme, load_month(scheme, "2025-03"))
+
+
+def assert_same(scheme_path: Path) -> aggregate.MonthSums | None:
+    try:
+        full = _sums(scheme_path, False)
+    except NoDataError as exc:  # a month with no usable contact: the same error either way
+        with pytest.raises(NoDataError) as fast_error:
+            _sums(scheme_path, True)
+        assert fast_error.value.message == exc.message
+        return None
+    fast = _sums(scheme_path, True)
+    assert_frame_equal(fast.collectors, full.collectors)
+    assert {t: s.to_dict() for t, s in fast.stats.items()} == {t: s.to_dict() for t, s in full.stats.items()}
+    order = ["table", "_file", "_row"]
+    assert fast.rejects.sort(order).equals(full.rejects.sort(order))
+    return fast
+
+
+@SETTINGS
+@given(month=months(), picks=st.lists(st.tuples(st.sampled_from(MESSY), st.integers(0, 10_000)), max_size=10))
+def test_the_fast_reading_equals_the_full_one(month: Month, picks: list[tuple[tuple[str, str], int]]) -> None:
+    rows = month.tables["contacts"]
+    for (column, value), pick in picks:
+        index = pick % len(rows)
+        if index == 0 and column in ("contacted_at", "collector_id", "channel", "outcome", "case_id"):
+            continue  # keep the first (March) contact usable, so the month has contacts
+        rows[index] = {**rows[index], column: value}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        write(month, folder)
+        assert_same(scheme_file(folder, MANY))
+
+
+def test_messy_values_are_read_as_their_canonical_ones(tiny: Path) -> None:
+    """A contact written ' Call ' / 'CONNECTED' by ' A ' counts for A like 'call' / 'connected'."""
+    contacts = tiny / "2025-03" / "contacts.csv"
+    lines = contacts.read_text(encoding="utf-8").splitlines()
+    # k03: a2, A, call, connected → padded and upper-cased, still A's connected call on a2
+    lines[3] = lines[3].replace(",a2,A,call,", ", a2 , A , Call ,").replace(",connected,", ",CONNECTED,")
+    contacts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    scheme = write_scheme(
+        tiny,
+        """\
+        name: messy
+        missing: reweight
+        metrics:
+          call_connect_rate: {weight: 50, score: {method: percentile}}
+          contact_coverage: {weight: 50, score: {method: percentile}}
+        """,
+    )
+    sums = assert_same(scheme)
+    assert sums is not None
+    a = sums.collectors.filter(pl.col("collector_id") == "A").row(0, named=True)
+    # A: calls k01 k02 k03, connected k01 k03; contacted cases a1 a2 a3 a4 (k01..k06)
+    assert (a["calls"], a["connected_calls"], a["contacted_cases"]) == (3, 2, 4)
+    assert sums.stats["contacts"].rejected == 0
+
+
+def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
+    """`values` codes (电话 → call, 1 → connected) read fast; a key written with spaces in
+    the scheme never matches, in either reading."""
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    (folder / "contacts.csv").write_text(
+        "case_id,collector_id,channel,contacted_at,outcome\n"
+        "a1,A,电话,2025-03-02 10:00:00,1\n"
+        "a1,A,电话,2025-03-03 10:00:00,2\n"
+        "a2,A, 电话 ,2025-03-04 10:00:00,1\n"
+        "a3,A,短信,2025-03-05 10:00:00,1\n"  # 1 is connected, not an sms outcome: rejected
+        "b1,B,Call,2025-03-05 10:00:00,1\n"
+        "b1,B, x ,2025-03-06 10:00:00,1\n",
+        encoding="utf-8",
+    )
+    scheme = tmp_path / "scheme.yaml"
+    scheme.write_text(
+        "name: mapped\nmissing: reweight\n"
+        "inputs:\n  contacts:\n    path: '{month}/contacts.csv'\n"
+        "    values:\n      channel: {电话: call, 短信: sms, ' x ': visit}\n"
+        "      outcome: {1: connected, 2: no_answer}\n"
+        "metrics:\n  call_connect_rate: {weight: 100, score: {method: percentile}}\n"
+        "grades:\n  - {grade: A, min: 0}\n",
+        encoding="utf-8",
+    )
+    sums = assert_same(scheme)
+    assert sums is not None
+    by_id = {row["collector_id"]: row for row in sums.collectors.iter_rows(named=True)}
+    assert (by_id["A"]["calls"], by_id["A"]["connected_calls"]) == (3, 2)
+    assert (by_id["B"]["calls"], by_id["B"]["connected_calls"]) == (1, 1)
+    assert sums.stats["contacts"].rejected_by_reason == {
+        "channel: unknown channel": 1,
+        "outcome: not an outcome of this channel": 1,
+    }
