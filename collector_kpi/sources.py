@@ -548,10 +548,24 @@ def detect_formats(sample: pl.DataFrame, kinds: dict[str, ColumnType], spec: Inp
 
 
 def _parse(
-    column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec, formats: list[str] | None = None
+    column: str,
+    kind: ColumnType,
+    dtype: pl.DataType,
+    spec: InputSpec,
+    formats: list[str] | None = None,
+    strip: bool = True,
 ) -> pl.Expr:
-    """An expression turning a raw column into its canonical type (null where it fails)."""
+    """An expression turning a raw column into its canonical type (null where it fails).
+
+    ``strip=False`` (the fast reading of dates and numbers): text is parsed as written, so a
+    value with spaces around it may fail here and is then read in full.
+    """
     raw = pl.col(column)
+
+    def _text(expr: pl.Expr) -> pl.Expr:
+        text = expr.cast(pl.String)
+        return text.str.strip_chars() if strip else text
+
     values = spec.values.get(column)
     if values:
         # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call).
@@ -582,7 +596,7 @@ def _parse(
             return raw
         if isinstance(dtype, pl.Datetime):
             return raw.dt.date()
-        text = raw.cast(pl.String).str.strip_chars()
+        text = _text(raw)
         parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
     if kind == "datetime":
@@ -590,7 +604,7 @@ def _parse(
             return raw.cast(pl.Datetime("us"))
         if dtype == pl.Date:
             return raw.cast(pl.Datetime("us"))
-        text = raw.cast(pl.String).str.strip_chars()
+        text = _text(raw)
         parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
     if kind == "money":
@@ -598,22 +612,21 @@ def _parse(
             number = raw.cast(pl.Float64)
         else:
             number = (
-                raw.cast(pl.String).str.strip_chars().str.replace_all(r"[,¥￥\s]", "").cast(pl.Float64, strict=False)
+                _text(raw).str.replace_all(r"[,¥￥\s]", "").cast(pl.Float64, strict=False)
+                if strip
+                else _text(raw).cast(pl.Float64, strict=False)
             )
         # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
     if kind in ("int",):
         if dtype.is_integer():
             return raw.cast(pl.Int64)
-        if dtype.is_numeric():
-            number = raw.cast(pl.Float64)
-        else:
-            number = raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        number = raw.cast(pl.Float64) if dtype.is_numeric() else _text(raw).cast(pl.Float64, strict=False)
         return pl.when(number == number.round(0)).then(number.cast(pl.Int64, strict=False)).otherwise(None)
     if kind == "score":
         if dtype.is_numeric():
             return raw.cast(pl.Float64)
-        return raw.cast(pl.String).str.strip_chars().cast(pl.Float64, strict=False)
+        return _text(raw).cast(pl.Float64, strict=False)
     if kind == "bool":
         if dtype == pl.Boolean:
             return raw
@@ -653,12 +666,16 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
     return False
 
 
-def _problems(column: str, kind: ColumnType, table: str, parsed: bool = True) -> list[tuple[pl.Expr, str]]:
+def _problems(
+    column: str, kind: ColumnType, table: str, parsed: bool = True, value: pl.Expr | None = None
+) -> list[tuple[pl.Expr, str]]:
     """(condition, reason) pairs that reject a row for this column.
 
-    ``parsed``: the column was converted from text, so a value can fail to convert.
+    ``parsed``: the column was converted from text, so a value can fail to convert;
+    ``value``: the converted value (default: the column itself).
     """
-    raw, value = pl.col(f"_raw_{column}"), pl.col(column)
+    raw = pl.col(f"_raw_{column}")
+    value = pl.col(column) if value is None else value
     checks: list[tuple[pl.Expr, str]] = []
     unparsed = raw.is_not_null() & value.is_null()
     label = {
@@ -793,6 +810,11 @@ def read_table(
                     for c in columns
                     if canonical[c] in CODED
                 ],
+                *[
+                    _parse(c, canonical[c], schema[c], spec, detected.get(c), strip=False).alias(f"_fast_{c}")
+                    for c in columns
+                    if _parsed_fast(c, canonical[c], spec)
+                ],
             )
         )
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
@@ -800,7 +822,7 @@ def read_table(
     for column in columns:
         checks.extend(_problems(column, canonical[column], table, parsed=column not in native))
     checks.extend(_cross_checks(table, columns))
-    fast_values, fast_checks = _fast_reading(table, columns, canonical, native)
+    fast_values, fast_checks = _fast_reading(table, columns, canonical, native, spec)
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
     frame = frame.with_columns(_any_of([cond for cond, _ in checks]).alias("_ok"), _any_of(fast_checks).alias("_fast"))
@@ -850,8 +872,13 @@ def _fast_coded(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSp
     return code
 
 
+def _parsed_fast(column: str, kind: ColumnType, spec: InputSpec) -> bool:
+    """Whether a column has a fast reading of its own: dates and numbers parsed as written."""
+    return kind in ("date", "datetime", "money", "int", "score") and column not in spec.values
+
+
 def _fast_reading(
-    table: str, columns: Sequence[str], canonical: dict[str, ColumnType], native: set[str]
+    table: str, columns: Sequence[str], canonical: dict[str, ColumnType], native: set[str], spec: InputSpec
 ) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
     """The value expressions of the fast reading and the conditions that leave it
     (see TableData.fast_frame)."""
@@ -869,6 +896,10 @@ def _fast_reading(
             values[column] = pl.col(f"_fast_{column}")
             missing = pl.col(f"_fast_{column}").is_null()
             leave.append(missing if kind != "bool" else raw.is_not_null() & missing)
+        elif _parsed_fast(column, kind, spec):
+            value = pl.col(f"_fast_{column}")
+            values[column] = value
+            leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
         else:
             leave.extend(cond for cond, _ in _problems(column, kind, table, parsed=column not in native))
     coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}

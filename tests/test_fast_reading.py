@@ -48,6 +48,10 @@ MESSY = [
     ("ptp", "是"),
     ("ptp", "perhaps"),
     ("qa_score", "101"),
+    ("qa_score", " 90"),
+    ("qa_score", "95.5 "),
+    ("contacted_at", " 2025-03-05 10:00:00"),
+    ("logged_at", "2025-03-05 11:00:00 "),
     ("contacted_at", "yesterday"),
     ("logged_at", "later"),
 ]
