@@ -795,7 +795,11 @@ def read_table(
         lf = lf.select(raw_exprs)
         schema = lf.collect_schema()
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
-        detected = detect_formats(lf.select(list(dated)).head(FORMAT_SAMPLE).collect(), dated, spec) if dated else {}
+        coded = [c for c in columns if canonical[c] in CODED]
+        sampled = list(dated) + [c for c in coded if c not in dated]
+        sample = lf.select(sampled).head(FORMAT_SAMPLE).collect() if sampled else pl.DataFrame()
+        detected = detect_formats(sample, dated, spec) if dated else {}
+        seen = {c: sample[c].cast(pl.String).drop_nulls().unique().sort().to_list() for c in coded}
         for column in columns:
             if column in optional_absent or not _native(canonical[column], schema[column]):
                 native.discard(column)
@@ -806,7 +810,7 @@ def read_table(
                 *[pl.col(c).alias(f"_raw_{c}") for c in columns],
                 *[_parse(c, canonical[c], schema[c], spec, detected.get(c)).alias(c) for c in columns],
                 *[
-                    _fast_coded(c, canonical[c], schema[c], spec).alias(f"_fast_{c}")
+                    _fast_coded(c, canonical[c], schema[c], spec, seen[c]).alias(f"_fast_{c}")
                     for c in columns
                     if canonical[c] in CODED
                 ],
@@ -842,34 +846,33 @@ CODED: dict[ColumnType, tuple[str, ...]] = {
 }
 
 
-def _fast_coded(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec) -> pl.Expr:
-    """A coded column's fast value: the value as written if it is a word of the vocabulary
-    (or a `values` key), else null; the full reading decides about those rows.
+def _fast_coded(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSpec, seen: Sequence[str]) -> pl.Expr:
+    """A coded column's fast value: a lookup of the value as written in a table of the
+    spellings this file uses, else null (the full reading decides about those rows).
 
-    A word that needs stripping or lowercasing first (" Call") is not matched here.
+    The table holds the vocabulary, the scheme's `values` keys and the spellings ``seen``
+    in the file's first rows ("Call", "TRUE" from Excel), each with what the full reading
+    makes of it, so both readings agree by construction.
     """
     raw = pl.col(column)
     if kind == "bool" and dtype == pl.Boolean and column not in spec.values:
         return raw
-    words = CODED[kind]
-    mapping = {word: word for word in words}
-    for key, value in spec.values.get(column, {}).items():
-        source = str(key)
-        target = (str(value).lower() if isinstance(value, bool) else str(value)).strip().lower()
-        if source != source.strip():
-            continue  # the full reading strips the value before it looks it up
+    words = CODED[kind] if kind != "bool" else ("false", "true")
+    candidates = list(dict.fromkeys([*CODED[kind], *(str(k) for k in spec.values.get(column, {})), *seen]))
+    read = pl.DataFrame({column: candidates}, schema={column: pl.String}).select(
+        _parse(column, kind, pl.String(), spec).alias("value")
+    )
+    mapping: dict[str, str] = {}
+    for source, value in zip(candidates, read.to_series(), strict=True):
+        target = str(value).lower() if isinstance(value, bool) else value
         if target in words:
             mapping[source] = target
-        else:
-            mapping.pop(source, None)
     text = raw.cast(pl.String)
-    if all(source == target for source, target in mapping.items()) and len(mapping) == len(words):
-        code = text.cast(pl.Enum(list(words)), strict=False)
+    if mapping == {word: word for word in words}:
+        code = text.cast(pl.Enum(list(words)), strict=False)  # cheaper than a lookup
     else:
         code = text.replace_strict(mapping, default=None, return_dtype=pl.Enum(list(words)))
-    if kind == "bool":
-        return pl.when(code.is_not_null()).then(code.is_in(list(TRUE_WORDS)))
-    return code
+    return code == "true" if kind == "bool" else code
 
 
 def _parsed_fast(column: str, kind: ColumnType, spec: InputSpec) -> bool:

@@ -23,7 +23,7 @@ from polars.testing import assert_frame_equal
 from collector_kpi import aggregate, load_month, load_scheme
 from collector_kpi.aggregate import month_sums
 from collector_kpi.errors import NoDataError
-from tests.conftest import write_scheme
+from tests.conftest import TINY_SCHEME, write_scheme
 from tests.test_properties import MANY, SETTINGS, Month, months, scheme_file, write
 
 # (column, value as written): values the fast reading leaves to the full one.
@@ -117,6 +117,22 @@ def test_messy_values_are_read_as_their_canonical_ones(tiny: Path) -> None:
     # A: calls k01 k02 k03, connected k01 k03; contacted cases a1 a2 a3 a4 (k01..k06)
     assert (a["calls"], a["connected_calls"], a["contacted_cases"]) == (3, 2, 4)
     assert sums.stats["contacts"].rejected == 0
+
+
+def test_spellings_of_the_first_rows_take_the_fast_reading(tiny: Path) -> None:
+    """An Excel export writing TRUE / Call everywhere is read fast, as the full reading does."""
+    contacts = tiny / "2025-03" / "contacts.csv"
+    text = contacts.read_text(encoding="utf-8")
+    text = text.replace(",call,", ",Call,").replace(",true,", ",TRUE,").replace(",false,", ",FALSE,")
+    contacts.write_text(text, encoding="utf-8")
+    scheme = load_scheme(write_scheme(tiny, TINY_SCHEME.replace("call_connect_rate", "ptp_rate")))
+    data = load_month(scheme, "2025-03")
+    fast = data.tables["contacts"].fast_frame().select(pl.col("_fast").all()).collect().item()
+    assert fast  # no row left to the full reading
+    sums = assert_same(tiny / "scheme.yaml")
+    assert sums is not None
+    a = sums.collectors.filter(pl.col("collector_id") == "A").row(0, named=True)
+    assert (a["connected_calls"], a["ptp_connected_calls"]) == (2, 1)  # k01 promised, k03 did not
 
 
 def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
