@@ -894,7 +894,8 @@ def _fast_reading(
             values[column] = raw.cast(pl.String)
             if column in REQUIRED_VALUES.get(table, ()) and column != "collector_id":
                 # As used only if there is nothing to strip (and something left).
-                leave.append(~raw.cast(pl.String).str.contains(r"^\S(?s:.*\S)?$").fill_null(False))
+                text = raw.cast(pl.String)
+                leave.append(~((text.str.strip_chars() == text) & (text != "")).fill_null(False))
         elif kind in CODED:
             values[column] = pl.col(f"_fast_{column}")
             missing = pl.col(f"_fast_{column}").is_null()
