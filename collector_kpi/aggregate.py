@@ -195,9 +195,10 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     First pass, one collect: per table a single group-by over every row by (collector,
     in the month, usable), which yields both the sums and the row accounting; the contact
     log is read in its fast reading, and the case rows its contacts cover come from the
-    same read; plus the reconciliation totals and the CSV shape checks. Then, only where
-    there are any: the contact rows the fast reading left to the full one, and the list
-    of rejected rows with their reasons.
+    same collect (on the ids as read; kept only if every contact row was usable as read);
+    plus the reconciliation totals and the CSV shape checks. Then, only where there are
+    any: the contact rows the fast reading left to the full one (and the coverage again
+    from the fully read rows), and the list of rejected rows with their reasons.
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
@@ -241,8 +242,9 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     for table in fast:
         groups[table], rest, exact = _settle_fast(groups[table])
         if rest:
-            # Rows the fast reading left: read in full (only those rows are aggregated).
-            left = frames[table].filter(pl.col("_in_month") & ~pl.col("_fast"))
+            # Rows the fast reading left: read in full (only those rows are aggregated),
+            # including the month they belong to, which may differ from the fast one.
+            left = frames[table].filter(~pl.col("_fast"))
             full = collect_all([_group_query(data, table, left, components, params)], data)[0]
             groups[table] = pl.concat([groups[table], full], how="vertical_relaxed")
     stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
@@ -305,19 +307,20 @@ def _group_query(
 
 def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool]:
     """Groups of the fast reading → groups by (collector, in the month, usable); how many
-    rows of the month it left to the full reading (their groups are dropped); and whether
-    every row of the month was usable with its ids as read (nothing left, none stripped).
+    rows it left to the full reading (their groups are dropped); and whether every row was
+    usable with its ids as read (nothing left, no collector id of the month stripped).
 
     Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
+    Every other column is a sum (the contact log's components), so regrouping adds them.
     """
     in_month, fast, collector = pl.col("_in_month"), pl.col("_fast"), pl.col("collector_id")
-    rest = int(groups.filter(in_month & ~fast)["_rows"].sum())
+    rest = int(groups.filter(~fast)["_rows"].sum())
     as_read = groups.filter(in_month).select((normal_text(collector) == collector).fill_null(False).all()).item()
     keys = ["collector_id", "_in_month", "_ok"]
     settled = (
-        groups.filter(fast | ~in_month)
+        groups.filter(fast)
         .with_columns(normal_text(collector).alias("collector_id"))
-        .with_columns((fast & collector.is_not_null()).alias("_ok"))
+        .with_columns(collector.is_not_null().alias("_ok"))
         .drop("_fast")
         .group_by(keys)
         .agg(pl.exclude(keys).sum())

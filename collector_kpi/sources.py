@@ -180,14 +180,16 @@ class TableData:
         """The rows in their fast reading, with ``_fast``: true where that reading is exact.
 
         NOTE: normalising text per row (strip, lowercase, vocabulary) was most of the cost of
-        a large contact log. Here channel and outcome are matched as written against their
-        vocabulary (an integer Enum), and ids are left as read: a required id other than
-        the collector's is fast only if there is nothing to strip; the collector id is not
-        checked per row at all, its consumer strips it after grouping (a few thousand
-        collectors, not millions of rows). Where ``_fast`` is true every check passes
-        (except a blank collector id) and every value is the canonical one (except the
-        collector id); the other rows (" Call", a typo, a missing value) go through
-        ``frame``'s full per-row reading, so no result depends on which path a row took.
+        a large contact log. Here channel, outcome and yes/no values are looked up as written
+        in a table of the spellings the file uses (an integer Enum), dates and numbers are
+        parsed as written, and ids are left as read: the collector id is not checked per row
+        at all (its consumer strips it after grouping: a few thousand collectors, not
+        millions of rows), another required id is fast only if there is nothing to strip;
+        an optional id, or one the scheme maps with `values`, takes the full reading's value.
+        Where ``_fast`` is true every check passes (except a blank collector id) and every
+        value is the full reading's (except the collector id); the other rows (" Call", a
+        typo, a missing value) go through ``frame``'s full per-row reading, so no result
+        depends on which path a row took.
         """
         values = [self.fast_values.get(c, pl.col(c)).alias(c) for c in self.columns]
         return self.frame.select(*values, "_fast")
@@ -576,7 +578,8 @@ def _parse(
         )
         dtype = pl.String()
     if kind in ("id", "text"):
-        return normal_text(raw) if dtype == pl.String else raw.cast(pl.String)
+        # Stripped whatever the stored type (a Categorical id can be padded too).
+        return normal_text(raw.cast(pl.String))
     if kind == "month":
         if dtype == pl.String:
             text = raw.str.strip_chars()
@@ -616,17 +619,17 @@ def _parse(
                 if strip
                 else _text(raw).cast(pl.Float64, strict=False)
             )
-        # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13).
-        return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64)
+        # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13);
+        # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
+        return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
     if kind in ("int",):
         if dtype.is_integer():
             return raw.cast(pl.Int64)
         number = raw.cast(pl.Float64) if dtype.is_numeric() else _text(raw).cast(pl.Float64, strict=False)
         return pl.when(number == number.round(0)).then(number.cast(pl.Int64, strict=False)).otherwise(None)
     if kind == "score":
-        if dtype.is_numeric():
-            return raw.cast(pl.Float64)
-        return _text(raw).cast(pl.Float64, strict=False)
+        score = raw.cast(pl.Float64) if dtype.is_numeric() else _text(raw).cast(pl.Float64, strict=False)
+        return pl.when(score.is_finite()).then(score)  # NaN or infinity is no score
     if kind == "bool":
         if dtype == pl.Boolean:
             return raw
@@ -660,7 +663,7 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
     if kind == "int":
         return dtype.is_integer()
     if kind in ("money", "score"):
-        return dtype.is_numeric()
+        return dtype.is_integer()  # a float can be NaN or infinite
     if kind == "bool":
         return dtype == pl.Boolean
     return False
@@ -890,9 +893,10 @@ def _fast_reading(
     for column in columns:
         kind = canonical[column]
         raw = pl.col(f"_raw_{column}")
-        if kind == "id":
+        required = column in REQUIRED_VALUES.get(table, ())
+        if kind == "id" and column not in spec.values and (required or column == "collector_id"):
             values[column] = raw.cast(pl.String)
-            if column in REQUIRED_VALUES.get(table, ()) and column != "collector_id":
+            if column != "collector_id":
                 # As used only if there is nothing to strip (and something left).
                 text = raw.cast(pl.String)
                 leave.append(~((text.str.strip_chars() == text) & (text != "")).fill_null(False))
@@ -904,7 +908,7 @@ def _fast_reading(
             value = pl.col(f"_fast_{column}")
             values[column] = value
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
-        else:
+        else:  # the full reading's value (an optional or mapped id, a month …)
             leave.extend(cond for cond, _ in _problems(column, kind, table, parsed=column not in native))
     coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
     leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))

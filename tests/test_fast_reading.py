@@ -51,6 +51,7 @@ MESSY = [
     ("qa_score", " 90"),
     ("qa_score", "95.5 "),
     ("contacted_at", " 2025-03-05 10:00:00"),
+    ("contacted_at", "2025-02-27 10:00:00 "),  # last month's, padded: skipped, not lost
     ("logged_at", "2025-03-05 11:00:00 "),
     ("contacted_at", "yesterday"),
     ("logged_at", "later"),
@@ -169,3 +170,72 @@ def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
         "channel: unknown channel": 1,
         "outcome: not an outcome of this channel": 1,
     }
+
+
+CALLS = """\
+name: calls
+missing: reweight
+metrics:
+  call_connect_rate: {weight: 50, score: {method: percentile}}
+  contact_coverage: {weight: 50, score: {method: percentile}}
+grades:
+  - {grade: A, min: 0}
+"""
+
+
+def _month(tmp_path: Path, contacts: pl.DataFrame, inputs: str = "") -> Path:
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    contacts.write_parquet(folder / "contacts.parquet")
+    pl.DataFrame(
+        {
+            "case_id": ["a1", "a2", "a3"],
+            "collector_id": ["A", "A", "A"],
+            "team_id": ["T1"] * 3,
+            "assigned_date": ["2025-03-01"] * 3,
+            "overdue_amount": ["100"] * 3,
+            "recovered_amount": ["0"] * 3,
+        }
+    ).write_csv(folder / "cases.csv")
+    scheme = tmp_path / "scheme.yaml"
+    scheme.write_text(
+        "inputs:\n  cases: {path: '{month}/cases.csv'}\n  contacts:\n    path: '{month}/contacts.parquet'\n"
+        + inputs
+        + CALLS,
+        encoding="utf-8",
+    )
+    return scheme
+
+
+def _contacts(collectors: list[str], cases: list[str]) -> pl.DataFrame:
+    n = len(collectors)
+    return pl.DataFrame(
+        {
+            "case_id": cases,
+            "collector_id": collectors,
+            "channel": ["call"] * n,
+            "contacted_at": ["2025-03-02 10:00:00"] * n,
+            "outcome": ["connected"] * n,
+        }
+    )
+
+
+def test_categorical_ids_are_stripped_in_both_readings(tmp_path: Path) -> None:
+    contacts = _contacts(["A", " A", "", "A\u3000"], ["a1", "a2", "a3", "a3"])
+    scheme = _month(tmp_path, contacts.with_columns(pl.col("collector_id").cast(pl.Categorical)))
+    sums = assert_same(scheme)
+    assert sums is not None
+    a = sums.collectors.filter(pl.col("collector_id") == "A").row(0, named=True)
+    assert (a["calls"], a["contacted_cases"]) == (3, 3)
+    assert sums.stats["contacts"].rejected_by_reason == {"collector_id: missing value": 1}
+
+
+def test_mapped_ids_take_the_full_reading(tmp_path: Path) -> None:
+    """`values` on an id (old staff numbers → ids) counts the mapped rows as the mapped id."""
+    contacts = _contacts(["A", "007", "A"], ["a1", "a2", "X3"])
+    inputs = "    values:\n      collector_id: {'007': A}\n      case_id: {X3: a3}\n"
+    sums = assert_same(_month(tmp_path, contacts, inputs))
+    assert sums is not None
+    assert sums.collectors["collector_id"].to_list() == ["A"]
+    a = sums.collectors.row(0, named=True)
+    assert (a["calls"], a["contacted_cases"]) == (3, 3)

@@ -610,3 +610,27 @@ def test_contacts_only_scheme_scores_a_call_centre_log(tmp_path: Path) -> None:
     assert b["score"] == pytest.approx(0.4 * ((1 / 3 - 0.2) / 0.6 * 100) + 0.3 * 50)
     assert (a["rank"], b["rank"]) == (1, 2)
     assert a["team_id"] is None and a["collector_name"] is None
+
+
+def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> None:
+    """A float column in Parquet can hold NaN or infinity: such an amount or score is
+    rejected as not a number, like unreadable text, instead of failing the run."""
+    month = tmp_path / "2025-03"
+    month.mkdir()
+    cases = pl.read_csv(io.StringIO(CASES), infer_schema=False)
+    overdue = [1000.0, float("nan"), float("inf"), 1e30] + [1000.0] * (cases.height - 4)
+    cases.with_columns(pl.Series("overdue_amount", overdue)).write_parquet(month / "cases.parquet")
+    contacts = pl.read_csv(io.StringIO(CONTACTS), infer_schema=False)
+    qa = [float("nan")] + [None] * (contacts.height - 1)
+    contacts.with_columns(pl.Series("qa_score", qa, dtype=pl.Float64)).write_parquet(month / "contacts.parquet")
+    scheme = tmp_path / "scheme.yaml"
+    scheme.write_text(
+        "inputs:\n  cases: {path: '{month}/cases.parquet'}\n  contacts: {path: '{month}/contacts.parquet'}\n"
+        + TINY_SCHEME.replace("call_connect_rate", "call_quality")
+        + GRADES,
+        encoding="utf-8",
+    )
+    loaded = load_scheme(scheme)
+    card = score(loaded, load_month(loaded, "2025-03"))
+    assert card.stats["cases"].rejected_by_reason == {"overdue_amount: not a number": 3}
+    assert card.stats["contacts"].rejected_by_reason == {"qa_score: not a number": 1}
