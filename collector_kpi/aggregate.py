@@ -187,6 +187,8 @@ def _in_month(data: MonthData, table: str) -> pl.Expr:
 
 # Tables reduced through their fast reading first (see TableData.fast_frame): the large ones.
 FAST_TABLES = ("contacts",)
+# At most this many rows left by the fast reading are held in memory (else read again).
+HELD_ROWS = 500_000
 
 
 def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
@@ -239,16 +241,26 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     _raise_shape_errors(data, results)
     groups = {table: results[f"groups:{table}"] for table in frames}
     exact = True
+    listed = dict(frames)  # where each table's rejected rows are listed from
+    held: dict[str, pl.LazyFrame] = {}  # rows the fast reading left, read in full
     for table in fast:
-        groups[table], rest, exact = _settle_fast(groups[table])
-        if rest:
-            # Rows the fast reading left: read in full (only those rows are aggregated),
-            # including the month they belong to, which may differ from the fast one.
-            left = frames[table].filter(~pl.col("_fast"))
+        groups[table], rest, as_read, blank = _settle_fast(groups[table])
+        exact = exact and rest == 0 and as_read
+        left = data.tables[table].left
+        if rest and left is not None:
+            # Rows the fast reading left: read in full (only those rows), including the
+            # month they belong to, which may differ from the fast reading's; held in
+            # memory when they are few, as their rejected rows are listed from them too.
+            left = left.with_columns(_in_month=_in_month(data, table))
+            if rest <= HELD_ROWS:
+                left = collect_all([left], data)[0].lazy()
             full = collect_all([_group_query(data, table, left, components, params)], data)[0]
             groups[table] = pl.concat([groups[table], full], how="vertical_relaxed")
+            held[table] = left
+            if not blank:  # then every rejected row is one of them
+                listed[table] = left
     stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
-    rejects = _rejected_rows(data, frames, stats)
+    rejects = _rejected_rows(data, listed, stats)
     for name, table_stats in stats.items():
         if table_stats.used == 0 and name != "roster":
             files = ", ".join(table_stats.files)
@@ -259,7 +271,15 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
 
     contacted = results.get("coverage")
     if coverage and not exact:
-        contacted = collect_all([_coverage_query(used)], data)[0]
+        # Again, from the usable rows only: the fast ones (ids stripped) and those read in full.
+        source = dict(used)
+        if "contacts" in fast:
+            ids = [normal_text(pl.col("collector_id")), "case_id"]
+            parts = [fast["contacts"].filter(pl.col("_in_month") & pl.col("_fast")).select(ids)]
+            if "contacts" in held:
+                parts.append(held["contacts"].filter(pl.col("_in_month") & pl.col("_ok")).select(ids))
+            source["contacts"] = pl.concat(parts)
+        contacted = collect_all([_coverage_query(source)], data)[0]
     per_collector = _per_collector(data, groups, components, contacted)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
     collectors = _combine(per_collector, roster, components, scheme)
@@ -305,10 +325,11 @@ def _group_query(
     return frame.group_by(keys).agg(aggs)
 
 
-def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool]:
+def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     """Groups of the fast reading → groups by (collector, in the month, usable); how many
-    rows it left to the full reading (their groups are dropped); and whether every row was
-    usable with its ids as read (nothing left, no collector id of the month stripped).
+    rows it left to the full reading (their groups are dropped); whether no collector id of
+    the month needed stripping; and whether a fast row has a blank collector id (rejected
+    here, not by the full reading).
 
     Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
     Every other column is a sum (the contact log's components), so regrouping adds them.
@@ -325,7 +346,8 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool]:
         .group_by(keys)
         .agg(pl.exclude(keys).sum())
     )
-    return settled, rest, rest == 0 and bool(as_read)
+    blank = groups.filter(fast).select(normal_text(collector).is_null().any()).item()
+    return settled, rest, bool(as_read), bool(blank)
 
 
 def _coverage_query(used: dict[str, pl.LazyFrame]) -> pl.LazyFrame:

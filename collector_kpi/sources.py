@@ -169,6 +169,8 @@ class TableData:
     checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
     # The fast reading (see fast_frame): per column, its value expression over `frame`.
     fast_values: dict[str, pl.Expr] = field(default_factory=dict)
+    # `frame`'s rows that are not fast, found before their full reading is computed.
+    left: pl.LazyFrame | None = None
 
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
@@ -556,13 +558,15 @@ def _parse(
     spec: InputSpec,
     formats: list[str] | None = None,
     strip: bool = True,
+    source: str | None = None,
 ) -> pl.Expr:
     """An expression turning a raw column into its canonical type (null where it fails).
 
     ``strip=False`` (the fast reading of dates and numbers): text is parsed as written, so a
-    value with spaces around it may fail here and is then read in full.
+    value with spaces around it may fail here and is then read in full. ``source``: the
+    column holding the raw value (default: ``column``).
     """
-    raw = pl.col(column)
+    raw = pl.col(source or column)
 
     def _text(expr: pl.Expr) -> pl.Expr:
         text = expr.cast(pl.String)
@@ -747,7 +751,7 @@ def read_table(
     canonical: dict[str, ColumnType] = {c: "money" for c in columns if c not in CANONICAL[table]}
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
-    frames: list[pl.LazyFrame] = []
+    stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
     shape: list[ShapeCheck] = []
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
@@ -806,24 +810,19 @@ def read_table(
         for column in columns:
             if column in optional_absent or not _native(canonical[column], schema[column]):
                 native.discard(column)
-        frames.append(
-            lf.select(
-                pl.col("_file"),
-                pl.col("_row"),
-                *[pl.col(c).alias(f"_raw_{c}") for c in columns],
-                *[_parse(c, canonical[c], schema[c], spec, detected.get(c)).alias(c) for c in columns],
-                *[
-                    _fast_coded(c, canonical[c], schema[c], spec, seen[c]).alias(f"_fast_{c}")
-                    for c in columns
-                    if canonical[c] in CODED
-                ],
-                *[
-                    _parse(c, canonical[c], schema[c], spec, detected.get(c), strip=False).alias(f"_fast_{c}")
-                    for c in columns
-                    if _parsed_fast(c, canonical[c], spec)
-                ],
-            )
-        )
+        fast: list[pl.Expr] = []
+        for c in columns:
+            how = _fast_how(c, canonical[c], table, spec)
+            if how == "coded":
+                fast.append(_fast_coded(c, canonical[c], schema[c], spec, seen[c]).alias(f"_fast_{c}"))
+            elif how in ("as written", "full"):
+                strip = how == "full"
+                fast.append(_parse(c, canonical[c], schema[c], spec, detected.get(c), strip).alias(f"_fast_{c}"))
+        # Two stages: the raw and fast values, then the full reading from the raw ones.
+        raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast)
+        full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
+        stages.append((raw, full))
+    frames = [raw.with_columns(full) for raw, full in stages]
     frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
@@ -832,8 +831,13 @@ def read_table(
     fast_values, fast_checks = _fast_reading(table, columns, canonical, native, spec)
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
-    frame = frame.with_columns(_any_of([cond for cond, _ in checks]).alias("_ok"), _any_of(fast_checks).alias("_fast"))
-    return TableData(table, frame, list(paths), list(columns), shape, checks, fast_values)
+    ok, is_fast = _any_of([cond for cond, _ in checks]).alias("_ok"), _any_of(fast_checks).alias("_fast")
+    frame = frame.with_columns(ok, is_fast)
+    # NOTE: the not-fast rows are picked before the full reading of a row is computed,
+    # so reading them in full costs a fast pass, not a full one.
+    lefts = [raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages]
+    left = (pl.concat(lefts, how="vertical_relaxed") if len(lefts) > 1 else lefts[0]).with_columns(ok)
+    return TableData(table, frame, list(paths), list(columns), shape, checks, fast_values, left)
 
 
 def _any_of(conditions: list[pl.Expr]) -> pl.Expr:
@@ -878,38 +882,46 @@ def _fast_coded(column: str, kind: ColumnType, dtype: pl.DataType, spec: InputSp
     return code == "true" if kind == "bool" else code
 
 
-def _parsed_fast(column: str, kind: ColumnType, spec: InputSpec) -> bool:
-    """Whether a column has a fast reading of its own: dates and numbers parsed as written."""
-    return kind in ("date", "datetime", "money", "int", "score") and column not in spec.values
+FastHow = Literal["as read", "coded", "as written", "full"]
+
+
+def _fast_how(column: str, kind: ColumnType, table: str, spec: InputSpec) -> FastHow:
+    """How the fast reading takes a column: an id as read (stripped by its consumer, or
+    required to need no stripping), a coded value looked up, a date or number parsed as
+    written, or the full reading's value (an optional or mapped id, a month …)."""
+    required = column in REQUIRED_VALUES.get(table, ())
+    if kind == "id" and column not in spec.values and (required or column == "collector_id"):
+        return "as read"
+    if kind in CODED:
+        return "coded"
+    if kind in ("date", "datetime", "money", "int", "score") and column not in spec.values:
+        return "as written"
+    return "full"
 
 
 def _fast_reading(
     table: str, columns: Sequence[str], canonical: dict[str, ColumnType], native: set[str], spec: InputSpec
 ) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
     """The value expressions of the fast reading and the conditions that leave it
-    (see TableData.fast_frame)."""
+    (see TableData.fast_frame); both use only the raw and the `_fast_` columns."""
     values: dict[str, pl.Expr] = {}
     leave: list[pl.Expr] = []
     for column in columns:
         kind = canonical[column]
-        raw = pl.col(f"_raw_{column}")
-        required = column in REQUIRED_VALUES.get(table, ())
-        if kind == "id" and column not in spec.values and (required or column == "collector_id"):
+        raw, value = pl.col(f"_raw_{column}"), pl.col(f"_fast_{column}")
+        how = _fast_how(column, kind, table, spec)
+        if how == "as read":
             values[column] = raw.cast(pl.String)
             if column != "collector_id":
                 # As used only if there is nothing to strip (and something left).
                 text = raw.cast(pl.String)
                 leave.append(~((text.str.strip_chars() == text) & (text != "")).fill_null(False))
-        elif kind in CODED:
-            values[column] = pl.col(f"_fast_{column}")
-            missing = pl.col(f"_fast_{column}").is_null()
-            leave.append(missing if kind != "bool" else raw.is_not_null() & missing)
-        elif _parsed_fast(column, kind, spec):
-            value = pl.col(f"_fast_{column}")
+        elif how == "coded":
+            values[column] = value
+            leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
+        else:
             values[column] = value
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
-        else:  # the full reading's value (an optional or mapped id, a month …)
-            leave.extend(cond for cond, _ in _problems(column, kind, table, parsed=column not in native))
     coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
     leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
     return values, leave
