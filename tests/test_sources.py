@@ -634,3 +634,15 @@ def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> No
     card = score(loaded, load_month(loaded, "2025-03"))
     assert card.stats["cases"].rejected_by_reason == {"overdue_amount: not a number": 3}
     assert card.stats["contacts"].rejected_by_reason == {"qa_score: not a number": 1}
+
+
+@pytest.mark.parametrize("targets", [3, 100])
+def test_value_maps_give_what_replace_gives(targets: int) -> None:
+    """The streaming value map (an Enum of the keys, a test per target) and, for very
+    many targets, ``replace``: both as ``replace`` would map, unknown values kept."""
+    from collector_kpi.sources import _mapped
+
+    table = {f"k{i}": f"t{i % targets}" for i in range(150)} | {"t1": "k1"}  # a target is also a key
+    words = pl.DataFrame({"a": [*table, "other", "", None, "t2"]})
+    got = words.select(_mapped(pl.col("a"), table)).to_series()
+    assert got.to_list() == words.select(pl.col("a").replace(table)).to_series().to_list()
