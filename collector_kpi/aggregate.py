@@ -328,8 +328,8 @@ def _group_query(
 def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     """Groups of the fast reading → groups by (collector, in the month, usable); how many
     rows it left to the full reading (their groups are dropped); whether no collector id of
-    the month needed stripping; and whether a fast row has a blank collector id (rejected
-    here, not by the full reading).
+    the month needed stripping; and whether a fast row of the month has a blank collector
+    id (rejected here, not by the full reading).
 
     Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
     Every other column is a sum (the contact log's components), so regrouping adds them.
@@ -346,7 +346,7 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
         .group_by(keys)
         .agg(pl.exclude(keys).sum())
     )
-    blank = groups.filter(fast).select(normal_text(collector).is_null().any()).item()
+    blank = groups.filter(fast & in_month).select(normal_text(collector).is_null().any()).item()
     return settled, rest, bool(as_read), bool(blank)
 
 

@@ -242,3 +242,28 @@ def test_mapped_ids_take_the_full_reading(tmp_path: Path) -> None:
     assert sums.collectors["collector_id"].to_list() == ["A"]
     a = sums.collectors.row(0, named=True)
     assert (a["calls"], a["contacted_cases"]) == (3, 3)
+
+
+def test_ids_are_text_per_file_and_categories_stack(tmp_path: Path) -> None:
+    """An id stored as 1 in one file and 2.5 in another stays "1" (not "1.0"); a channel
+    stored as an Enum in one file and a Categorical in another still stacks."""
+    scheme = _month(tmp_path, _contacts(["A"], ["a1"]))
+    folder = tmp_path / "2025-03"
+    (folder / "contacts.parquet").unlink()
+    (folder / "contacts").mkdir()
+    scheme.write_text(scheme.read_text(encoding="utf-8").replace("contacts.parquet", "contacts/"), encoding="utf-8")
+    (folder / "cases.csv").write_text(
+        "case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount\n"
+        "1,A,T1,2025-03-01,100,0\n2.5,A,T1,2025-03-01,100,0\n",
+        encoding="utf-8",
+    )
+    first = _contacts(["A"], ["x"]).with_columns(case_id=pl.lit(1), channel=pl.col("channel").cast(pl.Categorical))
+    second = _contacts([" A"], ["x"]).with_columns(
+        case_id=pl.lit(2.5), channel=pl.col("channel").cast(pl.Enum(["call", "sms"]))
+    )
+    first.write_parquet(folder / "contacts" / "a.parquet")
+    second.write_parquet(folder / "contacts" / "b.parquet")
+    sums = assert_same(scheme)
+    assert sums is not None
+    a = sums.collectors.row(0, named=True)
+    assert (a["collector_id"], a["calls"], a["contacted_cases"]) == ("A", 2, 2)
