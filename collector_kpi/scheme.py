@@ -7,6 +7,7 @@ path of the offending key (``metrics.recovery_rate.weight``).
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -68,6 +69,11 @@ class InputSpec(_Model):
                 if isinstance(key, bool):
                     spellings = _TRUE_KEYS if key else _FALSE_KEYS
                     fixed.update({spelling: value for spelling in spellings})
+                elif str(key) != str(key).strip():
+                    raise ValueError(
+                        f"{column}: key {str(key)!r} has spaces around it and would never match "
+                        "(values are stripped before they are looked up)"
+                    )
                 else:
                     fixed[str(key)] = value
             out[column] = fixed
@@ -460,11 +466,30 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
     return tuple(out)
 
 
+class _Loader(yaml.SafeLoader):
+    """YAML as usual, except that a number written with a leading zero stays text.
+
+    NOTE: exports hold codes such as 01 or 010; YAML would read them as 1 and 8 (octal),
+    so `values: {channel: {01: call}}` would never match "01". Written with a leading
+    zero, a number is kept as written (a count given as 05 still validates as 5).
+    """
+
+
+def _int_or_code(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
+    text = str(loader.construct_scalar(node))
+    if re.fullmatch(r"[-+]?0[0-9_]+", text):
+        return text
+    return int(yaml.SafeLoader.construct_yaml_int(loader, node))
+
+
+_Loader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
+
+
 def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = None) -> Scheme:
     """Validate scheme YAML text; errors name ``source:line: yaml.path``."""
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=_Loader)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source

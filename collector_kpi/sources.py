@@ -676,7 +676,9 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
         return isinstance(dtype, pl.Datetime) or dtype == pl.Date
     if kind == "int":
         return dtype.is_integer()
-    if kind in ("money", "score"):
+    if kind == "money":
+        return False  # a float can be NaN or infinite, an integer too large once in cents
+    if kind == "score":
         return dtype.is_integer()  # a float can be NaN or infinite
     if kind == "bool":
         return dtype == pl.Boolean

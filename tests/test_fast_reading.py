@@ -140,8 +140,8 @@ def test_spellings_of_the_first_rows_take_the_fast_reading(tiny: Path) -> None:
 
 
 def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
-    """`values` codes (电话 → call, 1 → connected) read fast; a key written with spaces in
-    the scheme never matches, in either reading."""
+    """`values` codes (电话 → call, 1 → connected) read fast; a value written with spaces
+    around it is stripped first (" 电话 " is call) in either reading."""
     folder = tmp_path / "2025-03"
     folder.mkdir()
     (folder / "contacts.csv").write_text(
@@ -158,7 +158,7 @@ def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
     scheme.write_text(
         "name: mapped\nmissing: reweight\n"
         "inputs:\n  contacts:\n    path: '{month}/contacts.csv'\n"
-        "    values:\n      channel: {电话: call, 短信: sms, ' x ': visit}\n"
+        "    values:\n      channel: {电话: call, 短信: sms}\n"
         "      outcome: {1: connected, 2: no_answer}\n"
         "metrics:\n  call_connect_rate: {weight: 100, score: {method: percentile}}\n"
         "grades:\n  - {grade: A, min: 0}\n",

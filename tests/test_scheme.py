@@ -130,3 +130,17 @@ def test_relative_inputs_resolve_against_the_scheme(tmp_path: Path) -> None:
 def test_shipped_schemes_load(name: str) -> None:
     scheme = load_scheme(Path(__file__).parent.parent / "configs" / name)
     assert sum(rule.weight for rule in scheme.metrics.values()) == pytest.approx(100)
+
+
+def test_value_codes_keep_their_leading_zeros() -> None:
+    """An export's code 01 or 010 stays "01" / "010" (YAML would read 1 and octal 8)."""
+    codes = "inputs:\n  contacts:\n    values:\n      channel: {01: call, 010: sms, 2: visit}\n"
+    text = GOOD.replace("metrics:", codes + "metrics:", 1)
+    scheme = parse_scheme(text)
+    assert scheme.inputs.contacts.values["channel"] == {"01": "call", "010": "sms", "2": "visit"}
+
+
+def test_a_value_key_with_spaces_around_it_is_an_error() -> None:
+    text = GOOD.replace("metrics:", "inputs:\n  contacts:\n    values:\n      channel: {' 8': call}\nmetrics:", 1)
+    with pytest.raises(SchemeError, match=r"inputs.contacts.values: channel: key ' 8' has spaces around it"):
+        parse_scheme(text)

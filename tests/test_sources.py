@@ -613,13 +613,16 @@ def test_contacts_only_scheme_scores_a_call_centre_log(tmp_path: Path) -> None:
 
 
 def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> None:
-    """A float column in Parquet can hold NaN or infinity: such an amount or score is
-    rejected as not a number, like unreadable text, instead of failing the run."""
+    """A float column in Parquet can hold NaN or infinity, an integer one more cents than
+    64 bits hold: such an amount or score is rejected as not a number, like unreadable
+    text, instead of failing the run or turning into nothing."""
     month = tmp_path / "2025-03"
     month.mkdir()
     cases = pl.read_csv(io.StringIO(CASES), infer_schema=False)
     overdue = [1000.0, float("nan"), float("inf"), 1e30] + [1000.0] * (cases.height - 4)
-    cases.with_columns(pl.Series("overdue_amount", overdue)).write_parquet(month / "cases.parquet")
+    recovered = [0] * 5 + [10**18] + [0] * (cases.height - 6)  # too many cents for 64 bits
+    cases = cases.with_columns(pl.Series("overdue_amount", overdue), pl.Series("recovered_amount", recovered))
+    cases.write_parquet(month / "cases.parquet")
     contacts = pl.read_csv(io.StringIO(CONTACTS), infer_schema=False)
     qa = [float("nan")] + [None] * (contacts.height - 1)
     contacts.with_columns(pl.Series("qa_score", qa, dtype=pl.Float64)).write_parquet(month / "contacts.parquet")
@@ -632,7 +635,10 @@ def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> No
     )
     loaded = load_scheme(scheme)
     card = score(loaded, load_month(loaded, "2025-03"))
-    assert card.stats["cases"].rejected_by_reason == {"overdue_amount: not a number": 3}
+    assert card.stats["cases"].rejected_by_reason == {
+        "overdue_amount: not a number": 3,
+        "recovered_amount: not a number": 1,
+    }
     assert card.stats["contacts"].rejected_by_reason == {"qa_score: not a number": 1}
 
 
