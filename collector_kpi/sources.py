@@ -645,7 +645,7 @@ def _parse(
             .otherwise(None)
         )
     if kind in ("channel", "outcome"):
-        return raw.cast(pl.String).str.strip_chars().str.to_lowercase()
+        return normal_text(raw.cast(pl.String)).str.to_lowercase()  # blank is missing, as for ids
     raise AssertionError(kind)
 
 

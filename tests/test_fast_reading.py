@@ -267,3 +267,10 @@ def test_ids_are_text_per_file_and_categories_stack(tmp_path: Path) -> None:
     assert sums is not None
     a = sums.collectors.row(0, named=True)
     assert (a["collector_id"], a["calls"], a["contacted_cases"]) == ("A", 2, 2)
+
+
+def test_a_blank_channel_is_missing_not_unknown(tmp_path: Path) -> None:
+    contacts = _contacts(["A", "A"], ["a1", "a2"]).with_columns(channel=pl.Series(["call", "   "]))
+    sums = assert_same(_month(tmp_path, contacts))
+    assert sums is not None
+    assert sums.stats["contacts"].rejected_by_reason == {"channel: missing value": 1}
