@@ -200,7 +200,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     same collect (on the ids as read; kept only if every contact row was usable as read);
     plus the reconciliation totals and the CSV shape checks. Then, only where there are
     any: the contact rows the fast reading left to the full one (and the coverage again
-    from the fully read rows), and the list of rejected rows with their reasons.
+    from the usable rows), and the list of rejected rows with their reasons.
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
@@ -334,19 +334,19 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
     Every other column is a sum (the contact log's components), so regrouping adds them.
     """
-    in_month, fast, collector = pl.col("_in_month"), pl.col("_fast"), pl.col("collector_id")
+    in_month, fast, collector, clean = (pl.col(c) for c in ("_in_month", "_fast", "collector_id", "_clean"))
+    groups = groups.with_columns(normal_text(collector).alias("_clean"))
     rest = int(groups.filter(~fast)["_rows"].sum())
-    as_read = groups.filter(in_month).select((normal_text(collector) == collector).fill_null(False).all()).item()
+    as_read = groups.filter(in_month).select((clean == collector).fill_null(False).all()).item()
+    blank = groups.filter(fast & in_month).select(clean.is_null().any()).item()
     keys = ["collector_id", "_in_month", "_ok"]
     settled = (
         groups.filter(fast)
-        .with_columns(normal_text(collector).alias("collector_id"))
-        .with_columns(collector.is_not_null().alias("_ok"))
-        .drop("_fast")
+        .with_columns(clean.alias("collector_id"), clean.is_not_null().alias("_ok"))
+        .drop("_fast", "_clean")
         .group_by(keys)
         .agg(pl.exclude(keys).sum())
     )
-    blank = groups.filter(fast & in_month).select(normal_text(collector).is_null().any()).item()
     return settled, rest, bool(as_read), bool(blank)
 
 
@@ -503,8 +503,8 @@ def _fair_cells(
         segments: list[str] = list(rule.adjust.segments) if rule.adjust is not None else []
         keys = ["collector_id", *(segments or ["case_id"])]
         sums = [
-            COMPONENTS[metric.numerator].row(params).sum().cast(pl.Int64).alias("num"),
-            COMPONENTS[metric.denominator].row(params).sum().cast(pl.Int64).alias("den"),
+            COMPONENTS[metric.numerator].summed(params).alias("num"),
+            COMPONENTS[metric.denominator].summed(params).alias("den"),
         ]
         if rule.adjust is not None and rule.adjust.expected_column:
             sums.append(pl.col(rule.adjust.expected_column).fill_null(0).sum().alias("expected"))

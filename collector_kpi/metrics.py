@@ -46,6 +46,10 @@ class Component:
     # Other tables the row expression depends on (coverage joins the contacts).
     also_needs: tuple[Table, ...] = ()
 
+    def summed(self, params: Params) -> pl.Expr:
+        """The rows' sum, as an integer (a flag's sum counts its trues)."""
+        return self.row(params).sum().cast(pl.Int64)
+
 
 @dataclass(frozen=True)
 class Metric:
@@ -480,11 +484,7 @@ def columns_for(table: Table, component_names: Iterable[str]) -> list[str]:
 
 def component_exprs(table: Table, component_names: Iterable[str], params: Params) -> list[pl.Expr]:
     """Per-collector sum expressions of the components of one table."""
-    return [
-        COMPONENTS[name].row(params).sum().cast(pl.Int64).alias(name)
-        for name in component_names
-        if COMPONENTS[name].table == table
-    ]
+    return [COMPONENTS[name].summed(params).alias(name) for name in component_names if COMPONENTS[name].table == table]
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

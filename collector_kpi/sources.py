@@ -167,8 +167,6 @@ class TableData:
     shape_checks: list[ShapeCheck] = field(default_factory=list)
     # (condition, reason) pairs that reject a row; `_ok` is true where none holds.
     checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
-    # The fast reading (see fast_frame): per column, its value expression over `frame`.
-    fast_values: dict[str, pl.Expr] = field(default_factory=dict)
     # `frame`'s rows that are not fast, found before their full reading is computed.
     left: pl.LazyFrame | None = None
 
@@ -193,8 +191,7 @@ class TableData:
         typo, a missing value) go through ``frame``'s full per-row reading, so no result
         depends on which path a row took.
         """
-        values = [self.fast_values.get(c, pl.col(c)).alias(c) for c in self.columns]
-        return self.frame.select(*values, "_fast")
+        return self.frame.select(*[pl.col(f"_fast_{c}").alias(c) for c in self.columns], "_fast")
 
 
 @dataclass
@@ -839,25 +836,28 @@ def read_table(
         raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
-    frames = [raw.with_columns(full) for raw, full in stages]
-    frame = pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+    frame = _stack([raw.with_columns(full) for raw, full in stages])
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
         checks.extend(_problems(column, canonical[column], table, parsed=column not in native))
     checks.extend(_cross_checks(table, columns))
-    fast_values, fast_checks = _fast_reading(table, columns, canonical, native, spec)
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
-    ok, is_fast = _any_of([cond for cond, _ in checks]).alias("_ok"), _any_of(fast_checks).alias("_fast")
+    ok = _none_of([cond for cond, _ in checks]).alias("_ok")
+    is_fast = _none_of(_fast_leaves(table, columns, canonical, native, spec)).alias("_fast")
     frame = frame.with_columns(ok, is_fast)
     # NOTE: the not-fast rows are picked before the full reading of a row is computed,
     # so reading them in full costs a fast pass, not a full one.
-    lefts = [raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages]
-    left = (pl.concat(lefts, how="vertical_relaxed") if len(lefts) > 1 else lefts[0]).with_columns(ok)
-    return TableData(table, frame, list(paths), list(columns), shape, checks, fast_values, left)
+    left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
+    return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok))
 
 
-def _any_of(conditions: list[pl.Expr]) -> pl.Expr:
+def _stack(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
+    """The files of a table, one after another."""
+    return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
+
+
+def _none_of(conditions: list[pl.Expr]) -> pl.Expr:
     """True where none of the conditions holds (a null condition does not hold)."""
     return ~pl.any_horizontal([cond.fill_null(False) for cond in conditions]) if conditions else pl.lit(True)
 
@@ -919,31 +919,27 @@ def _fast_how(column: str, kind: ColumnType, table: str, spec: InputSpec) -> Fas
     return "full"
 
 
-def _fast_reading(
+def _fast_leaves(
     table: str, columns: Sequence[str], canonical: dict[str, ColumnType], native: set[str], spec: InputSpec
-) -> tuple[dict[str, pl.Expr], list[pl.Expr]]:
-    """The value expressions of the fast reading and the conditions that leave it
-    (see TableData.fast_frame); both use only the raw and the `_fast_` columns."""
-    values: dict[str, pl.Expr] = {}
+) -> list[pl.Expr]:
+    """The conditions that leave a row to the full reading (see TableData.fast_frame),
+    on the raw and the `_fast_` columns only."""
     leave: list[pl.Expr] = []
     for column in columns:
         kind = canonical[column]
         raw, value = pl.col(f"_raw_{column}"), pl.col(f"_fast_{column}")
         how = _fast_how(column, kind, table, spec)
         if how == "as read":
-            values[column] = value
             if column != "collector_id":
                 # As used only if there is nothing to strip (and something left).
                 leave.append(~((value.str.strip_chars() == value) & (value != "")).fill_null(False))
         elif how == "coded":
-            values[column] = value
             leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
         else:
-            values[column] = value
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
     coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
     leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
-    return values, leave
+    return leave
 
 
 def _close(column: str, found: Sequence[str], table: str) -> str:
