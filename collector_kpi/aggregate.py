@@ -13,6 +13,7 @@ from .scheme import Scheme
 from .sources import (
     CANONICAL,
     MonthData,
+    PathsArg,
     available_columns,
     has_month_column,
     month_filter,
@@ -94,7 +95,7 @@ _OPTIONAL = {
 
 
 def load_month(
-    scheme: Scheme, month: str, paths: dict[str, str | None] | None = None, every_column: bool = False
+    scheme: Scheme, month: str, paths: dict[str, PathsArg] | None = None, every_column: bool = False
 ) -> MonthData:
     """Locate and scan the tables the scheme needs for ``month`` (nothing is read yet).
 
@@ -598,8 +599,11 @@ def _combine(
         out = out.with_columns(
             current.fill_null(default).alias("target_cents") if default else current.alias("target_cents")
         )
+    if "cases" in frames:
+        # The contract: a collector with no case rows in the month gets a line, not a rank.
+        out = out.with_columns(holds_cases=pl.col("collector_id").is_in(frames["cases"]["collector_id"].implode()))
     fill = [pl.col(c).fill_null(0) for c in components if c in out.columns and c != "target_cents"]
     missing = [pl.lit(0, dtype=pl.Int64).alias(c) for c in components if c not in out.columns]
     out = out.with_columns(*fill, *missing)
-    base = ["collector_id", "collector_name", "team_id", "active"]
+    base = ["collector_id", "collector_name", "team_id", "active", *(["holds_cases"] if "cases" in frames else [])]
     return out.select(base + components).sort("collector_id")

@@ -9,7 +9,7 @@ from .checks import ValidationReport, other_month_issues, reject_issues, warning
 from .errors import KpiError
 from .scheme import Scheme, load_scheme
 from .scoring import Scorecard, score_month
-from .sources import MonthData, month_bounds, period_months
+from .sources import MonthData, PathsArg, month_bounds, period_months
 
 __all__ = ["load_month", "load_scheme", "score", "validate"]
 
@@ -59,7 +59,7 @@ def shift_month(month: str, delta: int) -> str:
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
-def validate(scheme: Scheme, month: str, paths: dict[str, str | None] | None = None) -> ValidationReport:
+def validate(scheme: Scheme, month: str, paths: dict[str, PathsArg] | None = None) -> ValidationReport:
     """Check a month's files: every row accounted for, every problem an Issue."""
     data = load_month(scheme, month, paths, every_column=True)
     stats, rejects = account_rows(data)

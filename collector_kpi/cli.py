@@ -19,6 +19,7 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .labels import Lang
     from .scoring import Scorecard
+    from .sources import PathsArg
 
 app = typer.Typer(
     help="Score debt collectors and teams from a month of collection exports.",
@@ -111,10 +112,11 @@ ConfigOption = Annotated[
         help="Scheme YAML. Default: $KPI_CONFIG, else ./kpi.yaml, else ./configs/default.yaml.",
     ),
 ]
-CasesOption = Annotated[str | None, typer.Option(help="Cases export: a file, a glob or a directory.")]
-ContactsOption = Annotated[str | None, typer.Option(help="Contacts export: a file, a glob or a directory.")]
-ReviewsOption = Annotated[str | None, typer.Option(help="Reviews export: a file, a glob or a directory.")]
-RosterOption = Annotated[str | None, typer.Option(help="Roster: a file, a glob or a directory.")]
+_PATH_HELP = "export: a file, a glob or a directory; repeat the option for several."
+CasesOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Cases {_PATH_HELP}")]
+ContactsOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Contacts {_PATH_HELP}")]
+ReviewsOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Reviews {_PATH_HELP}")]
+RosterOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Roster {_PATH_HELP}")]
 MonthOption = Annotated[str, typer.Option("--month", "-m", help="The month to score, YYYY-MM.")]
 RejectsOption = Annotated[
     Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
@@ -123,7 +125,9 @@ StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an e
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
-def _paths(cases: str | None, contacts: str | None, reviews: str | None, roster: str | None) -> dict[str, str | None]:
+def _paths(
+    cases: list[str] | None, contacts: list[str] | None, reviews: list[str] | None, roster: list[str] | None
+) -> dict[str, PathsArg]:
     """The input paths given on the command line, by table."""
     return {"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster}
 
@@ -134,7 +138,7 @@ def _scheme_path(config: Path | None) -> Path:
     return find_scheme(config)
 
 
-def _run(month: str, config: Path | None, paths: dict[str, str | None], on_files: Any = None) -> Scorecard:
+def _run(month: str, config: Path | None, paths: dict[str, PathsArg], on_files: Any = None) -> Scorecard:
     from . import api
     from .scheme import find_scheme
 
@@ -203,7 +207,7 @@ def _period(month: str | None, quarter: str | None) -> str:
     return month or ""
 
 
-def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, str | None]) -> Any:
+def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, PathsArg]) -> Any:
     """The scorecard of the compared period, read through the scheme's input paths."""
     from . import api
     from .errors import KpiError

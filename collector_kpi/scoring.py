@@ -268,9 +268,11 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     reasons: list[pl.Expr] = []
     if rules.active_only:
         reasons.append(pl.when(~pl.col("active")).then(pl.lit("inactive on the roster")))
+    holds = pl.col("holds_cases") if "holds_cases" in frame.columns else pl.lit(True)
+    reasons.append(pl.when(~holds).then(pl.lit("no cases in the month")))
     if rules.min_cases > 0:
         reasons.append(
-            pl.when(pl.col("case_rows") < rules.min_cases).then(
+            pl.when(holds & (pl.col("case_rows") < rules.min_cases)).then(
                 pl.format("{} cases < min_cases {}", pl.col("case_rows"), pl.lit(rules.min_cases))
             )
         )

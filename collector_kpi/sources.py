@@ -27,6 +27,9 @@ import polars as pl
 from .errors import InputError, KpiError
 from .scheme import InputSpec, Scheme
 
+# The paths given for a table: one, several, or none (then the scheme's template).
+PathsArg = str | Sequence[str] | None
+
 ColumnType = Literal["id", "text", "month", "date", "datetime", "money", "int", "score", "bool", "channel", "outcome"]
 
 CANONICAL: dict[str, dict[str, ColumnType]] = {
@@ -988,17 +991,21 @@ def month_filter(table: str, columns: Sequence[str], months: Sequence[str], star
     return None
 
 
-def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: str | None) -> list[str] | None:
-    """The files of one table: the CLI's path, else the scheme's template filled in for
-    each month of the period; None if neither."""
-    if override:
-        return expand_path(override, table)
+def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: PathsArg) -> list[str] | None:
+    """The files of one table: the CLI's paths (each a file, a glob or a directory), else
+    the scheme's template filled in for each month of the period; None if neither."""
+    if isinstance(override, str):
+        override = [override]
     template = scheme.inputs.get(table).path
-    if template is None:
+    if override:
+        given = list(override)
+    elif template is not None:
+        given = [scheme.resolve_path(template, month) for month in months]
+    else:
         return None
     files: list[str] = []
-    for month in months:
-        for file in expand_path(scheme.resolve_path(template, month), table):
+    for path in given:
+        for file in expand_path(path, table):
             if file not in files:
                 files.append(file)
     return files

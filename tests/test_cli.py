@@ -91,7 +91,7 @@ def test_table_lists_ranked_then_ineligible(runner: CliRunner, scheme: Path) -> 
     assert "回款率" in out and "recovery_rate" in out
     assert "62.0%" in out  # A's recovery rate, formatted for people
     assert out.index("A Ann") < out.index("C Cy") < out.index("D Di")
-    assert "0 cases < min_cases 3" in out
+    assert "no cases in the month" in out
     assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
 
 
@@ -137,6 +137,18 @@ def test_month_without_rows(runner: CliRunner, tiny: Path, scheme: Path) -> None
     assert code == 2
     assert "contacts: no rows for 2025-04" in err
     assert "(11 rows belong to other months)" in err
+
+
+def test_repeated_path_option_reads_every_file(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    lines = (tiny / "2025-03" / "cases.csv").read_text(encoding="utf-8").splitlines(keepends=True)
+    (tiny / "first.csv").write_text("".join(lines[:5]), encoding="utf-8")  # header + A's 4 cases
+    (tiny / "rest.csv").write_text(lines[0] + "".join(lines[5:]), encoding="utf-8")
+    split = ["--cases", str(tiny / "first.csv"), "--cases", str(tiny / "rest.csv")]
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), *split, "-f", "csv")
+    assert code == 0, err
+    assert "cases 12 read, 12 used" in err
+    code, whole, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv")
+    assert out == whole
 
 
 def test_missing_column_names_metric_and_found_columns(runner: CliRunner, tiny: Path, scheme: Path) -> None:

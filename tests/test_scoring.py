@@ -80,7 +80,39 @@ def test_roster_collector_without_cases_is_listed_not_ranked(tiny: Path) -> None
     d = rows(card)["D"]
     assert d["eligible"] is False
     assert d["rank"] is None
-    assert d["ineligible_reason"] == "0 cases < min_cases 3"
+    assert d["ineligible_reason"] == "no cases in the month"
+
+
+def test_collector_without_cases_is_not_ranked_even_without_min_cases(tiny: Path) -> None:
+    # E has a review only; D is on the roster only. Neither holds a case in the month, so
+    # neither is ranked or paid, though E's knowledge score alone would put E first.
+    reviews = tiny / "2025-03" / "reviews.csv"
+    reviews.write_text(reviews.read_text(encoding="utf-8") + "E,2025-03,,99,,0\n", encoding="utf-8")
+    body = """\
+    missing: reweight
+    metrics:
+      recovery_rate: {weight: 50, score: {method: range, floor: 0.1, ceiling: 0.5}}
+      knowledge: {weight: 50, score: {method: range, floor: 0, ceiling: 100}}
+    """
+    r = rows(run(tiny, body))
+    assert [r[c]["rank"] for c in "ABC"] == [1, 2, 3]
+    for collector in "DE":
+        assert r[collector]["rank"] is None
+        assert r[collector]["eligible"] is False
+        assert r[collector]["ineligible_reason"] == "no cases in the month"
+    assert r["E"]["score"] == pytest.approx(99)  # still shown, for the record
+
+
+def test_a_scheme_without_case_metrics_ranks_on_contacts(tiny: Path) -> None:
+    body = """\
+    missing: reweight
+    metrics:
+      call_connect_rate: {weight: 100, score: {method: range, floor: 0, ceiling: 1}}
+    """
+    r = rows(run(tiny, body))
+    # A 2/3, B 1/2, C 0 of the month's calls; D made none (no value, so no rank).
+    assert [r[c]["rank"] for c in "ABC"] == [1, 2, 3]
+    assert r["A"]["score"] == pytest.approx(200 / 3)
 
 
 def test_min_cases_removes_collector_from_percentile_peers(tiny: Path) -> None:
