@@ -708,7 +708,8 @@ def _problems(
     }.get(kind)
     if label and parsed:
         checks.append((unparsed, f"{column}: {label}"))
-    if column in REQUIRED_VALUES.get(table, ()):
+    if column in REQUIRED_VALUES.get(table, ()) or kind == "month":
+        # A file with a month column says which month each row is: a blank one is none.
         checks.append((value.is_null(), f"{column}: missing value"))
     if kind in ("money", "int"):
         checks.append((value < 0, f"{column}: negative"))

@@ -512,6 +512,19 @@ def test_month_column_forms(tmp_path: Path) -> None:
         assert (stats.read, stats.used, stats.other_month) == (12, 12, 12), name
 
 
+def test_blank_month_cell_is_rejected_not_counted_in_every_month(tmp_path: Path) -> None:
+    """In a file with a month column, a row without one belongs to no month: rejected."""
+    write_base(tmp_path)
+    cases = _frame("cases", typed=True).with_columns(month=pl.lit("2025-03"))
+    cases = cases.with_columns(month=pl.when(pl.col("case_id") == "a1").then(None).otherwise(pl.col("month")))
+    cases.write_parquet(tmp_path / "cases-month.parquet")
+    inputs = {"cases": {"path": "cases-month.parquet"}, "contacts": {"path": "contacts.csv"}}
+    card = run(write_scheme(tmp_path, inputs, TWO))
+    stats = card.stats["cases"]
+    assert (stats.read, stats.used, stats.rejected) == (12, 11, 1)
+    assert card.rejects["_reject"].to_list() == ["month: missing value"]
+
+
 # --- the shipped Chinese scheme -------------------------------------------------------------
 
 
