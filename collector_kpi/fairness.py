@@ -28,17 +28,23 @@ With no segment (``segments=()``) every reference rate is p̄, so E = den · p̄
 The base rate p̄ is the crude rate Σnum / Σden of the *reference population*:
 
 - ``same_month``: the whole frame (the floor this month);
-- ``leave_one_out``: the floor without collector i — r_b^(−i) = (Σnum_b − num_ib) /
-  (Σden_b − den_ib) and p̄^(−i) = (ΣO − O_i) / (Σden − den_i), so neither the yardstick
-  nor the scale depends on the collector's own result; a segment (or the floor) where no
-  other collector has a positive den has no reference rate;
+- ``leave_one_out``: the reference rates are the floor's without collector i — r_b^(−i) =
+  (Σnum_b − num_ib) / (Σden_b − den_ib), so a large collector does not move their own
+  yardstick (a segment where no other collector has a positive den has no reference
+  rate); p̄ is the floor this month, the same for everyone, so the adjusted rates rank as
+  the O/E ratios do;
 - ``trailing``: the frame of other months' per-segment sums passed in (p̄ = its Σnum/Σden);
 - ``expected``: an external model's expected numerator per row; p̄ is the floor this month.
 
 This is indirect standardisation's "standardised rate = O/E × crude rate of the standard
 population"; it makes the adjusted rate equal the raw rate whenever there is no segment.
-A segment whose reference den is 0 (≤ 0) has no rate and contributes 0 to E (its num still
-counts in O). A collector with E = 0 has no ``oe_ratio``, ``adjusted`` nor ``final`` (null).
+A segment whose reference den is 0 (≤ 0) has no rate: it is left out of both O and E (O and E
+run over the same segments), though it still counts in the raw rate. A collector with E = 0
+has no ``oe_ratio``, ``adjusted`` nor ``final`` (null).
+
+E is summed per collector as Σ_b (Σ_j den_ij) · r_b, so two collectors with the same
+numerators and denominators per segment get bit-for-bit the same E, however their rows split
+(a float sum row by row could differ in the last bit and break a tie in the ranking).
 """
 
 from __future__ import annotations
@@ -101,9 +107,10 @@ def expected_cells(
 
     - ``reference_rate``: r_b of the row's segment (r_b^(−i) for ``leave_one_out``; null
       where the reference den is 0, and always null for ``expected``);
-    - ``cell_expected``: e_ij = den_ij · r_b (0 where r_b is null), or the ``expected_column``;
-    - ``base_rate``: p̄, the crude rate of the reference population (per collector for
-      ``leave_one_out``; null where that population has no den).
+    - ``cell_expected``: e_ij = den_ij · r_b (null where r_b is null: the row is left out
+      of O and E), or the ``expected_column`` (nulls as 0);
+    - ``base_rate``: p̄, the floor's crude rate this month (the trailing months' for
+      ``trailing``); null where there is no den.
 
     ``trailing`` (only with ``reference="trailing"``) holds other months' sums with the
     segment columns and the same ``num`` / ``den`` column names, in any number of rows per
@@ -156,17 +163,17 @@ def expected_cells(
             pl.lit(base.item(), dtype=pl.Float64).alias("base_rate")
         )
     else:  # leave_one_out
-        out = _leave_one_out(frame, collector, keys)
+        out = _leave_one_out(frame, collector, keys).with_columns(floor.alias("base_rate"))
 
     return out.with_columns(
-        (pl.col(_DEN).cast(pl.Float64) * pl.col("reference_rate").fill_null(0.0)).alias("cell_expected")
+        (pl.col(_DEN).cast(pl.Float64) * pl.col("reference_rate")).alias("cell_expected")
         if reference != "expected"
         else pl.col("cell_expected")
     ).drop(_NUM, _DEN, *([] if segments else [_ALL]))
 
 
 def _leave_one_out(frame: pl.DataFrame, collector: str, keys: list[str]) -> pl.DataFrame:
-    """Reference rates and base rate of the floor without each collector (totals minus own sums).
+    """Reference rates of the floor without each collector (totals minus own sums).
 
     "Someone else has a positive den" is counted rather than tested on the difference, so a
     float rounding residue never becomes a reference denominator.
@@ -182,18 +189,7 @@ def _leave_one_out(frame: pl.DataFrame, collector: str, keys: list[str]) -> pl.D
         *keys,
         pl.when(pl.col("_c") > 0).then(_rate(pl.col("_n"), pl.col("_d"))).otherwise(None).alias("reference_rate"),
     )
-    per_collector = frame.group_by(collector).agg(pl.col(_NUM).sum(), pl.col(_DEN).sum())
-    others_floor = per_collector.with_columns(
-        (pl.col(_NUM).sum() - pl.col(_NUM)).alias("_n"),
-        (pl.col(_DEN).sum() - pl.col(_DEN)).alias("_d"),
-        (positive.sum() - positive).alias("_c"),
-    ).select(
-        collector,
-        pl.when(pl.col("_c") > 0).then(_rate(pl.col("_n"), pl.col("_d"))).otherwise(None).alias("base_rate"),
-    )
-    return frame.join(others_in_segment, on=[collector, *keys], how="left", nulls_equal=True).join(
-        others_floor, on=collector, how="left", nulls_equal=True
-    )
+    return frame.join(others_in_segment, on=[collector, *keys], how="left", nulls_equal=True)
 
 
 def collector_sums(
@@ -202,15 +198,32 @@ def collector_sums(
     """Per collector (sorted by it) from the rows of :func:`expected_cells`: ``observed`` (Σnum),
     ``expected`` (Σe), ``den``, ``raw_rate`` (O/den), ``oe_ratio`` (O/E), ``adjusted`` (O/E · p̄),
     ``base_rate`` (p̄) — all Float64; rates null where their denominator is ≤ 0."""
-    sums = expected.group_by(collector).agg(
-        pl.col(num).fill_null(0).sum().cast(pl.Float64).alias("observed"),
-        pl.col("cell_expected").sum().alias("expected"),
-        pl.col(den).fill_null(0).sum().cast(pl.Float64).alias("den"),
-        pl.col("base_rate").first(),
+    value = pl.col(num).fill_null(0).cast(pl.Float64)
+    comparable = pl.col("cell_expected").is_not_null()
+    # Per (collector, reference rate) first, so E = Σ_b den_ib · r_b does not depend on how
+    # the rows split; sorted before each float sum, so neither does the order of the parts.
+    parts = (
+        expected.group_by(collector, "reference_rate")
+        .agg(
+            value.sum().alias("_num"),
+            value.filter(comparable).sum().alias("observed"),
+            pl.col(den).fill_null(0).cast(pl.Float64).sum().alias("den"),
+            pl.col("cell_expected").sort().sum().alias("expected"),
+            pl.col("base_rate").first(),
+        )
+        .with_columns(
+            pl.when(pl.col("reference_rate").is_not_null())
+            .then(pl.col("den") * pl.col("reference_rate"))
+            .otherwise(pl.col("expected"))
+            .alias("expected")
+        )
+    )
+    sums = parts.group_by(collector).agg(
+        *[pl.col(c).sort().sum() for c in ("_num", "observed", "expected", "den")], pl.col("base_rate").first()
     )
     return (
         sums.with_columns(
-            _rate(pl.col("observed"), pl.col("den")).alias("raw_rate"),
+            _rate(pl.col("_num"), pl.col("den")).alias("raw_rate"),
             _rate(pl.col("observed"), pl.col("expected")).alias("oe_ratio"),
         )
         .with_columns((pl.col("oe_ratio") * pl.col("base_rate")).alias("adjusted"))

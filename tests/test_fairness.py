@@ -327,11 +327,12 @@ LOO = pl.DataFrame(
 
 def test_leave_one_out_by_hand() -> None:
     out = case_mix(LOO, ["dpd_bucket"], reference="leave_one_out")
-    # Big: others' r_M1 = 100/200, r_M4 = 30/100 → E = 400 + 60 = 460; p̄ = 130/300.
-    # S1: r_M1 = 440/900, r_M4 = 20/200 → E = 440/9 + 10 = 530/9; p̄ = 460/1100.
-    # S2: r_M1 = 460/900 → E = 460/9; p̄ = 510/1200.
+    # Big: others' r_M1 = 100/200, r_M4 = 30/100 → E = 400 + 60 = 460.
+    # S1: r_M1 = 440/900, r_M4 = 20/200 → E = 440/9 + 10 = 530/9.
+    # S2: r_M1 = 460/900 → E = 460/9.
+    # p̄ is the floor's, the same for all (fairness.md): 550 / 1300.
     e = [Fraction(460), Fraction(530, 9), Fraction(460, 9)]
-    p = [Fraction(130, 300), Fraction(460, 1100), Fraction(510, 1200)]
+    p = [Fraction(550, 1300)] * 3
     o = [420, 90, 40]
     assert column(out, "expected") == pytest.approx(floats(e), rel=1e-12)
     assert column(out, "base_rate") == pytest.approx(floats(p), rel=1e-12)
@@ -350,10 +351,7 @@ def test_leave_one_out_a_large_collector_does_not_move_their_own_yardstick() -> 
     for reference, moves in references:
         before = case_mix(LOO, ["dpd_bucket"], reference=reference).filter(pl.col("collector_id") == "Big")
         after = case_mix(better, ["dpd_bucket"], reference=reference).filter(pl.col("collector_id") == "Big")
-        changed = (before["expected"].item(), before["base_rate"].item()) != (
-            after["expected"].item(),
-            after["base_rate"].item(),
-        )
+        changed = before["expected"].item() != after["expected"].item()
         assert changed is moves, reference
     # With the floor's own rates (r_M1 = 500/1000, r_M4 = 50/300) Big's E moves with Big's result.
     same = case_mix(LOO, ["dpd_bucket"])
@@ -364,8 +362,36 @@ def test_leave_one_out_with_nobody_else_in_a_segment() -> None:
     cells = pl.DataFrame({"collector_id": ["A", "B"], "dpd_bucket": ["M1", "M4"], "den": [10, 10], "num": [5, 1]})
     out = case_mix(cells, ["dpd_bucket"], reference="leave_one_out")
     assert column(out, "expected") == [0.0, 0.0]
+    assert column(out, "observed") == [0.0, 0.0]  # a segment without a reference is left out of O too
+    assert column(out, "raw_rate") == [0.5, 0.1]
     assert column(out, "adjusted") == [None, None]
-    assert column(out, "base_rate") == [0.1, 0.5]
+    assert column(out, "base_rate") == [0.3, 0.3]
+
+
+def test_a_segment_without_reference_is_left_out_of_observed_and_expected() -> None:
+    # A holds M1 (others' rate 0.5) and M9 (no one else there): O and E run over M1 only.
+    cells = pl.DataFrame(
+        {"collector_id": ["A", "A", "B"], "dpd_bucket": ["M1", "M9", "M1"], "den": [100, 100, 100], "num": [40, 80, 50]}
+    )
+    a = case_mix(cells, ["dpd_bucket"], reference="leave_one_out").row(0, named=True)
+    assert (a["observed"], a["expected"], a["oe_ratio"]) == (40.0, 50.0, 0.8)
+    assert a["raw_rate"] == 0.6
+    assert a["adjusted"] == pytest.approx(0.8 * 170 / 300)  # never above 100 % from O of an unmatched segment
+
+
+def test_identical_records_get_identical_fair_values_however_rows_split() -> None:
+    # A's and B's 11 SMS (2 replies) come in different case rows; E must be the same bits.
+    cells = pl.DataFrame(
+        {
+            "collector_id": ["A", "A", "B", "B", "B", "C"],
+            "den": [5, 6, 4, 4, 3, 37],
+            "num": [2, 0, 2, 0, 0, 13],
+        }
+    )
+    out = fair_scores(cells, k=2.5).collectors
+    a, b = out["final"][0], out["final"][1]
+    assert a == b
+    assert out["expected"][0] == out["expected"][1]
 
 
 def test_same_month_expected_sums_to_observed() -> None:
@@ -416,7 +442,8 @@ def test_no_expected_value_gives_no_adjusted_or_final_value() -> None:
     trailing = WORKED.group_by("dpd_bucket").agg(pl.col("den", "num").sum())
     out = fair_scores(cells, ["dpd_bucket"], reference="trailing", trailing=trailing, k=7).collectors
     e = out.filter(pl.col("collector_id") == "E").row(0, named=True)
-    assert (e["observed"], e["expected"], e["raw_rate"], e["adjusted"], e["final"]) == (5.0, 0.0, 0.1, None, None)
+    # M9 has no reference rate, so it is left out of O as well as E (the raw rate keeps it).
+    assert (e["observed"], e["expected"], e["raw_rate"], e["adjusted"], e["final"]) == (0.0, 0.0, 0.1, None, None)
     # A, B, C are untouched by the newcomers under trailing rates from their own month.
     assert column(out, "adjusted")[:3] == pytest.approx(floats([Fraction(7, 22), Fraction(2, 5), Fraction(21, 50)]))
 
