@@ -177,8 +177,8 @@ def _bonus(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     for gate in scheme.gates:
         if gate.cancel_bonus:
             cancelled = cancelled | gate_fires(gate)
-    if "provisional" in frame.columns and _provisional_policy(scheme, "unpaid"):
-        cancelled = cancelled | pl.col("provisional")
+    if "_provisional_unpaid" in frame.columns:
+        cancelled = cancelled | pl.col("_provisional_unpaid")
     paid = pl.col("eligible") & ~cancelled
     return frame.with_columns(bonus=pl.when(paid).then(amount.round(2)).otherwise(0.0))
 
@@ -282,8 +282,8 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
                 pl.format("{} contacts < min_contacts {}", pl.col("contact_rows"), pl.lit(rules.min_contacts))
             )
         )
-    if "provisional" in frame.columns and _provisional_policy(scheme, "unranked"):
-        reasons.append(pl.when(pl.col("provisional")).then(pl.lit("provisional: volume below min_volume")))
+    if "_provisional_unranked" in frame.columns:
+        reasons.append(pl.when(pl.col("_provisional_unranked")).then(pl.lit("provisional: volume below min_volume")))
     for gate in scheme.gates:
         if gate.action == "ineligible":
             reasons.append(pl.when(gate_fires(gate)).then(pl.lit(f"gate: {gate.describe()}")))
@@ -306,7 +306,8 @@ def apply_fairness(
     from .metrics import COMPONENTS
 
     info: dict[str, dict[str, Any]] = {}
-    provisional: list[pl.Expr] = []
+    # Per policy, the metrics whose own volume is below their min_volume.
+    provisional: dict[str, list[pl.Expr]] = {}
     for metric_id in scheme.fair_metrics():
         rule = scheme.metrics[metric_id]
         frame = cells.get(metric_id)
@@ -347,7 +348,7 @@ def apply_fairness(
         )
         collectors = collectors.drop(metric_id).join(fair, on="collector_id", how="left")
         if shrink and shrink.min_volume is not None:
-            provisional.append(pl.col(f"_provisional_{metric_id}").fill_null(True))
+            provisional.setdefault(shrink.provisional, []).append(pl.col(f"_provisional_{metric_id}").fill_null(True))
         cred = result.credibility
         info[metric_id] = (
             {"k": cred.k / scale, "method": cred.method, "reason": cred.reason}
@@ -355,16 +356,12 @@ def apply_fairness(
             else {"k": None, "method": "none"}
         )
     if provisional:
-        collectors = collectors.with_columns(provisional=pl.any_horizontal(provisional))
-    collectors = collectors.drop([c for c in collectors.columns if c.startswith("_provisional_")])
-    return collectors, info
-
-
-def _provisional_policy(scheme: Scheme, policy: str) -> bool:
-    return any(
-        rule.shrink is not None and rule.shrink.min_volume is not None and rule.shrink.provisional == policy
-        for rule in scheme.metrics.values()
-    )
+        collectors = collectors.with_columns(
+            provisional=pl.any_horizontal([flag for flags in provisional.values() for flag in flags]),
+            **{f"_provisional_{policy}": pl.any_horizontal(flags) for policy, flags in provisional.items()},
+        )
+    own = [f"_provisional_{m}" for m in scheme.fair_metrics()]
+    return collectors.drop([c for c in collectors.columns if c in own]), info
 
 
 def score_month(

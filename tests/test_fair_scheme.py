@@ -96,6 +96,39 @@ def test_shrinking_raw_rates_alone_keeps_the_raw_order(tmp_path: Path) -> None:
     assert rows["C"]["recovery_rate"] == pytest.approx((6 + 7) / (10 + 7 / 0.35))
 
 
+def test_each_metric_applies_its_own_provisional_policy(tmp_path: Path) -> None:
+    # C is below recovery_rate's min_volume (ranked anyway) but not below success_rate's
+    # (which would unrank): C stays ranked and paid.
+    (tmp_path / "cases.csv").write_text(CASES)
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        textwrap.dedent(
+            """\
+            inputs:
+              cases: {path: cases.csv}
+            missing: reweight
+            metrics:
+              recovery_rate:
+                weight: 50
+                score: {method: range, floor: 0, ceiling: 1}
+                shrink: {k: 7, min_volume: 50, provisional: rank}
+              success_rate:
+                weight: 50
+                score: {method: range, floor: 0, ceiling: 1}
+                shrink: {k: 1, min_volume: 1, provisional: unranked}
+            grades:
+              - {grade: A, min: 0}
+            bonus: {base: 100}
+            """
+        )
+    )
+    scheme = load_scheme(path)
+    rows = {r["collector_id"]: r for r in score(scheme, load_month(scheme, "2025-03")).table().iter_rows(named=True)}
+    assert rows["C"]["provisional"] is True
+    assert rows["C"]["rank"] is not None and rows["C"]["eligible"] is True
+    assert rows["C"]["bonus"] == 100
+
+
 def test_provisional_collectors_can_be_left_unranked(tmp_path: Path) -> None:
     rows = fair(tmp_path, "shrink: {k: 7, min_volume: 50, provisional: unranked}")
     assert rows["C"]["provisional"] is True and rows["C"]["rank"] is None
