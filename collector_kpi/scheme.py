@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -467,12 +468,26 @@ def _clean_loc(loc: tuple[str | int, ...]) -> tuple[str | int, ...]:
 
 
 class _Loader(yaml.SafeLoader):
-    """YAML as usual, except that a number written with a leading zero stays text.
+    """YAML as usual, except that a number written with a leading zero stays text, and a
+    key given twice in a mapping is an error (YAML would quietly keep the last one).
 
     NOTE: exports hold codes such as 01 or 010; YAML would read them as 1 and 8 (octal),
     so `values: {channel: {01: call}}` would never match "01". Written with a leading
     zero, a number is kept as written (a count given as 05 still validates as 5).
     """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        seen: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            line = key_node.start_mark.line + 1
+            if isinstance(key, Hashable) and key in seen:
+                raise yaml.constructor.ConstructorError(
+                    None, None, f"the key {key!r} is given twice (lines {seen[key]} and {line})", key_node.start_mark
+                )
+            if isinstance(key, Hashable):
+                seen[key] = line
+        return super().construct_mapping(node, deep=deep)
 
 
 def _int_or_code(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:

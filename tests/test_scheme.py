@@ -144,3 +144,17 @@ def test_a_value_key_with_spaces_around_it_is_an_error() -> None:
     text = GOOD.replace("metrics:", "inputs:\n  contacts:\n    values:\n      channel: {' 8': call}\nmetrics:", 1)
     with pytest.raises(SchemeError, match=r"inputs.contacts.values: channel: key ' 8' has spaces around it"):
         parse_scheme(text)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (GOOD + "missing: zero\n", "s.yaml:13: not valid YAML: the key 'missing' is given twice (lines 2 and 13)"),
+        (
+            GOOD.replace("  case_count:\n", "  recovery_rate:\n"),
+            "s.yaml:7: not valid YAML: the key 'recovery_rate' is given twice (lines 4 and 7)",
+        ),
+    ],
+)
+def test_a_key_given_twice_is_an_error_not_the_last_one_silently(text: str, expected: str) -> None:
+    assert error_of(text) == expected
