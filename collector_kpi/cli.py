@@ -245,7 +245,15 @@ def score(
     reviews: ReviewsOption = None,
     roster: RosterOption = None,
     level: Annotated[Level, typer.Option(help="Score collectors or teams.")] = Level.collector,
-    format: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    format: Annotated[
+        Format | None,
+        typer.Option(
+            "--format",
+            "-f",
+            help="Output format. Default: from the --output file's extension, else table.",
+            show_default=False,
+        ),
+    ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show only the N best-ranked rows.")] = None,
     compare: CompareOption = None,
@@ -263,6 +271,7 @@ def score(
         from . import render
         from .errors import OutputError
 
+        format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
             raise OutputError(f"--format {format.value} writes binary; give --output FILE")
         for target in (output, manifest, rejects):
@@ -325,6 +334,34 @@ def score(
             record = _manifest(card, scheme_path, outputs, level, format, hashes[0] if hashes else None)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+
+
+# The format a file name asks for.
+_SUFFIXES = {
+    ".csv": Format.csv,
+    ".json": Format.json,
+    ".parquet": Format.parquet,
+    ".xlsx": Format.xlsx,
+    ".md": Format.markdown,
+}
+
+
+def _output_format(given: Format | None, output: Path | None) -> Format:
+    """The --format given, else the --output file's (table on stdout); a file name whose
+    extension says another format is an error (CSV text in a .xlsx opens as garbage)."""
+    from .errors import OutputError
+
+    implied = _SUFFIXES.get(output.suffix.lower()) if output is not None else None
+    if given is None:
+        if output is None or output.suffix.lower() == ".txt":
+            return Format.table
+        if implied is None:
+            known = ", ".join(_SUFFIXES)
+            raise OutputError(f"{output}: cannot tell the format from the name ({known}); give --format")
+        return implied
+    if implied is not None and implied is not given:
+        raise OutputError(f"{output}: the name says {implied.value} but --format is {given.value}; make them agree")
+    return given
 
 
 def _fitting(console: Any, table: Any, frame: Any, level: str, metric_ids: list[str], title: str, lang: str) -> Any:

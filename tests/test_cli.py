@@ -218,3 +218,30 @@ def test_every_command_and_option_has_help(runner: CliRunner) -> None:
         for param in sub.params:
             if param.name != "help":
                 assert getattr(param, "help", None), f"{name} --{param.name}"
+
+
+def test_output_format_follows_the_file_name(runner: CliRunner, scheme: Path, tmp_path: Path) -> None:
+    target = tmp_path / "card.xlsx"
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-o", str(target))
+    assert code == 0, err
+    assert target.read_bytes()[:2] == b"PK"  # a workbook, not the screen table
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-o", str(tmp_path / "card.csv"))
+    assert code == 0, err
+    assert pl.read_csv(tmp_path / "card.csv")["collector_id"].to_list()[:3] == ["A", "B", "C"]
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-o", "card.dat"], "card.dat: cannot tell the format from the name"),
+        (["-f", "csv", "-o", "card.xlsx"], "card.xlsx: the name says xlsx but --format is csv"),
+    ],
+)
+def test_output_name_and_format_must_agree(
+    runner: CliRunner, scheme: Path, tmp_path: Path, args: list[str], words: str
+) -> None:
+    args = [str(tmp_path / a) if a.startswith("card") else a for a in args]
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), *args)
+    assert code == 2
+    assert words in err
+    assert not list(tmp_path.glob("card*"))

@@ -112,7 +112,9 @@ def build(case: str, root: Path) -> dict[str, Any]:
     if expect.get("month", True):
         write_month(root)
     if "scheme_text" in expect:
-        (root / "scheme.yaml").write_text(INPUTS + expect["scheme_text"], encoding="utf-8")
+        text = expect["scheme_text"]
+        own_inputs = any(line.startswith("inputs:") for line in text.splitlines())
+        (root / "scheme.yaml").write_text(("" if own_inputs else INPUTS) + text, encoding="utf-8")
     elif expect.get("scheme", "tiny") != "none":
         (root / "scheme.yaml").write_text(INPUTS + BODIES[expect.get("scheme", "tiny")] + GRADES, encoding="utf-8")
     for item in folder.rglob("*"):
