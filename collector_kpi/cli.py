@@ -59,10 +59,14 @@ def _stderr() -> Console:
 def _stdout() -> Console:
     from rich.console import Console
 
-    console = Console(highlight=False)
+    class Stdout(Console):
+        def on_broken_pipe(self) -> None:
+            raise BrokenPipeError  # not rich's exit code 1: _guard stops quietly
+
+    console = Stdout(highlight=False)
     if not console.is_terminal:
         # A pipe or a file gets the whole table, not one cut to 80 columns.
-        console = Console(highlight=False, width=100_000, no_color=True)
+        console = Stdout(highlight=False, width=100_000, no_color=True)
     return console
 
 
@@ -75,6 +79,11 @@ def _guard(debug: bool) -> Iterator[None]:
         yield
     except typer.Exit:
         raise
+    except BrokenPipeError:
+        # The reader went away (`kpi … | head`): stop quietly, as a shell tool would on SIGPIPE.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        raise typer.Exit(code=128 + 13) from None
     except KpiError as exc:
         if debug:
             raise
@@ -585,39 +594,40 @@ def metrics(
     format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
 ) -> None:
     """List the metric catalog: id, Chinese and English name, definition, direction."""
-    from .metrics import CATALOG
+    with _guard(False):
+        from .metrics import CATALOG
 
-    rows: list[dict[str, Any]] = [
-        {
-            "id": m.id,
-            "zh": m.zh,
-            "en": m.en,
-            "definition": m.definition,
-            "better": m.better or "scheme decides",
-            "unit": m.unit,
-            "needs": "+".join(m.tables),
-        }
-        for m in CATALOG
-    ]
-    if format is CatalogFormat.json:
-        import json
+        rows: list[dict[str, Any]] = [
+            {
+                "id": m.id,
+                "zh": m.zh,
+                "en": m.en,
+                "definition": m.definition,
+                "better": m.better or "scheme decides",
+                "unit": m.unit,
+                "needs": "+".join(m.tables),
+            }
+            for m in CATALOG
+        ]
+        if format is CatalogFormat.json:
+            import json
 
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
-        return
-    if format is CatalogFormat.markdown:
-        typer.echo("| id | 中文 | name | definition | better | needs |")
-        typer.echo("|---|---|---|---|---|---|")
+            typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+            return
+        if format is CatalogFormat.markdown:
+            typer.echo("| id | 中文 | name | definition | better | needs |")
+            typer.echo("|---|---|---|---|---|---|")
+            for r in rows:
+                typer.echo(f"| {r['id']} | {r['zh']} | {r['en']} | {r['definition']} | {r['better']} | {r['needs']} |")
+            return
+        from rich.table import Table
+
+        table = Table(title="Metric catalog", title_justify="left", header_style="bold")
+        for column in ("id", "中文", "name", "definition", "better", "needs"):
+            table.add_column(column)
         for r in rows:
-            typer.echo(f"| {r['id']} | {r['zh']} | {r['en']} | {r['definition']} | {r['better']} | {r['needs']} |")
-        return
-    from rich.table import Table
-
-    table = Table(title="Metric catalog", title_justify="left", header_style="bold")
-    for column in ("id", "中文", "name", "definition", "better", "needs"):
-        table.add_column(column)
-    for r in rows:
-        table.add_row(r["id"], r["zh"], r["en"], r["definition"], r["better"], r["needs"])
-    _stdout().print(table)
+            table.add_row(r["id"], r["zh"], r["en"], r["definition"], r["better"], r["needs"])
+        _stdout().print(table)
 
 
 def main() -> None:

@@ -175,7 +175,10 @@ def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None)
         raise OutputError(f"{path}: is a directory")
     if not target.parent.is_dir():
         raise OutputError(f"{path}: folder {target.parent} does not exist")
-    handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    except OSError as exc:
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     try:
         # mkstemp makes the file private; give it the mode any new file gets here.
         umask = os.umask(0)
@@ -186,6 +189,9 @@ def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None)
             tmp.flush()
             os.fsync(tmp.fileno())
         os.replace(tmp_name, target)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
     except BaseException:
         Path(tmp_name).unlink(missing_ok=True)
         raise

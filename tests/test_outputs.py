@@ -9,6 +9,7 @@ import random
 import signal
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -18,6 +19,7 @@ from typer.testing import CliRunner
 
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.cli import app
+from collector_kpi.errors import OutputError
 from collector_kpi.render import to_csv, write_atomic
 from tests.conftest import write_scheme
 from tests.test_scoring import MIXED
@@ -155,6 +157,30 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: p
         write_atomic(target, b"half of a new one")
     assert target.read_text() == "the previous, complete scorecard\n"
     assert [p.name for p in tmp_path.iterdir()] == ["card.csv"]
+
+
+@pytest.mark.parametrize("failing", ["mkstemp", "fsync"])
+def test_a_write_the_system_refuses_is_our_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
+    def refused(*args: object, **kwargs: object) -> None:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(tempfile if failing == "mkstemp" else os, failing, refused)
+    with pytest.raises(OutputError, match=r"card.csv: cannot write \(Permission denied\)"):
+        write_atomic(tmp_path / "card.csv", b"rows")
+    assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("args", [["metrics"], ["metrics", "-f", "json"], ["score", "-m", "2025-03", "-f", "csv"]])
+def test_a_closed_pipe_stops_quietly(args: list[str]) -> None:
+    """`kpi … | head`: no error message, the shell's code for SIGPIPE (128 + 13)."""
+    child = subprocess.Popen(
+        [sys.executable, "-m", "collector_kpi", *args], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert child.stdout is not None and child.stderr is not None
+    child.stdout.close()  # the reader is gone before the first byte
+    err = child.stderr.read().decode()
+    assert child.wait(timeout=60) == 141
+    assert "Error" not in err and "Traceback" not in err
 
 
 def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
