@@ -179,7 +179,12 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
 
 
 def _summary(card: Scorecard) -> str:
-    return _accounting_line(card.month, card.stats)
+    """The row accounting, and where an estimated K came from (fairness.md: "and says so")."""
+    lines = [_accounting_line(card.month, card.stats)]
+    for metric_id, info in card.fairness.items():
+        if info.get("method") in ("buhlmann_straub", "fallback"):
+            lines.append(f"{metric_id}: shrink {info['reason']}")
+    return "\n".join(lines)
 
 
 def _accounting_line(month: str, tables: dict[str, Any]) -> str:

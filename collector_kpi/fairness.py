@@ -281,6 +281,7 @@ class Credibility:
     units: int | None = None
     within: float | None = None
     between: float | None = None
+    why: str | None = None  # for ``fallback``: why ``auto`` gave no estimate
 
 
 def credibility_k(
@@ -346,7 +347,7 @@ def credibility_k(
             f"{why}; fallback K = {fallback_share:g} × median E ({median_e:,.4g}) = {value:,.4g}, "
             f"so the median collector's own result counts {_share(median_e, value)}"
         )
-        return Credibility(value, "fallback", reason, collectors, n_units, within, between)
+        return Credibility(value, "fallback", reason, collectors, n_units, within, between, why)
 
     if collectors < min_collectors:
         return fallback(f"only {collectors} collectors have an expected value; Bühlmann–Straub needs {min_collectors}")

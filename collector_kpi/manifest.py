@@ -76,6 +76,7 @@ def build_manifest(
         "inputs": inputs,
         "rows": {table: stats.to_dict() for table, stats in card.stats.items()},
         "reconciliation": card.reconciliation,
+        "fairness": card.fairness,
         "outputs": [
             {"path": str(path), "size": len(payload), "sha256": hashlib.sha256(payload).hexdigest()}
             for path, payload in outputs.items()

@@ -351,7 +351,7 @@ def apply_fairness(
             provisional.setdefault(shrink.provisional, []).append(pl.col(f"_provisional_{metric_id}").fill_null(True))
         cred = result.credibility
         info[metric_id] = (
-            {"k": cred.k / scale, "method": cred.method, "reason": cred.reason}
+            {"k": cred.k / scale, "method": cred.method, "reason": _k_reason(cred, scale)}
             if cred
             else {"k": None, "method": "none"}
         )
@@ -362,6 +362,21 @@ def apply_fairness(
         )
     own = [f"_provisional_{m}" for m in scheme.fair_metrics()]
     return collectors.drop([c for c in collectors.columns if c in own]), info
+
+
+def _k_reason(cred: Any, scale: float) -> str:
+    """Where K came from, in the metric's unit (money in yuan, not cents)."""
+    k = f"{cred.k / scale:,.4g}"
+    if cred.method == "given":
+        return f"K = {k} is set in the scheme"
+    if cred.method == "buhlmann_straub":
+        return f"K = {k}, estimated by Bühlmann–Straub from {cred.collectors} collectors and {cred.units} cells"
+    from .fairness import FALLBACK_SHARE
+
+    return (
+        f"K = auto could not be estimated ({cred.why}), so K = {FALLBACK_SHARE:g} × the median expected value = {k}: "
+        f"the median collector's own result counts {round(100 / (1 + FALLBACK_SHARE))} %"
+    )
 
 
 def score_month(

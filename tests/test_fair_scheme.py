@@ -9,6 +9,7 @@ Money in thousands, two buckets, K = 7:
 
 from __future__ import annotations
 
+import json
 import textwrap
 from pathlib import Path
 
@@ -127,6 +128,24 @@ def test_each_metric_applies_its_own_provisional_policy(tmp_path: Path) -> None:
     assert rows["C"]["provisional"] is True
     assert rows["C"]["rank"] is not None and rows["C"]["eligible"] is True
     assert rows["C"]["bonus"] == 100
+
+
+def test_an_auto_k_that_falls_back_says_so(tmp_path: Path) -> None:
+    # Three collectors are too few for Bühlmann–Straub: K = 0.25 × median E (21) = 5.25.
+    rows = fair(tmp_path, "adjust: {segments: [dpd_bucket]}\nshrink: {k: auto}")
+    assert rows["B"]["recovery_rate_credibility"] == pytest.approx(21 / (21 + 5.25))
+    out = tmp_path / "card.csv"
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(tmp_path / "s.yaml"), "-o", str(out)])
+    assert result.exit_code == 0, result.stderr
+    said = (
+        "recovery_rate: shrink K = auto could not be estimated (only 3 collectors have an expected value; "
+        "Bühlmann–Straub needs 10), so K = 0.25 × the median expected value = 5.25: "
+        "the median collector's own result counts 80 %"
+    )
+    assert said in result.stderr
+    manifest = json.loads((tmp_path / "card.csv.manifest.json").read_text(encoding="utf-8"))
+    assert manifest["fairness"]["recovery_rate"]["k"] == pytest.approx(5.25)
+    assert manifest["fairness"]["recovery_rate"]["method"] == "fallback"
 
 
 def test_provisional_collectors_can_be_left_unranked(tmp_path: Path) -> None:
