@@ -150,6 +150,7 @@ class TableStats:
     read: int = 0
     used: int = 0
     other_month: int = 0
+    blank: int = 0  # rows with nothing in any column read: skipped, and said so
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
@@ -164,6 +165,7 @@ class TableStats:
             "used": self.used,
             "rejected": self.rejected,
             "other_month": self.other_month,
+            "blank": self.blank,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
         }
 
@@ -181,9 +183,12 @@ class MonthSums:
     cells: dict[str, pl.DataFrame] = field(default_factory=dict)
 
 
-def _in_month(data: MonthData, table: str) -> pl.Expr:
+def _in_month(data: MonthData, table: str, blank: bool = True) -> pl.Expr:
+    """Whether a row is the month's; null for a blank row (``blank``: the frame has the
+    ``_blank`` flag — the fast reading does not, and leaves its blank rows to the full one)."""
     condition = month_filter(table, data.tables[table].columns, data.months, data.start, data.end)
-    return condition if condition is not None else pl.lit(True)
+    condition = condition if condition is not None else pl.lit(True)
+    return pl.when(~pl.col("_blank")).then(condition) if blank else condition
 
 
 # Tables reduced through their fast reading first (see TableData.fast_frame): the large ones.
@@ -208,7 +213,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     frames = {table: _with_month(data, table) for table in data.tables}
     used = {table: frame.filter(pl.col("_in_month") & pl.col("_ok")) for table, frame in frames.items()}
     fast = {
-        table: data.tables[table].fast_frame().with_columns(_in_month=_in_month(data, table))
+        table: data.tables[table].fast_frame().with_columns(_in_month=_in_month(data, table, blank=False))
         for table in FAST_TABLES
         if table in frames
     }
@@ -396,7 +401,9 @@ def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> Ta
     stats = TableStats(table, files)
     totals = groups.group_by("_in_month", "_ok").agg(pl.col("_rows").sum())
     for in_month, ok, rows in totals.iter_rows():
-        if not in_month:
+        if in_month is None:
+            stats.blank += rows
+        elif not in_month:
             stats.other_month += rows
         else:
             stats.read += rows

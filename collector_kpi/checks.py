@@ -283,15 +283,14 @@ def warning_issues(data: MonthData) -> list[Issue]:
 
 
 def other_month_issues(stats: dict[str, TableStats], month: str) -> list[Issue]:
-    """Rows of other months in a file are fine, but worth a word."""
+    """Rows of other months, or blank rows, in a file are fine, but worth a word."""
+    skipped = (
+        ("other-month", "other_month", f"row(s) dated outside {month} were skipped"),
+        ("blank-rows", "blank", "blank row(s) (nothing in any column read) were skipped"),
+    )
     return [
-        Issue(
-            type="other-month",
-            message=f"{s.other_month:,} row(s) dated outside {month} were skipped",
-            severity="warning",
-            table=table,
-            count=s.other_month,
-        )
+        Issue(type=kind, message=f"{count:,} {what}", severity="warning", table=table, count=count)
+        for kind, field, what in skipped
         for table, s in stats.items()
-        if s.other_month
+        if (count := getattr(s, field))
     ]

@@ -191,8 +191,10 @@ def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     parts = []
     for table, stats in tables.items():
         text = f"{table} {stats.read:,} read, {stats.used:,} used, {stats.rejected:,} rejected"
-        if stats.other_month:
-            text += f" ({stats.other_month:,} of other months skipped)"
+        skipped = [f"{stats.other_month:,} of other months"] if stats.other_month else []
+        skipped += [f"{stats.blank:,} blank"] if getattr(stats, "blank", 0) else []
+        if skipped:
+            text += f" ({' and '.join(skipped)} skipped)"
         parts.append(text)
     return f"{month}: " + "; ".join(parts)
 

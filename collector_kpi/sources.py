@@ -837,7 +837,11 @@ def read_table(
                 strip = how == "full"
                 fast.append(_parse(c, canonical[c], schema[c], spec, detected.get(c), strip).alias(f"_fast_{c}"))
         # Two stages: the raw and fast values, then the full reading from the raw ones.
-        raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast)
+        # A row with nothing in any column read from the file (Excel's trailing empty lines
+        # or ",,,,") is no record: counted as blank, neither used nor rejected.
+        written = [pl.col(c).is_null() for c in columns if c not in spec.constants and c not in optional_absent]
+        blank = (pl.all_horizontal(written) if written else pl.lit(False)).alias("_blank")
+        raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     frame = _stack([raw.with_columns(full) for raw, full in stages])

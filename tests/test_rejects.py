@@ -115,3 +115,31 @@ def test_a_rejected_row_of_another_month_is_skipped_not_rejected(tiny: Path) -> 
     scheme = load_scheme(write_scheme(tiny, SCHEME))
     card = score(scheme, load_month(scheme, "2025-03"))
     assert (card.stats["contacts"].rejected, card.stats["contacts"].other_month) == (0, 1)
+
+
+@pytest.mark.parametrize("engine", ["fast", "held", "full"])
+def test_blank_rows_are_skipped_and_counted_not_rejected(
+    tiny: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Excel leaves empty lines and lines of bare separators; they are no records."""
+    from collector_kpi import aggregate
+
+    if engine == "full":
+        monkeypatch.setattr(aggregate, "FAST_TABLES", ())
+    if engine == "held":
+        monkeypatch.setattr(aggregate, "HELD_ROWS", 0)
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_text(cases.read_text() + "\n,,,,,,,,,,\n\n", encoding="utf-8")
+    contacts = tiny / "2025-03" / "contacts.csv"
+    lines = contacts.read_text().splitlines(keepends=True)
+    contacts.write_text("".join([*lines[:4], ",,,,,,,,,,\n", *lines[4:], ",,,,,,,,,,\n"]), encoding="utf-8")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.rejects.height == 0
+    assert (card.stats["cases"].blank, card.stats["contacts"].blank) == (3, 2)  # an empty line is a row too
+    assert (card.stats["cases"].read, card.stats["contacts"].read) == (12, 10)
+    assert card.table().equals(clean.table())
+    code, _, err = invoke("score", "-m", "2025-03", "-c", str(tiny / "scheme.yaml"), "--strict", "-f", "csv")
+    assert code == 0
+    assert "cases 12 read, 12 used, 0 rejected (3 blank skipped)" in err
