@@ -163,6 +163,15 @@ def _duplicates(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(pl.len().over("case_id", "collector_id") > 1)
 
 
+def _repeated_contact(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.filter(pl.col("contact_id").is_not_null() & (pl.len().over("contact_id") > 1))
+
+
+def _repeated_review(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    keys = ["collector_id", "month"] if "month" in data.tables["reviews"].columns else ["collector_id"]
+    return frame.filter(pl.len().over(keys) > 1)
+
+
 def _several_teams(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(pl.col("team_id").n_unique().over("collector_id") > 1)
 
@@ -184,6 +193,22 @@ CHECKS: tuple[Check, ...] = (
         "the same case appears more than once for the same collector",
         _duplicates,
         "case_id",
+    ),
+    Check(
+        "duplicate-contact-id",
+        "contacts",
+        ("contact_id",),
+        "the same contact_id appears more than once (each row counts as an attempt)",
+        _repeated_contact,
+        "contact_id",
+    ),
+    Check(
+        "duplicate-review-row",
+        "reviews",
+        ("collector_id",),
+        "a collector has more than one review row for the month (their ratings are averaged)",
+        _repeated_review,
+        "collector_id",
     ),
     Check(
         "recovered-exceeds-overdue",

@@ -26,7 +26,9 @@ EXTRA_CASES = (
 EXTRA_CONTACTS = (
     "k12,zz,A,call,2025-03-20 10:00:00,connected,60,false,,,2099-01-01 00:00:00\n"  # row 13: no case zz; future
     "k13,a1,A,call,2025-03-21 10:00:00,connected,60,false,,,2025-03-21 09:00:00\n"  # row 14: logged before contact
+    "k01,b1,B,sms,2025-03-22 09:00:00,sent,,,,,\n"  # row 15: contact_id k01 again
 )
+EXTRA_REVIEWS = "A,2025-03,70,70,70,0\n"  # row 5: a second March review of A
 
 
 def append(path: Path, text: str) -> None:
@@ -62,6 +64,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
     month = tiny / "2025-03"
     append(month / "cases.csv", EXTRA_CASES)
     append(month / "contacts.csv", EXTRA_CONTACTS)
+    append(month / "reviews.csv", EXTRA_REVIEWS)
     code, data = report("-c", str(scheme))
     assert code == 0
     assert data["month"] == "2025-03" and data["valid"] is True
@@ -93,6 +96,16 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rows": [2, 14],
         "count": 2,
     }
+    assert only("duplicate-contact-id") == {
+        "type": "duplicate-contact-id",
+        "message": "2 row(s): the same contact_id appears more than once (each row counts as an attempt)",
+        "table": "contacts",
+        "file": contacts,
+        "column": "contact_id",
+        "rows": [2, 15],
+        "count": 2,
+    }
+    assert only("duplicate-review-row")["rows"] == [2, 5]  # the February review of A is another month
     assert only("recovered-exceeds-overdue") == {
         "type": "recovered-exceeds-overdue",
         "message": "1 row(s): recovered_amount is larger than overdue_amount",
@@ -146,7 +159,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "blank": 0,
         "rejected_by_reason": {},
     }
-    assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (12, 1)
+    assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (13, 1)
 
 
 def test_warnings_table_says_usable(tiny: Path, scheme: Path) -> None:
