@@ -617,8 +617,10 @@ def _parse(
         if dtype.is_numeric():
             number = raw.cast(pl.Float64)
         else:
+            # Thousands separators and the yuan sign go; a lone "-" is Excel's accounting zero.
+            cleaned = _text(raw).str.replace_all(r"[,¥￥\s]", "")
             number = (
-                _text(raw).str.replace_all(r"[,¥￥\s]", "").cast(pl.Float64, strict=False)
+                pl.when(cleaned == "-").then(pl.lit("0")).otherwise(cleaned).cast(pl.Float64, strict=False)
                 if strip
                 else _text(raw).cast(pl.Float64, strict=False)
             )

@@ -143,3 +143,17 @@ def test_blank_rows_are_skipped_and_counted_not_rejected(
     code, _, err = invoke("score", "-m", "2025-03", "-c", str(tiny / "scheme.yaml"), "--strict", "-f", "csv")
     assert code == 0
     assert "cases 12 read, 12 used, 0 rejected (3 blank skipped)" in err
+
+
+def test_excel_money_spellings_are_amounts_not_rejects(tiny: Path) -> None:
+    """Thousands separators, the yuan sign and the accounting format's " - " for zero."""
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    cases = tiny / "2025-03" / "cases.csv"
+    old = "a3,A,Ann,T1,2025-03-05,1000,0,0"
+    text = cases.read_text(encoding="utf-8")
+    assert old in text
+    cases.write_text(text.replace(old, 'a3,A,Ann,T1,2025-03-05,"¥1,000.00"," -   ",0'), encoding="utf-8")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.rejects.height == 0
+    assert card.table().equals(clean.table())
