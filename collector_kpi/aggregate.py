@@ -70,7 +70,7 @@ def _needed_columns(scheme: Scheme, components: list[str]) -> dict[str, dict[str
         if rule.adjust is None or not rule.adjust.segments:
             by_table[table].setdefault("case_id", f"metrics.{metric_id}.shrink")
     if "case_rows" in components:
-        by_table["cases"].setdefault("collector_id", "case_count")
+        by_table["cases"].setdefault("collector_id", "case_count" if "case_count" in scheme.metrics else "eligibility")
     for name, role in (("recovered_cents", "the reconciliation"), ("overdue_cents", "the reconciliation")):
         if name in components:
             for column in COMPONENTS[name].columns:
@@ -572,8 +572,10 @@ def _first(exc: Exception) -> str:
 
 
 def _top_reason(stats: TableStats) -> str:
-    reason, count = max(stats.rejected_by_reason.items(), key=lambda kv: (kv[1], kv[0]))
-    return f"{reason} on {count:,} rows"
+    """The three commonest reasons (a row can have several), most rows first."""
+    ranked = sorted(stats.rejected_by_reason.items(), key=lambda kv: (-kv[1], kv[0]))
+    text = ", ".join(f"{reason} on {count:,} rows" for reason, count in ranked[:3])
+    return text + (f" and {len(ranked) - 3} more reasons" if len(ranked) > 3 else "")
 
 
 def _combine(

@@ -96,7 +96,8 @@ ALL_OUTCOMES = tuple(sorted({o for outcomes in OUTCOMES.values() for o in outcom
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "有", "已承诺")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "无", "未承诺")
 
-DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d")
+# A date column may come with a time (Excel writes a date cell as 2025/4/1 0:00): its date.
+DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 DATETIME_FORMATS = (
     "%Y-%m-%d %H:%M:%S",
     "%Y-%m-%dT%H:%M:%S",
@@ -517,6 +518,8 @@ def _parse_text_date(text: pl.Expr, kind: ColumnType, fmt: str) -> pl.Expr:
     if fmt == ISO_PREFIX:
         return text.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
     if kind == "date":
+        if "%H" in fmt:
+            return text.str.to_datetime(fmt, time_unit="us", strict=False).dt.date()
         return text.str.to_date(fmt, strict=False)
     return text.str.to_datetime(fmt, time_unit="us", strict=False)
 
@@ -781,7 +784,10 @@ def read_table(
             if column in available or column in spec.datetime_parts:
                 continue
             if column in needed_by and column not in ("month",):
-                hint = _close(column, found, table) or _separator_hint(found, table)
+                # Suggested only among the headers not already read as another column:
+                # overdue_amount is not recovered_amount.
+                spare = [name for name in found if rename.get(name, name) not in CANONICAL[table]]
+                hint = _close(column, spare, table) or _separator_hint(found, table)
                 raise InputError(
                     f"{table}: {path}: missing column '{column}' (needed by {needed_by[column]}); "
                     f"found: {', '.join(found)}{hint}"

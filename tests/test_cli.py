@@ -245,3 +245,12 @@ def test_output_name_and_format_must_agree(
     assert code == 2
     assert words in err
     assert not list(tmp_path.glob("card*"))
+
+
+def test_missing_column_is_not_mistaken_for_another_canonical_one(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_text(cases.read_text().replace("overdue_amount", "debt"))
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
+    assert code == 2
+    assert "missing column 'overdue_amount'" in err
+    assert "did you mean" not in err  # not recovered_amount, which is read already

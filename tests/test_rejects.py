@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -154,6 +155,19 @@ def test_excel_money_spellings_are_amounts_not_rejects(tiny: Path) -> None:
     text = cases.read_text(encoding="utf-8")
     assert old in text
     cases.write_text(text.replace(old, 'a3,A,Ann,T1,2025-03-05,"¥1,000.00"," -   ",0'), encoding="utf-8")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.rejects.height == 0
+    assert card.table().equals(clean.table())
+
+
+def test_a_date_column_written_with_midnight_times_is_read_as_dates(tiny: Path) -> None:
+    """Excel writes a date cell of a CSV as 2025/3/1 0:00."""
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    cases = tiny / "2025-03" / "cases.csv"
+    text = re.sub(r"2025-0(\d)-(\d\d)", lambda m: f"2025/{m[1]}/{int(m[2])} 0:00", cases.read_text(encoding="utf-8"))
+    assert "2025/3/1 0:00" in text
+    cases.write_text(text, encoding="utf-8")
     card = score(scheme, load_month(scheme, "2025-03"))
     assert card.rejects.height == 0
     assert card.table().equals(clean.table())
