@@ -96,7 +96,10 @@ def _expected(column: str, label: str) -> str:
     from .sources import DATE_FORMATS, DATETIME_FORMATS
 
     if label == "not a date":
-        return f"; expected a date like {', '.join(DATE_FORMATS)} or the format set in inputs.<table>.formats"
+        dates = ", ".join(f for f in DATE_FORMATS if "%H" not in f)
+        return (
+            f"; expected a date like {dates} (a time after it is allowed) or the format set in inputs.<table>.formats"
+        )
     if label == "not a date and time":
         return f"; expected e.g. {DATETIME_FORMATS[0]} or the format set in inputs.<table>.formats"
     if label in ("not a number", "not a whole number"):

@@ -151,13 +151,22 @@ def test_repeated_path_option_reads_every_file(runner: CliRunner, tiny: Path, sc
     assert out == whole
 
 
-def test_missing_column_names_metric_and_found_columns(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+@pytest.mark.parametrize(
+    ("header", "hint"),
+    [
+        ("overdue_amt", "did you mean 'overdue_amt'"),
+        ("debt", None),  # no hint: recovered_amount is close in spelling but read already
+    ],
+)
+def test_missing_column_names_metric_and_found_columns(
+    runner: CliRunner, tiny: Path, scheme: Path, header: str, hint: str | None
+) -> None:
     cases = tiny / "2025-03" / "cases.csv"
-    cases.write_text(cases.read_text().replace("overdue_amount", "overdue_amt"))
+    cases.write_text(cases.read_text().replace("overdue_amount", header))
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
     assert code == 2
     assert "missing column 'overdue_amount' (needed by recovery_rate)" in err
-    assert "did you mean 'overdue_amt'" in err
+    assert (hint in err) if hint else ("did you mean" not in err)
 
 
 def test_bad_scheme_exit_2(runner: CliRunner, tiny: Path) -> None:
@@ -245,12 +254,3 @@ def test_output_name_and_format_must_agree(
     assert code == 2
     assert words in err
     assert not list(tmp_path.glob("card*"))
-
-
-def test_missing_column_is_not_mistaken_for_another_canonical_one(runner: CliRunner, tiny: Path, scheme: Path) -> None:
-    cases = tiny / "2025-03" / "cases.csv"
-    cases.write_text(cases.read_text().replace("overdue_amount", "debt"))
-    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
-    assert code == 2
-    assert "missing column 'overdue_amount'" in err
-    assert "did you mean" not in err  # not recovered_amount, which is read already
