@@ -236,7 +236,10 @@ def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: di
 
     period = api.previous_period(card.month) if compare == "previous" else compare
     period_months(period, "--compare")
-    previous = _run(period, scheme_path, {})
+    try:
+        previous = _run(period, scheme_path, {})
+    except KpiError as exc:
+        raise type(exc)(f"--compare {compare}: the period compared with, {period}: {exc.message}") from exc
     _stderr().print(_summary(previous), markup=False, soft_wrap=True)
     return previous
 

@@ -57,7 +57,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "previous_value": ("Previous value", "上期数值"),
     "value_change": ("Δ value", "数值变化"),
     "previous_points": ("Previous points", "上期得分"),
-    "points_change": ("Δ points", "得分变化"),
+    "points_change": ("Δ score", "得分变化"),
     # movement words
     "new": ("new", "新进"),
     "left": ("left", "已离开"),

@@ -349,7 +349,7 @@ def _delta_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-DELTA_COLUMNS = ("metric", "before", "now", "change", "Δ points")
+DELTA_COLUMNS = ("metric", "before", "now", "change", "Δ score")
 
 
 def deltas_table(deltas: pl.DataFrame, previous: str) -> Any:

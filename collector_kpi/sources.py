@@ -146,6 +146,8 @@ def period_months(period: str, option: str = "--month") -> list[str]:
 def _bounds(month: str, period: str, option: str = "--month") -> tuple[date, date]:
     match = _MONTH.match(month)
     if not match or not 1 <= int(match.group(2)) <= 12:
+        if option == "--quarter":
+            raise KpiError(f"--quarter: '{period}' is not a quarter; write it as YYYYQn, n from 1 to 4 (2025Q1)")
         raise KpiError(
             f"{option}: '{period}' is not a month; write it as YYYY-MM (2025-03), a range YYYY-MM..YYYY-MM "
             "or a quarter YYYYQn (2025Q1)"

@@ -20,8 +20,7 @@ def run(*args: str) -> tuple[int, str]:
 def test_period_errors_name_the_option() -> None:
     assert run("score", "--quarter", "2025Q5", "-c", DEFAULT) == (
         2,
-        "Error: --quarter: '2025Q5' is not a month; write it as YYYY-MM (2025-03), a range YYYY-MM..YYYY-MM "
-        "or a quarter YYYYQn (2025Q1)\n",
+        "Error: --quarter: '2025Q5' is not a quarter; write it as YYYYQn, n from 1 to 4 (2025Q1)\n",
     )
     code, err = run("score", "-m", "2025-03", "-c", DEFAULT, "--compare", "nonsense")
     assert code == 2 and "Error: --compare: 'nonsense' is not a month" in err

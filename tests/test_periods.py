@@ -95,6 +95,12 @@ def test_compare_needs_scheme_paths() -> None:
     assert "--compare reads both periods through the scheme's input paths" in result.stderr
 
 
+def test_a_missing_compared_period_says_it_is_the_compared_one() -> None:
+    result = CliRunner().invoke(app, ["score", "-m", "2025-02", "-c", DEFAULT, "--compare", "previous"])
+    assert result.exit_code == 2
+    assert "Error: --compare previous: the period compared with, 2025-01: cases: file not found" in result.stderr
+
+
 def test_month_or_quarter_is_required() -> None:
     result = CliRunner().invoke(app, ["score", "-c", DEFAULT])
     assert result.exit_code == 2
