@@ -169,7 +169,7 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
 
     if path is not None:
         frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
-        render.write_atomic(path, render.to_csv(frame), protected=inputs)
+        render.write_atomic(path, render.to_csv(frame, bom=True), protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         from .checks import describe_reject
@@ -336,6 +336,8 @@ def score(
                 # headers stay the contract's ids unless a language is asked for
                 lang=language if (lang or card.scheme.lang) else None,
             )
+        elif format is Format.csv:
+            payload = render.to_csv(frame, bom=output is not None)
         else:
             payload = render.WRITERS[format.value](frame)
         if output is None:

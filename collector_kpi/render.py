@@ -129,9 +129,10 @@ def _starts_with_any(column: pl.Expr) -> pl.Expr:
     return condition.fill_null(False)
 
 
-def to_csv(frame: pl.DataFrame) -> bytes:
+def to_csv(frame: pl.DataFrame, bom: bool = False) -> bytes:
+    """CSV text; ``bom`` for a file: Excel on a Chinese Windows reads UTF-8 only with one."""
     buffer = io.BytesIO()
-    neutralise_formulas(frame).write_csv(buffer)
+    neutralise_formulas(frame).write_csv(buffer, include_bom=bom)
     return buffer.getvalue()
 
 

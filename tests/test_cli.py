@@ -237,6 +237,9 @@ def test_output_format_follows_the_file_name(runner: CliRunner, scheme: Path, tm
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-o", str(tmp_path / "card.csv"))
     assert code == 0, err
     assert pl.read_csv(tmp_path / "card.csv")["collector_id"].to_list()[:3] == ["A", "B", "C"]
+    assert (tmp_path / "card.csv").read_bytes().startswith(b"\xef\xbb\xbfrank,")  # a BOM in a file, for Excel
+    code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv")
+    assert out.startswith("rank,")  # none on stdout, for pipes
 
 
 @pytest.mark.parametrize(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
 import os
@@ -142,7 +143,7 @@ def test_shuffled_inputs_give_byte_identical_outputs(tmp_path: Path) -> None:
         )  # fmt: skip
         outputs.append(out.read_bytes())
     canonical = run_score("-m", "2025-03", "-c", str(ROOT / "configs" / "default.yaml"), "-f", "csv")
-    assert outputs[0] == outputs[1] == canonical.encode("utf-8")
+    assert outputs[0] == outputs[1] == codecs.BOM_UTF8 + canonical.encode("utf-8")
 
 
 def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

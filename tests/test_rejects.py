@@ -51,7 +51,7 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     ]
     cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
-    assert target.read_text().splitlines() == [
+    assert target.read_text(encoding="utf-8-sig").splitlines() == [
         "table,source_file,row,reason,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
         "contacted_at,channel,outcome",
         f"cases,{cases},4,recovered_amount: not a number,A,T1,n/a,1000,Ann,,,",
@@ -80,7 +80,7 @@ def test_strict_still_writes_the_rejects(bad_month: Path, tmp_path: Path) -> Non
     target = tmp_path / "rejects.csv"
     code, _, _ = invoke("score", "-m", "2025-03", "-c", str(bad_month), "--strict", "--rejects", str(target))
     assert code == 2
-    assert len(target.read_text().splitlines()) == 5
+    assert len(target.read_text(encoding="utf-8-sig").splitlines()) == 5
 
 
 def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None:
@@ -91,7 +91,8 @@ def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None
     )
     assert code == 0, err
     assert out.startswith("rank,collector_id")
-    assert target.read_text().splitlines() == ["table,source_file,row,reason"]
+    assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # so Excel reads the UTF-8 (Chinese names) right
+    assert target.read_text(encoding="utf-8-sig").splitlines() == ["table,source_file,row,reason"]
     assert f"wrote 0 rejected row(s) to {target}" in err
 
 

@@ -295,7 +295,7 @@ def test_validate_writes_rejects(tiny: Path, scheme: Path) -> None:
     code, _, err = validate("-c", str(scheme), "--rejects", str(target))
     assert code == 1
     assert f"wrote 1 rejected row(s) to {target}" in err
-    lines = target.read_text().splitlines()
+    lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 2
     header = lines[0].split(",")
     assert header[:4] == ["table", "source_file", "row", "reason"]
