@@ -288,7 +288,7 @@ def score(
     """Score a month (or a longer period) and print a ranked scorecard; a summary goes to stderr."""
     with _guard(debug):
         from . import render
-        from .errors import OutputError
+        from .errors import KpiError, OutputError
 
         format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
@@ -310,6 +310,11 @@ def score(
         _handle_rejects(card.rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
         language = _lang(lang, card)
+        if level is Level.team and card.teams.is_empty():
+            raise KpiError(
+                "--level team: no collector has a team; a collector's team comes from the cases' team_id "
+                "or the roster, and this run reads neither"
+            )
         frame = _frame(card, previous, level.value, top)
         metric_ids = list(card.scheme.metrics)
         if format is Format.table:

@@ -46,7 +46,7 @@ class MetricLine:
 
 @dataclass
 class Lever:
-    """A metric where reaching a realistic value (the team median) would add points."""
+    """A metric where reaching a realistic value (the team mates' median) would add points."""
 
     metric: str
     value: float
@@ -229,18 +229,20 @@ def _band(scheme: Scheme, score: float | None) -> dict[str, Any] | None:
 
 
 def levers(card: Scorecard, row: dict[str, Any], level: str) -> list[Lever]:
-    """Metrics where reaching the median of the peers (team mates, or all teams) adds points.
+    """Metrics where reaching the median of the peers (the eligible team mates, or the other
+    teams; a collector alone in a team: the other collectors) adds points.
 
     Each lever moves one metric alone, all else equal; ordered by points gained, then id.
     """
     scheme = card.scheme
     key_column = "collector_id" if level == "collector" else "team_id"
     frame = card.frame(level)
-    peers = frame.filter("eligible")
-    source = "all teams' median"
+    peers = frame.filter(pl.col("eligible") & (pl.col(key_column) != row[key_column]))  # not themself
+    source = "all teams' median" if level == "team" else "all collectors' median"
     if level == "collector" and row.get("team_id") is not None:
-        peers = peers.filter(pl.col("team_id") == row["team_id"])
-        source = "team median"
+        mates = peers.filter(pl.col("team_id") == row["team_id"])
+        if not mates.is_empty():  # else (alone in the team) the other collectors
+            peers, source = mates, "team mates' median"
     index = frame.with_row_index("_i").filter(pl.col(key_column) == row[key_column])["_i"].item()
     out: list[Lever] = []
     for metric_id, rule in scheme.metrics.items():

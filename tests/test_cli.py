@@ -257,3 +257,18 @@ def test_output_name_and_format_must_agree(
     assert code == 2
     assert words in err
     assert not list(tmp_path.glob("card*"))
+
+
+def test_team_level_without_any_team_says_why(runner: CliRunner, tiny: Path) -> None:
+    scheme = tiny / "calls.yaml"
+    scheme.write_text(
+        'inputs:\n  contacts: {path: "{month}/contacts.csv"}\nmissing: reweight\n'
+        "metrics:\n  call_connect_rate: {weight: 100, score: {method: range, floor: 0, ceiling: 1}}\n"
+        "grades: [{grade: A, min: 0}]\n",
+        encoding="utf-8",
+    )
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--level", "team")
+    assert code == 2 and out == ""
+    assert "--level team: no collector has a team" in err
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
+    assert code == 0, err

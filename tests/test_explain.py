@@ -50,25 +50,45 @@ def test_b_line_by_hand(tiny: Path) -> None:
 
 def test_levers_are_ordered_by_points_gained(tiny: Path) -> None:
     exp = explained(tiny, "B")
-    # Team T1's eligible members are A and B; the target is their median.
-    # recovery_rate 1/7 → (0.62 + 1/7) / 2: range score 10.71 → 70.36, × 40 % = +23.86
-    # recovered_amount 1000 → 2050: target score 33.33 → 68.33, × 20 % = +7.00
-    # waiver_rate 2/3 → 0.3905: band score 0 → 54.76, × 10 % = +5.48
-    # call_connect_rate 0.5 → 0.583: still between C and A, percentile 50 → 50: no lever
-    assert [lever.metric for lever in exp.levers] == ["recovery_rate", "recovered_amount", "waiver_rate"]
-    median = (0.62 + 1 / 7) / 2
-    assert exp.levers[0].target == pytest.approx(median)
-    assert exp.levers[0].points_gain == pytest.approx(0.4 * ((median - 0.1) / 0.4 * 100 - (1 / 7 - 0.1) / 0.4 * 100))
-    assert exp.levers[1].points_gain == pytest.approx(0.2 * (2050 / 2000 / 1.5 * 100 - 1000 / 2000 / 1.5 * 100))
-    assert exp.levers[2].points_gain == pytest.approx(0.1 * (1 - (median_waiver() - 0.3) / 0.2) * 100)
+    # B's eligible team mate in T1 is A alone; the target is A's value (B's own is not counted).
+    # recovery_rate 1/7 → 0.62: range score 10.71 → 100 (capped), × 40 % = +35.71
+    # recovered_amount 1000 → 3100: target score 33.33 → 100 (cap 1.5), × 20 % = +13.33
+    # waiver_rate 2/3 → 400/3500 (inside the band): 0 → 100, × 10 % = +10
+    # call_connect_rate 1/2 → 2/3: percentile 50 → 75 (ties A, above C), × 30 % = +7.5
+    assert [lever.metric for lever in exp.levers] == [
+        "recovery_rate",
+        "recovered_amount",
+        "waiver_rate",
+        "call_connect_rate",
+    ]
+    assert {lever.target_source for lever in exp.levers} == {"team mates' median"}
+    assert exp.levers[0].target == pytest.approx(0.62)
+    gains = [lever.points_gain for lever in exp.levers]
+    assert gains == pytest.approx([0.4 * (100 - (1 / 7 - 0.1) / 0.4 * 100), 0.2 * (100 - 100 / 3), 10, 7.5])
 
 
 def median_waiver() -> float:
     return (400 / 3500 + 2000 / 3000) / 2
 
 
-def test_alone_in_team_has_no_levers(tiny: Path) -> None:
-    assert explained(tiny, "C").levers == []
+def test_alone_in_team_is_compared_with_the_other_collectors(tiny: Path) -> None:
+    exp = explained(tiny, "C")
+    # C is alone in T2: the targets are the medians of A and B.
+    # recovery_rate 0.2 → (0.62 + 1/7)/2: 25 → 70.36, × 40 % = +18.14
+    # call_connect_rate 0 → (2/3 + 1/2)/2: percentile 0 → 50, × 30 % = +15
+    # recovered_amount 1000 → 2050: 33.33 → 68.33, × 20 % = +7
+    # waiver_rate 0 → 0.3905: band 50 → 54.76, × 10 % = +0.48
+    assert [lever.metric for lever in exp.levers] == [
+        "recovery_rate",
+        "call_connect_rate",
+        "recovered_amount",
+        "waiver_rate",
+    ]
+    assert {lever.target_source for lever in exp.levers} == {"all collectors' median"}
+    median = (0.62 + 1 / 7) / 2
+    gains = [lever.points_gain for lever in exp.levers]
+    waiver = 0.1 * ((1 - (median_waiver() - 0.3) / 0.2) * 100 - 50)
+    assert gains == pytest.approx([0.4 * ((median - 0.1) / 0.4 * 100 - 25), 15, 7, waiver])
 
 
 def test_team_explanation(tiny: Path) -> None:
