@@ -171,11 +171,20 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
         frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
         render.write_atomic(path, render.to_csv(frame, bom=True), protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
-    if strict and rejects.height:
-        from .checks import describe_reject
+    if not rejects.height:
+        return
+    from .checks import describe_reject
 
-        first = rejects.sort("table", "_file", "_row").row(0, named=True)
-        raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {describe_reject(first)}")
+    first = describe_reject(rejects.sort("table", "_file", "_row").row(0, named=True))
+    if strict:
+        raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {first}")
+    where = f"listed in {path}" if path is not None else "list them with --rejects FILE"
+    _stderr().print(
+        f"warning: {rejects.height:,} row(s) rejected and left out of every score (first: {first}); "
+        f"{where}, or stop on them with --strict",
+        markup=False,
+        soft_wrap=True,
+    )
 
 
 def _summary(card: Scorecard) -> str:

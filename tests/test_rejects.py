@@ -48,6 +48,9 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
         "2025-03: cases 12 read, 9 used, 3 rejected; contacts 10 read, 9 used, 1 rejected "
         "(1 of other months skipped); roster 4 read, 4 used, 0 rejected",
         f"wrote 4 rejected row(s) to {target}",
+        f"warning: 4 row(s) rejected and left out of every score (first: {bad_month.parent / '2025-03' / 'cases.csv'} "
+        "row 4: recovered_amount: not a number (value 'n/a'; expected a number such as 1234.56)); "
+        f"listed in {target}, or stop on them with --strict",
     ]
     cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
