@@ -166,6 +166,11 @@ def _duplicates(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(pl.len().over("case_id", "collector_id") > 1)
 
 
+def _collector_without_cases(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    holders = _used(data, "cases").select("collector_id").unique()
+    return frame.join(holders, on="collector_id", how="anti")
+
+
 def _repeated_contact(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(pl.col("contact_id").is_not_null() & (pl.len().over("contact_id") > 1))
 
@@ -196,6 +201,18 @@ CHECKS: tuple[Check, ...] = (
         "the same case appears more than once for the same collector",
         _duplicates,
         "case_id",
+    ),
+    *(
+        Check(
+            "collector-without-cases",
+            table,
+            ("collector_id",),
+            "collector ids that hold no case in the cases table (a typo? such a collector is listed, not ranked)",
+            _collector_without_cases,
+            "collector_id",
+            ("cases",),
+        )
+        for table in ("contacts", "reviews")
     ),
     Check(
         "duplicate-contact-id",

@@ -268,7 +268,10 @@ def test_validate_without_optional_columns(tiny: Path, scheme: Path) -> None:
     )
     code, data = report("-c", str(scheme))
     assert code == 0
-    assert {i["type"] for i in data["issues"]} == {"other-month"}  # the tiny month's February review
+    issues = {i["type"]: i for i in data["issues"]}
+    assert set(issues) == {"other-month", "collector-without-cases"}  # the tiny month's February review
+    # B's March review, while only A holds a case now: a typo, or a collector not ranked
+    assert (issues["collector-without-cases"]["table"], issues["collector-without-cases"]["rows"]) == ("reviews", [3])
 
 
 def test_contacts_only_scheme_skips_the_case_checks(tmp_path: Path) -> None:
