@@ -158,3 +158,13 @@ def test_a_value_key_with_spaces_around_it_is_an_error() -> None:
 )
 def test_a_key_given_twice_is_an_error_not_the_last_one_silently(text: str, expected: str) -> None:
     assert error_of(text) == expected
+
+
+def test_yaml_merge_keys_still_work() -> None:
+    text = GOOD.replace(
+        "    score: {method: range, floor: 0.1, ceiling: 0.5}\n",
+        "    score: &range {method: range, floor: 0.1, ceiling: 0.5}\n",
+    ).replace("    score: {method: percentile}\n", "    score: {<<: *range, ceiling: 0.6}\n")
+    scheme = parse_scheme(text.replace("case_count", "settlement_rate"), "s.yaml")
+    merged = scheme.metrics["settlement_rate"].score
+    assert (merged.method, merged.floor, merged.ceiling) == ("range", 0.1, 0.6)  # merged, then overridden
