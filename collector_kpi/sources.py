@@ -703,7 +703,9 @@ def _problems(
     raw = pl.col(f"_raw_{column}")
     value = pl.col(column) if value is None else value
     checks: list[tuple[pl.Expr, str]] = []
-    unparsed = raw.is_not_null() & value.is_null()
+    # An empty or all-space text cell ("" in a quoted CSV, '' in Parquet) is a missing value,
+    # not a value that failed to parse.
+    unparsed = raw.is_not_null() & value.is_null() & (raw.cast(pl.String).str.strip_chars() != "")
     label = {
         "month": "not a month",
         "date": "not a date",
@@ -849,7 +851,11 @@ def read_table(
         # Two stages: the raw and fast values, then the full reading from the raw ones.
         # A row with nothing in any column read from the file (Excel's trailing empty lines
         # or ",,,,") is no record: counted as blank, neither used nor rejected.
-        written = [pl.col(c).is_null() for c in columns if c not in spec.constants and c not in optional_absent]
+        written = [
+            pl.col(c).is_null() | (pl.col(c) == "") if schema[c] == pl.String else pl.col(c).is_null()
+            for c in columns
+            if c not in spec.constants and c not in optional_absent
+        ]
         blank = (pl.all_horizontal(written) if written else pl.lit(False)).alias("_blank")
         raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]

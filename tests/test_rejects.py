@@ -175,3 +175,19 @@ def test_a_date_column_written_with_midnight_times_is_read_as_dates(tiny: Path) 
     card = score(scheme, load_month(scheme, "2025-03"))
     assert card.rejects.height == 0
     assert card.table().equals(clean.table())
+
+
+def test_empty_text_cells_are_missing_values_not_rejects(tiny: Path) -> None:
+    """An export that quotes every field writes an empty cell as "" (Parquet: '')."""
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    for name in ("cases.csv", "contacts.csv"):
+        path = tiny / "2025-03" / name
+        lines = path.read_text(encoding="utf-8").splitlines()
+        quoted = [",".join(f'"{field}"' for field in line.split(",")) for line in lines]
+        blank_row = ",".join('""' for _ in lines[0].split(","))
+        path.write_text("\n".join([*quoted, blank_row]) + "\n", encoding="utf-8")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.rejects.height == 0
+    assert (card.stats["cases"].blank, card.stats["contacts"].blank) == (1, 1)
+    assert card.table().equals(clean.table())
