@@ -623,7 +623,10 @@ def _parse(
             number = raw.cast(pl.Float64)
         else:
             # Thousands separators and the yuan sign go; a lone "-" is Excel's accounting zero.
-            cleaned = _text(raw).str.replace_all(r"[,¥￥\s]", "")
+            # A comma only groups thousands (1,234.50): "1.234,50" or "1,2,3" is not a number.
+            text = _text(raw).str.replace_all(r"[¥￥\s]", "")
+            grouped = ~text.str.contains(",", literal=True) | text.str.contains(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
+            cleaned = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
             number = (
                 pl.when(cleaned == "-").then(pl.lit("0")).otherwise(cleaned).cast(pl.Float64, strict=False)
                 if strip

@@ -164,6 +164,17 @@ def test_excel_money_spellings_are_amounts_not_rejects(tiny: Path) -> None:
     assert card.table().equals(clean.table())
 
 
+@pytest.mark.parametrize("amount", ["1.234,50", "1,2,3", "1,0000"])
+def test_a_comma_that_does_not_group_thousands_is_not_a_number(tiny: Path, amount: str) -> None:
+    """Never 1.234,50 → 1.2345 (a European decimal comma) or 1,2,3 → 123: such an amount is rejected."""
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    cases = tiny / "2025-03" / "cases.csv"
+    old = "a3,A,Ann,T1,2025-03-05,1000,0,0"
+    cases.write_text(cases.read_text(encoding="utf-8").replace(old, f'a3,A,Ann,T1,2025-03-05,"{amount}",0,0'))
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.rejects["_reject"].to_list() == ["overdue_amount: not a number"]
+
+
 def test_a_date_column_written_with_midnight_times_is_read_as_dates(tiny: Path) -> None:
     """Excel writes a date cell of a CSV as 2025/3/1 0:00."""
     scheme = load_scheme(write_scheme(tiny, SCHEME))
