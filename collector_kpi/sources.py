@@ -588,6 +588,11 @@ def _parse(
     if kind in ("id", "text"):
         # Stripped whatever the stored type (a Categorical id can be padded too).
         return normal_text(raw.cast(pl.String))
+    if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
+        # The wall-clock time where it was written (07:30 in Beijing is 07:30, not 23:30 UTC
+        # of the day before): the month and the follow-up are in the lender's local time.
+        raw = raw.dt.replace_time_zone(None)
+        dtype = pl.Datetime(dtype.time_unit)
     if kind == "month":
         if dtype == pl.String:
             text = raw.str.strip_chars()

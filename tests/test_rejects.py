@@ -202,3 +202,30 @@ def test_empty_text_cells_are_missing_values_not_rejects(tiny: Path) -> None:
     assert card.rejects.height == 0
     assert (card.stats["cases"].blank, card.stats["contacts"].blank) == (1, 1)
     assert card.table().equals(clean.table())
+
+
+def test_time_zone_aware_timestamps_keep_their_local_time(tiny: Path) -> None:
+    """A Parquet export in Asia/Shanghai: 2025-03-01 07:30 there is March, not February in UTC."""
+    import polars as pl
+
+    month = tiny / "2025-03"
+    contacts = pl.read_csv(month / "contacts.csv", infer_schema=False)
+    contacts = contacts.with_columns(
+        pl.col("contacted_at", "logged_at").str.to_datetime("%Y-%m-%d %H:%M:%S").dt.replace_time_zone("Asia/Shanghai")
+    )
+    first = pl.col("contact_id") == "k01"  # the first call of the month, made early on 1 March
+    contacts = contacts.with_columns(
+        contacted_at=pl.when(first)
+        .then(pl.datetime(2025, 3, 1, 7, 30, time_zone="Asia/Shanghai"))
+        .otherwise("contacted_at")
+    )
+    contacts.write_parquet(month / "contacts.parquet")
+    naive = contacts.with_columns(pl.col("contacted_at", "logged_at").dt.replace_time_zone(None))
+    naive.write_parquet(month / "naive.parquet")
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    cards = [
+        score(scheme, load_month(scheme, "2025-03", {"contacts": str(month / name)}))
+        for name in ("contacts.parquet", "naive.parquet")
+    ]
+    assert cards[0].stats["contacts"].other_month == 1  # only k11 of 27 February
+    assert cards[0].table().equals(cards[1].table())
