@@ -608,11 +608,15 @@ def _combine(
         out = out.with_columns(
             current.fill_null(default).alias("target_cents") if default else current.alias("target_cents")
         )
-    if "cases" in frames:
-        # The contract: a collector with no case rows in the month gets a line, not a rank.
-        out = out.with_columns(holds_cases=pl.col("collector_id").is_in(frames["cases"]["collector_id"].implode()))
+    # The contract: a collector with no case rows in the month gets a line, not a rank (with
+    # no cases file, no contact: a roster or reviews line alone is no month's work).
+    work = "cases" if "cases" in frames else "contacts" if "contacts" in frames else None
+    if work is not None:
+        out = out.with_columns(
+            pl.col("collector_id").is_in(frames[work]["collector_id"].implode()).alias(f"holds_{work}")
+        )
     fill = [pl.col(c).fill_null(0) for c in components if c in out.columns and c != "target_cents"]
     missing = [pl.lit(0, dtype=pl.Int64).alias(c) for c in components if c not in out.columns]
     out = out.with_columns(*fill, *missing)
-    base = ["collector_id", "collector_name", "team_id", "active", *(["holds_cases"] if "cases" in frames else [])]
+    base = ["collector_id", "collector_name", "team_id", "active", *([f"holds_{work}"] if work else [])]
     return out.select(base + components).sort("collector_id")

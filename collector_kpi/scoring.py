@@ -268,8 +268,11 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     reasons: list[pl.Expr] = []
     if rules.active_only:
         reasons.append(pl.when(~pl.col("active")).then(pl.lit("inactive on the roster")))
-    holds = pl.col("holds_cases") if "holds_cases" in frame.columns else pl.lit(True)
-    reasons.append(pl.when(~holds).then(pl.lit("no cases in the month")))
+    holds = pl.lit(True)
+    for work in ("cases", "contacts"):
+        if f"holds_{work}" in frame.columns:
+            holds = pl.col(f"holds_{work}")
+            reasons.append(pl.when(~holds).then(pl.lit(f"no {work} in the month")))
     if rules.min_cases > 0:
         reasons.append(
             pl.when(holds & (pl.col("case_rows") < rules.min_cases)).then(

@@ -110,8 +110,9 @@ def test_a_scheme_without_case_metrics_ranks_on_contacts(tiny: Path) -> None:
       call_connect_rate: {weight: 100, score: {method: range, floor: 0, ceiling: 1}}
     """
     r = rows(run(tiny, body))
-    # A 2/3, B 1/2, C 0 of the month's calls; D made none (no value, so no rank).
+    # A 2/3, B 1/2, C 0 of the month's calls; D (on the roster) made no contact: listed, not ranked.
     assert [r[c]["rank"] for c in "ABC"] == [1, 2, 3]
+    assert (r["D"]["rank"], r["D"]["ineligible_reason"]) == (None, "no contacts in the month")
     assert r["A"]["score"] == pytest.approx(200 / 3)
 
 
