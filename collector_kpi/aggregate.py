@@ -136,6 +136,10 @@ def load_month(
                 optional.remove("month")
         ordered = list(columns) + optional
         data.tables[table] = read_table(table, files, spec, ordered, columns)
+        if table == "roster" and not paths.get("roster") and "{month}" in (spec.path or ""):
+            data.target_months = 1
+        elif table == "roster":
+            data.target_months = len(months)
     if not data.tables:
         raise InputError("no input table is needed or given")
     return data
@@ -288,7 +292,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
         contacted = collect_all([_coverage_query(source)], data)[0]
     per_collector = _per_collector(data, groups, components, contacted)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
-    collectors = _combine(per_collector, roster, components, scheme)
+    collectors = _combine(per_collector, roster, components, scheme, len(data.months))
     cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
     input_totals = results["totals"].row(0, named=True) if "totals" in results else {}
     return MonthSums(collectors, stats, rejects, components, input_totals, cells)
@@ -489,7 +493,8 @@ def _roster(data: MonthData, groups: pl.DataFrame, components: list[str]) -> pl.
     ]
     if "target_cents" in components and "target_amount" in columns:
         target = pl.col("target_cents")
-        exprs.append(pl.when(target.is_not_null().any()).then(target.sum()).alias("target_cents"))
+        total = target.sum() * data.target_months  # a monthly target, for every month of the period
+        exprs.append(pl.when(target.is_not_null().any()).then(total).alias("target_cents"))
     return usable.group_by("collector_id").agg(exprs)
 
 
@@ -579,7 +584,7 @@ def _top_reason(stats: TableStats) -> str:
 
 
 def _combine(
-    frames: dict[str, pl.DataFrame], roster: pl.DataFrame | None, components: list[str], scheme: Scheme
+    frames: dict[str, pl.DataFrame], roster: pl.DataFrame | None, components: list[str], scheme: Scheme, months: int
 ) -> pl.DataFrame:
     """One row per collector seen in any table (or on the roster), zeros where absent."""
     ids = [f.select("collector_id") for f in frames.values()]
@@ -603,7 +608,8 @@ def _combine(
     else:
         out = out.with_columns(active=pl.lit(True))
     if "target_cents" in components:
-        default = round(scheme.params.target_amount * 100) if scheme.params.target_amount else None
+        # params.target_amount is monthly: over a period it counts once per month.
+        default = round(scheme.params.target_amount * 100) * months if scheme.params.target_amount else None
         current = pl.col("target_cents") if "target_cents" in out.columns else pl.lit(None, dtype=pl.Int64)
         out = out.with_columns(
             current.fill_null(default).alias("target_cents") if default else current.alias("target_cents")

@@ -209,6 +209,9 @@ class MonthData:
     end: date
     tables: dict[str, TableData] = field(default_factory=dict)
     months: list[str] = field(default_factory=list)
+    # How often a roster row's monthly target counts: once per month of the period, unless
+    # the roster is read month by month (a `{month}` path), whose rows then add up.
+    target_months: int = 1
 
     def has(self, table: str) -> bool:
         return table in self.tables

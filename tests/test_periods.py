@@ -12,10 +12,12 @@ import polars as pl
 import pytest
 from typer.testing import CliRunner
 
+from collector_kpi import load_month, load_scheme, score
 from collector_kpi.api import previous_period
 from collector_kpi.cli import app
 from collector_kpi.errors import KpiError
 from collector_kpi.sources import period_months
+from tests.conftest import write_month
 
 ROOT = Path(__file__).parent.parent
 DEFAULT = str(ROOT / "configs" / "default.yaml")
@@ -136,3 +138,24 @@ def test_bad_lang() -> None:
     result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", DEFAULT, "--lang", "fr"])
     assert result.exit_code == 2
     assert "--lang" in result.stderr
+
+
+@pytest.mark.parametrize("roster", ["{month}/roster.csv", "2025-03/roster.csv", None])
+def test_a_monthly_target_counts_once_per_month_of_a_quarter(tmp_path: Path, roster: str | None) -> None:
+    """Roster read month by month, one roster file, or params.target_amount: a monthly target,
+    so A's target for the quarter is 3 × 5,000."""
+    for month in ("2025-01", "2025-02", "2025-03"):
+        write_month(tmp_path, month)
+    inputs = f'  roster: {{path: "{roster}"}}\n' if roster else ""
+    params = "" if roster else "params: {target_amount: 5000}\n"
+    scheme = tmp_path / "q.yaml"
+    scheme.write_text(
+        f'inputs:\n  cases: {{path: "{{month}}/cases.csv"}}\n{inputs}{params}'
+        "missing: reweight\nmetrics:\n  target_attainment: {weight: 100, score: {method: target, target: 1}}\n"
+        "grades: [{grade: A, min: 0}]\n",
+        encoding="utf-8",
+    )
+    loaded = load_scheme(scheme)
+    rows = {r["collector_id"]: r for r in score(loaded, load_month(loaded, "2025Q1")).table().iter_rows(named=True)}
+    # A recovers 3,100 in each month's file: 9,300 against 15,000.
+    assert rows["A"]["target_attainment"] == pytest.approx(9300 / 15000)
