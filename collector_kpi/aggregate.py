@@ -124,6 +124,7 @@ def load_month(
                 f"{table}: no file given, but {metric} needs it; "
                 f"set inputs.{table}.path in the scheme or pass --{table}"
             )
+        _refuse_copies(table, files)
         spec = scheme.inputs.get(table)
         columns = dict(_KEYS[table])
         columns.update(wanted)
@@ -143,6 +144,27 @@ def load_month(
     if not data.tables:
         raise InputError("no input table is needed or given")
     return data
+
+
+def _refuse_copies(table: str, files: list[str]) -> None:
+    """Two files of a table in one folder with the same bytes (`案件 (1).csv`, a 副本) would
+    count twice. (Months in folders of their own may hold the same roster.)"""
+    import os
+
+    from .manifest import sha256_file
+
+    by_size: dict[tuple[str, int], list[str]] = {}
+    for file in files:
+        by_size.setdefault((os.path.dirname(file), os.path.getsize(file)), []).append(file)
+    for same_size in by_size.values():
+        seen: dict[str, str] = {}
+        for file in same_size if len(same_size) > 1 else []:
+            digest = sha256_file(file)
+            if digest in seen:
+                raise InputError(
+                    f"{table}: {seen[digest]} and {file} are the same file (a copy?); its rows would count twice"
+                )
+            seen[digest] = file
 
 
 @dataclass

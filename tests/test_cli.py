@@ -272,3 +272,17 @@ def test_team_level_without_any_team_says_why(runner: CliRunner, tiny: Path) -> 
     assert "--level team: no collector has a team" in err
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
     assert code == 0, err
+
+
+def test_a_copy_of_an_input_file_is_refused(runner: CliRunner, tiny: Path, scheme: Path) -> None:
+    folder = tiny / "exports"
+    folder.mkdir()
+    cases = (tiny / "2025-03" / "cases.csv").read_bytes()
+    (folder / "cases.csv").write_bytes(cases)
+    (folder / "cases (1).csv").write_bytes(cases)  # what a second download is called
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--cases", str(folder))
+    assert code == 2 and out == ""
+    assert "are the same file (a copy?); its rows would count twice" in err
+    (folder / "cases (1).csv").write_bytes(cases.replace(b"a1,", b"z1,"))  # same size, other bytes: read
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--cases", str(folder))
+    assert code == 0, err
