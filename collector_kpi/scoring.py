@@ -298,6 +298,9 @@ def _collector_eligibility(scheme: Scheme, frame: pl.DataFrame) -> pl.DataFrame:
     return frame.with_columns(_reason=reason).with_columns(_eligible_pre=pl.col("_reason").is_null())
 
 
+FAIR_DIGITS = 12
+
+
 def apply_fairness(
     scheme: Scheme, collectors: pl.DataFrame, cells: dict[str, pl.DataFrame], trailing: dict[str, pl.DataFrame]
 ) -> tuple[pl.DataFrame, dict[str, dict[str, Any]]]:
@@ -341,7 +344,9 @@ def apply_fairness(
         )
         fair = result.collectors.with_columns(words.alias(f"{metric_id}_note")).select(
             "collector_id",
-            pl.col("final" if shrink else "adjusted").alias(metric_id),
+            # 12 significant digits: equal fair values (1 of 3 and 3 of 9 cases) tie exactly,
+            # not by the last bit of a product, so the tie goes by collector_id as documented.
+            pl.col("final" if shrink else "adjusted").round_sig_figs(FAIR_DIGITS).alias(metric_id),
             pl.col("raw_rate").alias(f"{metric_id}_raw"),
             (pl.col("expected") / scale).alias(f"{metric_id}_expected"),
             pl.col("oe_ratio").alias(f"{metric_id}_oe_ratio"),

@@ -130,6 +130,28 @@ def test_each_metric_applies_its_own_provisional_policy(tmp_path: Path) -> None:
     assert rows["C"]["bonus"] == 100
 
 
+def test_proportional_records_tie_and_the_tie_goes_by_collector_id(tmp_path: Path) -> None:
+    # B pays on 3 of 9 cases, A on 1 of 3 (all M1): the same fair rate, whatever the last bit
+    # of the products behind it, so both get the same percentile and A ranks first.
+    rows = ["case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount,dpd_bucket"]
+    for collector, paid, cases in (("A", 1, 3), ("B", 3, 9), ("C", 0, 11)):
+        for n in range(cases):
+            rows.append(f"{collector}M1{n},{collector},T1,2025-03-01,100,{50 if n < paid else 0},M1")
+    rows.append("CM20,C,T1,2025-03-01,100,0,M2")  # found by the fairness review: 23/72 · (1 ± 1 ulp)
+    (tmp_path / "cases.csv").write_text("\n".join(rows) + "\n")
+    path = tmp_path / "s.yaml"
+    path.write_text(
+        "inputs:\n  cases: {path: cases.csv}\nmissing: reweight\nmetrics:\n  success_rate:\n    weight: 100\n"
+        "    score: {method: percentile}\n    adjust: {segments: [dpd_bucket]}\ngrades: [{grade: A, min: 0}]\n"
+    )
+    scheme = load_scheme(path)
+    table = score(scheme, load_month(scheme, "2025-03")).table()
+    out = {r["collector_id"]: r for r in table.iter_rows(named=True)}
+    assert out["A"]["success_rate"] == out["B"]["success_rate"]
+    assert out["A"]["success_rate_score"] == out["B"]["success_rate_score"]
+    assert (out["A"]["rank"], out["B"]["rank"]) == (out["B"]["rank"] - 1, out["A"]["rank"] + 1)
+
+
 def test_an_auto_k_that_falls_back_says_so(tmp_path: Path) -> None:
     # Three collectors are too few for Bühlmann–Straub: K = 0.25 × median E (21) = 5.25.
     rows = fair(tmp_path, "adjust: {segments: [dpd_bucket]}\nshrink: {k: auto}")
