@@ -162,6 +162,23 @@ def _run(month: str, config: Path | None, paths: dict[str, PathsArg], on_files: 
     return api.score(scheme, data)
 
 
+def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
+    """Before anything is written: no output over an input or the scheme, none over another."""
+    from .errors import OutputError
+
+    seen: dict[Path, str] = {}
+    protected = {Path(p).resolve() for p in inputs}
+    for option, target in targets.items():
+        if target is None:
+            continue
+        where = target.resolve()
+        if where in protected:
+            raise OutputError(f"{option} {target}: refusing to overwrite an input file or the scheme")
+        if where in seen:
+            raise OutputError(f"{seen[where]} and {option} name the same file ({target}); give each its own")
+        seen[where] = option
+
+
 def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> None:
     """Write the rejected rows where asked; with --strict any rejected row stops the run."""
     from . import render
@@ -314,8 +331,10 @@ def score(
             card = _run(_period(month, quarter), scheme_path, paths, lambda files: hashes.append(InputHashes(files)))
         else:
             card = _run(_period(month, quarter), scheme_path, paths)
-        inputs = [f for stats in card.stats.values() for f in stats.files]
+        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
+        written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
+        _check_targets({**written, "--rejects": rejects}, inputs)
         _handle_rejects(card.rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
         language = _lang(lang, card)
@@ -481,7 +500,8 @@ def report(
         card = _run(_period(month, quarter), scheme_path, paths)
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         previous = _compared(card, compare, scheme_path, paths)
-        inputs = [f for stats in card.stats.values() for f in stats.files]
+        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
+        _check_targets({"--output": output}, inputs)
         html = render_html(card, previous, _lang(lang, card))
         render.write_atomic(output, html.encode("utf-8"), protected=inputs)
         _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
@@ -567,10 +587,12 @@ def validate(
         from . import api
         from .scheme import find_scheme
 
-        scheme = api.load_scheme(find_scheme(config))
+        scheme_path = find_scheme(config)
+        scheme = api.load_scheme(scheme_path)
         paths = _paths(cases, contacts, reviews, roster)
         report = api.validate(scheme, month, paths)
-        inputs = [f for stats in report.tables.values() for f in stats.files]
+        inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
+        _check_targets({"--rejects": rejects}, inputs)
         _handle_rejects(report.rejects, rejects, False, inputs)
         if format is ReportFormat.json:
             import json

@@ -286,3 +286,24 @@ def test_a_copy_of_an_input_file_is_refused(runner: CliRunner, tiny: Path, schem
     (folder / "cases (1).csv").write_bytes(cases.replace(b"a1,", b"z1,"))  # same size, other bytes: read
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--cases", str(folder))
     assert code == 0, err
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["-f", "csv", "-o", "{scheme}"], "--output {scheme}: refusing to overwrite an input file or the scheme"),
+        (["-o", "{tmp}/card.csv", "--manifest", "{scheme}"], "--manifest {scheme}: refusing to overwrite"),
+        (["-o", "{tmp}/card.csv", "--manifest", "{tmp}/card.csv"], "--output and --manifest name the same file"),
+        (["-o", "{tmp}/card.csv", "--rejects", "{tmp}/card.csv"], "--output and --rejects name the same file"),
+    ],
+)
+def test_nothing_is_written_over_the_scheme_or_another_output(
+    runner: CliRunner, scheme: Path, tmp_path: Path, args: list[str], words: str
+) -> None:
+    before = scheme.read_bytes()
+    filled = [a.format(scheme=scheme, tmp=tmp_path) for a in args]
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), *filled)
+    assert code == 2
+    assert words.format(scheme=scheme) in err
+    assert scheme.read_bytes() == before
+    assert not (tmp_path / "card.csv").exists()
