@@ -96,6 +96,8 @@ ALL_OUTCOMES = tuple(sorted({o for outcomes in OUTCOMES.values() for o in outcom
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "有", "已承诺")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "无", "未承诺")
 
+MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%Y%m", "%Y.%m")  # and a day's date in a month column:
+DAY_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
 # A date column may come with a time (Excel writes a date cell as 2025/4/1 0:00): its date.
 DATE_FORMATS = ("%Y-%m-%d", "%Y/%m/%d", "%Y%m%d", "%Y.%m.%d", "%Y/%m/%d %H:%M", "%Y/%m/%d %H:%M:%S")
 DATETIME_FORMATS = (
@@ -599,12 +601,17 @@ def _parse(
     if kind == "month":
         if dtype == pl.String:
             text = raw.str.strip_chars()
-            return pl.coalesce(
-                text.str.to_date("%Y-%m", strict=False),
-                text.str.to_date("%Y-%m-%d", strict=False),
-                text.str.to_date("%Y/%m", strict=False),
-                text.str.to_date("%Y%m", strict=False),
-            ).dt.strftime("%Y-%m")
+            # YYYY-MM, a date (Excel: 2025/4/1, 2025/4/1 0:00, 2025-04-01 00:00:00), 2025年4月
+            # (what Chinese Excel shows a re-saved 2025-04 as), or the format set for it.
+            if "month" in spec.formats:
+                parsed = [text.str.to_date(spec.formats["month"], strict=False)]
+            else:
+                day = text.str.split_exact(" ", 1).struct.field("field_0")
+                chinese = text.str.replace("年", "-", literal=True).str.replace("月", "-1", literal=True)
+                parsed = [text.str.to_date(form, strict=False) for form in MONTH_FORMATS]
+                parsed += [day.str.to_date(form, strict=False) for form in DAY_FORMATS]
+                parsed.append(chinese.str.to_date("%Y-%m-%d", strict=False))
+            return pl.coalesce(parsed).dt.strftime("%Y-%m")
         if dtype in (pl.Date,) or isinstance(dtype, pl.Datetime):
             return raw.dt.strftime("%Y-%m")
         text = raw.cast(pl.String)

@@ -665,3 +665,20 @@ def test_value_maps_give_what_replace_gives(targets: int) -> None:
     words = pl.DataFrame({"a": [*table, "other", "", None, "t2"]})
     got = words.select(_mapped(pl.col("a"), table)).to_series()
     assert got.to_list() == words.select(pl.col("a").replace(table)).to_series().to_list()
+
+
+def test_month_cells_as_exports_write_them() -> None:
+    """YYYY-MM, Excel dates with or without a time, 2025年4月; a month set in formats wins."""
+    from collector_kpi.scheme import InputSpec
+    from collector_kpi.sources import _parse
+
+    written = ["2025-04", "2025/04", "202504", "2025-04-01", "2025/4/1", "2025/4/1 0:00", "2025-04-01 00:00:00"]
+    written += ["2025年4月", " 2025-04 "]
+    frame = pl.DataFrame({"v": [*written, "April", "2025-13"]})
+    months = frame.select(_parse("v", "month", pl.String(), InputSpec())).to_series().to_list()
+    assert months == ["2025-04"] * len(written) + [None, None]
+    declared = InputSpec(formats={"month": "%d.%m.%Y"})
+    assert (
+        frame.with_columns(v=pl.lit("01.04.2025")).select(_parse("v", "month", pl.String(), declared)).item(0, 0)
+        == "2025-04"
+    )
