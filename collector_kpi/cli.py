@@ -188,25 +188,26 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
         frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
         render.write_atomic(path, render.to_csv(frame, bom=True), protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
-    if not rejects.height:
-        return
+    if strict and rejects.height:
+        raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
+
+
+def _first_reject(rejects: Any) -> str:
     from .checks import describe_reject
 
-    first = describe_reject(rejects.sort("table", "_file", "_row").row(0, named=True))
-    if strict:
-        raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {first}")
-    where = f"listed in {path}" if path is not None else "list them with --rejects FILE"
-    _stderr().print(
-        f"warning: {rejects.height:,} row(s) rejected and left out of every score (first: {first}); "
-        f"{where}, or stop on them with --strict",
-        markup=False,
-        soft_wrap=True,
-    )
+    return describe_reject(rejects.sort("table", "_file", "_row").row(0, named=True))
 
 
-def _summary(card: Scorecard) -> str:
-    """The row accounting, and where an estimated K came from (fairness.md: "and says so")."""
+def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --rejects FILE") -> str:
+    """The row accounting, a warning when rows were rejected (``rejects``: where they are
+    listed; None: not warned, as --strict stops on them), and where an estimated K came from
+    (fairness.md: "and says so")."""
     lines = [_accounting_line(card.month, card.stats)]
+    if card.rejects.height and rejects is not None:
+        lines.append(
+            f"warning: {card.rejects.height:,} row(s) of {card.month} rejected and left out of every score "
+            f"(first: {_first_reject(card.rejects)}); {rejects}, or stop on them with --strict"
+        )
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(f"{metric_id}: shrink {info['reason']}")
@@ -333,7 +334,8 @@ def score(
             card = _run(_period(month, quarter), scheme_path, paths)
         inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
-        _stderr().print(_summary(card), markup=False, soft_wrap=True)
+        listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
+        _stderr().print(_summary(card, listed), markup=False, soft_wrap=True)
         _check_targets({**written, "--rejects": rejects}, inputs)
         _handle_rejects(card.rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
@@ -531,6 +533,7 @@ def explain(
             raise KpiError("name one collector (kpi explain C001 …) or one team (--team T01)")
         paths = _paths(cases, contacts, reviews, roster)
         card = _run(month, config, paths)
+        _stderr().print(_summary(card), markup=False, soft_wrap=True)
         level = "team" if team else "collector"
         key = team or collector_id or ""
         result = explain_line(card, key, level)

@@ -47,10 +47,10 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     assert err.splitlines() == [
         "2025-03: cases 12 read, 9 used, 3 rejected; contacts 10 read, 9 used, 1 rejected "
         "(1 of other months skipped); roster 4 read, 4 used, 0 rejected",
+        f"warning: 4 row(s) of 2025-03 rejected and left out of every score (first: "
+        f"{bad_month.parent / '2025-03' / 'cases.csv'} row 4: recovered_amount: not a number (value 'n/a'; "
+        f"expected a number such as 1234.56)); listed in {target}, or stop on them with --strict",
         f"wrote 4 rejected row(s) to {target}",
-        f"warning: 4 row(s) rejected and left out of every score (first: {bad_month.parent / '2025-03' / 'cases.csv'} "
-        "row 4: recovered_amount: not a number (value 'n/a'; expected a number such as 1234.56)); "
-        f"listed in {target}, or stop on them with --strict",
     ]
     cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
@@ -229,3 +229,12 @@ def test_time_zone_aware_timestamps_keep_their_local_time(tiny: Path) -> None:
     ]
     assert cards[0].stats["contacts"].other_month == 1  # only k11 of 27 February
     assert cards[0].table().equals(cards[1].table())
+
+
+@pytest.mark.parametrize("command", [["explain", "A"], ["report", "-o", "{tmp}/r.html"]])
+def test_every_command_warns_about_rejected_rows(bad_month: Path, tmp_path: Path, command: list[str]) -> None:
+    args = [a.format(tmp=tmp_path) for a in command]
+    code, _, err = invoke(*args, "-m", "2025-03", "-c", str(bad_month))
+    assert code == 0, err
+    assert "warning: 4 row(s) of 2025-03 rejected and left out of every score" in err
+    assert "list them with kpi score --rejects FILE" in err
