@@ -74,6 +74,7 @@ class Explanation:
     bonus: float | None
     metrics: list[MetricLine] = field(default_factory=list)
     levers: list[Lever] = field(default_factory=list)
+    levers_note: str | None = None  # why there are no levers to list, where not for lack of gain
 
     @property
     def points_total(self) -> float:
@@ -202,6 +203,11 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
         metrics=lines,
     )
     explanation.levers = levers(card, row, level)
+    if level == "team" and scheme.team.method == "mean":
+        explanation.levers_note = (
+            "the team's score is the mean of its eligible members' scores (each metric's points the mean of "
+            "theirs): their own levers move it, see kpi explain MEMBER"
+        )
     return explanation
 
 
@@ -235,6 +241,8 @@ def levers(card: Scorecard, row: dict[str, Any], level: str) -> list[Lever]:
     Each lever moves one metric alone, all else equal; ordered by points gained, then id.
     """
     scheme = card.scheme
+    if level == "team" and scheme.team.method == "mean":
+        return []  # the team's score is its members' mean: their own levers move it
     key_column = "collector_id" if level == "collector" else "team_id"
     frame = card.frame(level)
     peers = frame.filter(pl.col("eligible") & (pl.col(key_column) != row[key_column]))  # not themself

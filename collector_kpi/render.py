@@ -273,6 +273,8 @@ def _fair_lines(exp: Any) -> list[str]:
 
 
 def _lever_lines(exp: Any) -> list[str]:
+    if exp.levers_note:
+        return [f"levers: {exp.levers_note}"]
     if not exp.levers:
         return ["levers: none — at or above the median on every weighted metric"]
     out = ["levers (one metric at a time, to the median of the peers):"]

@@ -419,6 +419,8 @@ def score_month(
         pl.col("eligible").sum().alias("_eligible_members"),
         pl.col("score").filter("eligible").mean().alias("_member_mean"),
         *[pl.col(f"{m}_score").filter("eligible").mean().alias(f"_mean_{m}") for m in scheme.metrics],
+        # and the mean of their points, so a mean team's points add up to its score
+        *[pl.col(f"{m}_points").filter("eligible").mean().alias(f"_mean_points_{m}") for m in scheme.metrics],
     )
     teams = (
         teams.join(members, on="team_id", how="left")
@@ -434,6 +436,7 @@ def score_month(
             teams.with_columns(
                 score=pl.col("_member_mean"),
                 **{f"{m}_score": pl.col(f"_mean_{m}") for m in scheme.metrics},
+                **{f"{m}_points": pl.col(f"_mean_points_{m}") for m in scheme.metrics},
             )
             .with_columns(grade=_grade_expr(scheme, pl.col("score")))
             .drop("rank")

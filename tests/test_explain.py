@@ -98,6 +98,14 @@ def test_team_explanation(tiny: Path) -> None:
     assert (recovery.numerator, recovery.denominator) == (4100.0, 12000.0)
 
 
+def test_mean_team_explanation_adds_up_and_has_no_levers_of_its_own(tiny: Path) -> None:
+    scheme = load_scheme(write_scheme(tiny, MIXED.replace("gates:", "team: {method: mean}\ngates:")))
+    exp = explain(score(scheme, load_month(scheme, "2025-03")), "T1", "team")
+    # T1's score is the mean of A's and B's; so is each metric's points
+    assert exp.points_total == pytest.approx(exp.score)
+    assert exp.levers == [] and exp.levers_note is not None and "mean of its eligible members" in exp.levers_note
+
+
 def test_cli_explain_formats(tiny: Path) -> None:
     scheme = write_scheme(tiny, MIXED)
     runner = CliRunner()
