@@ -226,13 +226,16 @@ def expand_path(path: str, table: str) -> list[str]:
         files = sorted(
             str(f)
             for f in p.rglob("*")
-            if f.is_file() and _format_of(str(f)) != "unknown" and not f.name.startswith(".")
+            # not hidden files, nor the lock file Excel keeps beside an open workbook (~$案件.xlsx)
+            if f.is_file() and _format_of(str(f)) != "unknown" and not f.name.startswith((".", "~$"))
         )
         if not files:
             raise InputError(f"{table}: directory {path} holds no CSV, Parquet or xlsx file")
         return files
     if any(ch in path for ch in "*?["):
-        files = sorted(f for f in globlib.glob(path, recursive=True) if Path(f).is_file())
+        files = sorted(
+            f for f in globlib.glob(path, recursive=True) if Path(f).is_file() and not Path(f).name.startswith("~$")
+        )
         if not files:
             raise InputError(f"{table}: no file matches {path}")
         return files
@@ -410,17 +413,28 @@ class ShapeCheck:
         quoted = line.str.contains('"', literal=True)
         unquoted = pl.when(quoted).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
         counted = unquoted.str.count_matches(self.separator, literal=True) + 1
-        wrong = (counted != self.fields) & (line.str.len_bytes() > 0)
+        wrong = (counted != self.fields) & ~self._blank(line, counted)
         lines = pl.scan_csv(
             self.readable, has_header=False, separator="\x00", quote_char=None, new_columns=["line"], infer_schema=False
         )
         return lines, wrong, counted
 
+    def _blank(self, line: pl.Expr, counted: pl.Expr) -> pl.Expr:
+        """A line of nothing but separators (Excel's ",,," below the data) is a blank row,
+        whatever its count: its length is that of its separators (and a \r)."""
+        others = line.str.len_bytes().cast(pl.Int64) - (counted - 1) * len(self.separator.encode())
+        return others <= line.str.ends_with("\r").cast(pl.Int64)
+
     def count_query(self) -> pl.LazyFrame:
-        """Streaming count of wrong lines and whether any quote spans lines (cheap)."""
-        lines, wrong, _ = self._lines()
+        """Streaming count of wrong lines and whether any quote spans lines (cheap: the blank
+        test runs only on the lines whose count differs)."""
+        lines, _, counted = self._lines()
         odd_quotes = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
-        return lines.select(wrong.sum().alias("count"), odd_quotes.any().alias("open_quote"))
+        off = pl.col("_n") != self.fields
+        blank = self._blank(pl.col("line").filter(off), pl.col("_n").filter(off))
+        return lines.with_columns(counted.alias("_n")).select(
+            (~blank).sum().alias("count"), odd_quotes.any().alias("open_quote")
+        )
 
     def error(self, table: str, counts: pl.DataFrame) -> InputError | None:
         """The error for a file with wrong lines (None when it is sound); reads it again
@@ -507,8 +521,19 @@ def _first_line(exc: BaseException) -> str:
 
 
 def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
-    """Source header → canonical name, from the scheme's `columns` mapping."""
-    return {source: canonical for source, canonical in spec.columns.items() if source in found}
+    """Source header → canonical name, from the scheme's `columns` mapping; a header with
+    spaces around it (" 催收员工号 ", full-width too) is matched as written without them."""
+    mapped = {_bare(source): canonical for source, canonical in spec.columns.items()}
+    rename = {}
+    for header in found:
+        target = mapped.get(_bare(header), _bare(header))
+        if target != header:
+            rename[header] = target
+    return rename
+
+
+def _bare(header: str) -> str:
+    return header.strip(" \t\u3000\ufeff")
 
 
 FORMAT_SAMPLE = 2000

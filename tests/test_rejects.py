@@ -238,3 +238,25 @@ def test_every_command_warns_about_rejected_rows(bad_month: Path, tmp_path: Path
     assert code == 0, err
     assert "warning: 4 row(s) of 2025-03 rejected and left out of every score" in err
     assert "list them with kpi score --rejects FILE" in err
+
+
+def test_headers_with_spaces_around_them_match(tiny: Path) -> None:
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    cases = tiny / "2025-03" / "cases.csv"
+    text = cases.read_text(encoding="utf-8")
+    header, rest = text.split("\n", 1)
+    header = header.replace("collector_id", " collector_id ").replace("overdue_amount", "overdue_amount\u3000")
+    cases.write_text(f"{header}\n{rest}", encoding="utf-8")
+    assert score(scheme, load_month(scheme, "2025-03")).table().equals(clean.table())
+
+
+@pytest.mark.parametrize("line", [",,", ",,,,,,,,,,,,,,,,"])
+def test_separator_only_lines_of_any_length_are_blank_rows(tiny: Path, line: str) -> None:
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_text(cases.read_text(encoding="utf-8") + line + "\n", encoding="utf-8")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.stats["cases"].blank == 1 and card.rejects.height == 0
+    assert card.table().equals(clean.table())
