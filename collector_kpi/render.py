@@ -42,7 +42,8 @@ def _score(value: Any) -> str:
 def _signed(value: Any, digits: int = 1) -> str:
     if value is None:
         return "—"
-    return f"{value:+.{digits}f}" if value else f"{0:.{digits}f}"
+    text = f"{value:+.{digits}f}"
+    return f"{0:.{digits}f}" if float(text) == 0 else text  # not "+0.0" nor "-0.0" for a change that rounds away
 
 
 def display_columns(frame: pl.DataFrame, level: str, metric_ids: list[str], lang: str) -> list[tuple[str, str]]:

@@ -111,7 +111,7 @@ DATETIME_FORMATS = (
     "%Y%m%d %H:%M:%S",
 )
 
-_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_MONTH = re.compile(r"^([0-9]{4})-([0-9]{2})$")  # ASCII digits: ２０２５-03 is no month
 
 
 def month_bounds(month: str) -> tuple[date, date]:
@@ -119,7 +119,7 @@ def month_bounds(month: str) -> tuple[date, date]:
     return _bounds(month, month)
 
 
-_QUARTER = re.compile(r"^(\d{4})-?Q([1-4])$", re.IGNORECASE)
+_QUARTER = re.compile(r"^([0-9]{4})-?Q([1-4])$", re.IGNORECASE)
 MAX_PERIOD_MONTHS = 36
 
 

@@ -217,3 +217,17 @@ def test_csv_neutralises_formulas_but_not_numbers() -> None:
         "'@here,4.0",
         "plain,5.0",
     ]
+
+
+def test_a_change_that_rounds_to_zero_has_no_sign() -> None:
+    from collector_kpi.render import _signed
+
+    assert [_signed(v) for v in (-0.04, 0.0, -0.0, 0.04, 1.25, -2.0, None)] == [
+        "0.0",
+        "0.0",
+        "0.0",
+        "0.0",
+        "+1.2",
+        "-2.0",
+        "—",
+    ]

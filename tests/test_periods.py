@@ -38,6 +38,8 @@ def test_period_months() -> None:
         period_months("2025-03..2025-01")
     with pytest.raises(KpiError, match="is not a month"):
         period_months("2025-3")
+    with pytest.raises(KpiError, match="is not a month"):
+        period_months("２０２５-03")  # full-width digits would match no row of any export
 
 
 def test_previous_period() -> None:
