@@ -75,7 +75,7 @@ def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
         )  # fmt: skip
         column, _, label = reason.partition(": ")
         example = group.get(f"first_{column}")
-        shown = f" (row {rows[0]}: {example!r}{_expected(column, label)})" if example is not None else ""
+        shown = f" (row {rows[0]}: {example!r}{_expected(column, label, table)})" if example is not None else ""
         issues.append(
             Issue(
                 type=REJECT_SLUGS.get(label, "rejected-row"),
@@ -91,17 +91,17 @@ def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
     return issues
 
 
-def _expected(column: str, label: str) -> str:
+def _expected(column: str, label: str, table: str = "<table>") -> str:
     """What a value that failed to parse should have looked like."""
     from .sources import DATE_FORMATS, DATETIME_FORMATS
 
     if label == "not a date":
         dates = ", ".join(f for f in DATE_FORMATS if "%H" not in f)
         return (
-            f"; expected a date like {dates} (a time after it is allowed) or the format set in inputs.<table>.formats"
+            f"; expected a date like {dates} (a time after it is allowed) or the format set in inputs.{table}.formats"
         )
     if label == "not a date and time":
-        return f"; expected e.g. {DATETIME_FORMATS[0]} or the format set in inputs.<table>.formats"
+        return f"; expected e.g. {DATETIME_FORMATS[0]} or the format set in inputs.{table}.formats"
     if label in ("not a number", "not a whole number"):
         return "; expected a number such as 1234.56"
     return ""
@@ -112,7 +112,7 @@ def describe_reject(row: dict[str, Any]) -> str:
     reason = row["_reject"]
     column, _, label = reason.partition(": ")
     value = row.get(column)
-    shown = f" (value {value!r}{_expected(column, label)})" if value is not None else ""
+    shown = f" (value {value!r}{_expected(column, label, row['table'])})" if value is not None else ""
     return f"{row['_file']} row {row['_row']}: {reason}{shown}"
 
 

@@ -374,7 +374,7 @@ def detect_encoding(path: str, declared: str = "auto") -> str:
     return "utf-8"
 
 
-def _plain_utf8(path: str, encoding: str) -> str:
+def _plain_utf8(path: str, encoding: str, table: str) -> str:
     """A path polars can scan: the file itself, or a decompressed / transcoded copy."""
     gz = path.lower().endswith(".gz")
     if not gz and encoding in ("utf-8", "utf-8-sig"):
@@ -386,8 +386,9 @@ def _plain_utf8(path: str, encoding: str) -> str:
             while chunk := source.read(1 << 22):
                 sink.write(decoder.decode(chunk))
             sink.write(decoder.decode(b"", final=True))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not valid {encoding} text at byte {exc.start}; set inputs.<table>.encoding") from exc
+    except UnicodeError as exc:  # also utf-16 without a byte-order mark
+        at = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else f" ({exc})"
+        raise InputError(f"{table}: {path}: not valid {encoding} text{at}; set inputs.{table}.encoding") from exc
     except (OSError, EOFError, gzip.BadGzipFile) as exc:
         raise InputError(f"{path}: cannot read ({_first_line(exc)})") from exc
     return str(target)
@@ -488,7 +489,7 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             _check_text(path, head, table)
         if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
             _check_utf8(path, head, table)
-        readable = _plain_utf8(path, encoding)
+        readable = _plain_utf8(path, encoding, table)
         if Path(readable).stat().st_size == 0:
             raise InputError(f"{table}: {path}: the file is empty")
         try:

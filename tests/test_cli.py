@@ -307,3 +307,18 @@ def test_nothing_is_written_over_the_scheme_or_another_output(
     assert words.format(scheme=scheme) in err
     assert scheme.read_bytes() == before
     assert not (tmp_path / "card.csv").exists()
+
+
+def test_text_that_is_not_in_the_declared_encoding_is_an_input_error(runner: CliRunner, tiny: Path) -> None:
+    cases = tiny / "2025-03" / "cases.csv"
+    cases.write_bytes(cases.read_text(encoding="utf-8").encode("utf-16-le"))  # no byte-order mark
+    scheme = write_scheme(tiny, TINY_SCHEME, inputs=False)
+    text = scheme.read_text(encoding="utf-8")
+    scheme.write_text(
+        'inputs:\n  cases: {path: "{month}/cases.csv", encoding: utf-16}\n  contacts: {path: "{month}/contacts.csv"}\n'
+        + text,
+        encoding="utf-8",
+    )
+    code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
+    assert code == 2
+    assert err.startswith(f"Error: cases: {cases}: not valid utf-16 text") and "set inputs.cases.encoding" in err

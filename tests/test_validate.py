@@ -187,7 +187,7 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
             "type": "bad-date",
             "message": "1 row(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date like "
             "%Y-%m-%d, %Y/%m/%d, %Y%m%d, %Y.%m.%d (a time after it is allowed) or the format set in "
-            "inputs.<table>.formats)",
+            "inputs.cases.formats)",
             "severity": "error",
             "table": "cases",
             "file": str(cases),
