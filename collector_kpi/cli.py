@@ -317,6 +317,8 @@ def score(
         from . import render
         from .errors import KpiError, OutputError
 
+        if output is not None and str(output) == "-":
+            output = None  # the usual spelling of stdout
         format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
             raise OutputError(f"--format {format.value} writes binary; give --output FILE")
@@ -495,8 +497,11 @@ def report(
     """Write a self-contained HTML report: headline figures, charts, movement, heatmap, tables."""
     with _guard(debug):
         from . import render
+        from .errors import OutputError
         from .report import render_html
 
+        if output.suffix.lower() not in (".html", ".htm"):
+            raise OutputError(f"{output}: the report is an HTML page; name it .html")
         paths = _paths(cases, contacts, reviews, roster)
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths)

@@ -322,3 +322,12 @@ def test_text_that_is_not_in_the_declared_encoding_is_an_input_error(runner: Cli
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
     assert code == 2
     assert err.startswith(f"Error: cases: {cases}: not valid utf-16 text") and "set inputs.cases.encoding" in err
+
+
+def test_output_dash_is_stdout(
+    runner: CliRunner, scheme: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", "-")
+    assert code == 0, err
+    assert out.startswith("rank,") and not (tmp_path / "-").exists()

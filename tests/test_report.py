@@ -148,3 +148,14 @@ def test_labels_language_from_the_locale() -> None:
     assert column_label("rank", "zh") == "排名"
     assert column_label("something_else", "zh") == "something_else"
     assert movement_label("left", "zh") == "已离开" and movement_label("▲3", "zh") == "▲3"
+
+
+def test_the_report_file_must_be_named_html(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from collector_kpi.cli import app
+
+    result = CliRunner().invoke(app, ["report", "-m", "2025-03", "-o", str(tmp_path / "r.xlsx")])
+    assert result.exit_code == 2
+    assert "the report is an HTML page; name it .html" in result.stderr
+    assert not (tmp_path / "r.xlsx").exists()
