@@ -854,7 +854,9 @@ def read_table(
             if target in columns:
                 lf = lf.with_columns(
                     pl.concat_str(
-                        pl.col(date_col).cast(pl.String), pl.lit(" "), pl.col(time_col).cast(pl.String)
+                        _date_part(pl.col(date_col), schema[date_col]),
+                        pl.lit(" "),
+                        _time_part(pl.col(time_col), schema[time_col]),
                     ).alias(target)
                 )
         if spec.constants:
@@ -918,6 +920,20 @@ def read_table(
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
     return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok))
+
+
+def _date_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """The date of a datetime_parts date column; an Excel date cell comes with 00:00:00."""
+    if dtype == pl.Date or isinstance(dtype, pl.Datetime):
+        return value.dt.strftime("%Y-%m-%d")
+    return value.cast(pl.String).str.strip_chars().str.split_exact(" ", 1).struct.field("field_0")
+
+
+def _time_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """The time of a datetime_parts time column; an Excel time cell comes as 1899-12-31 08:58:00."""
+    if dtype == pl.Time or isinstance(dtype, pl.Datetime):
+        return value.dt.strftime("%H:%M:%S")
+    return value.cast(pl.String).str.strip_chars().str.extract(r"(\S+)$")
 
 
 def _stack(frames: list[pl.LazyFrame]) -> pl.LazyFrame:

@@ -260,3 +260,29 @@ def test_separator_only_lines_of_any_length_are_blank_rows(tiny: Path, line: str
     card = score(scheme, load_month(scheme, "2025-03"))
     assert card.stats["cases"].blank == 1 and card.rejects.height == 0
     assert card.table().equals(clean.table())
+
+
+def test_datetime_parts_from_excel_date_and_time_cells(tiny: Path) -> None:
+    """An xlsx call log with a date cell (2025-03-02 00:00:00) and a time cell (1899-12-31 10:00:00)."""
+    import polars as pl
+
+    month = tiny / "2025-03"
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    contacts = pl.read_csv(month / "contacts.csv", infer_schema=False)
+    at = pl.col("contacted_at").str.to_datetime("%Y-%m-%d %H:%M:%S")
+    contacts = contacts.with_columns(day=at.dt.date(), clock=at.dt.time()).drop("contacted_at")
+    contacts.write_excel(month / "contacts.xlsx")
+    text = (
+        (tiny / "scheme.yaml")
+        .read_text(encoding="utf-8")
+        .replace(
+            '  contacts: {path: "{month}/contacts.csv"}',
+            '  contacts: {path: "{month}/contacts.xlsx", datetime_parts: {contacted_at: [day, clock]}}',
+        )
+    )
+    (tiny / "scheme.yaml").write_text(text, encoding="utf-8")
+    excel = load_scheme(tiny / "scheme.yaml")
+    card = score(excel, load_month(excel, "2025-03"))
+    assert card.rejects.height == 0
+    assert card.table().equals(clean.table())
