@@ -96,6 +96,8 @@ ALL_OUTCOMES = tuple(sorted({o for outcomes in OUTCOMES.values() for o in outcom
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "有", "已承诺")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "无", "未承诺")
 
+# An amount whose commas group thousands, with a sign, a yuan sign and spaces around.
+GROUPED_AMOUNT = r"^\s*[-+]?[¥￥]?\s*\d{1,3}(,\d{3})*(\.\d*)?\s*$"
 MONTH_FORMATS = ("%Y-%m", "%Y/%m", "%Y%m", "%Y.%m")  # and a day's date in a month column:
 DAY_FORMATS = ("%Y-%m-%d", "%Y/%m/%d")
 # A date column may come with a time (Excel writes a date cell as 2025/4/1 0:00): its date.
@@ -427,14 +429,13 @@ class ShapeCheck:
         return others <= line.str.ends_with("\r").cast(pl.Int64)
 
     def count_query(self) -> pl.LazyFrame:
-        """Streaming count of wrong lines and whether any quote spans lines (cheap: the blank
-        test runs only on the lines whose count differs)."""
+        """Streaming count of wrong lines and whether any quote spans lines (cheap: the count
+        of separators is taken once per line)."""
         lines, _, counted = self._lines()
         odd_quotes = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
-        off = pl.col("_n") != self.fields
-        blank = self._blank(pl.col("line").filter(off), pl.col("_n").filter(off))
+        wrong = (pl.col("_n") != self.fields) & ~self._blank(pl.col("line"), pl.col("_n"))
         return lines.with_columns(counted.alias("_n")).select(
-            (~blank).sum().alias("count"), odd_quotes.any().alias("open_quote")
+            wrong.sum().alias("count"), odd_quotes.any().alias("open_quote")
         )
 
     def error(self, table: str, counts: pl.DataFrame) -> InputError | None:
@@ -665,14 +666,18 @@ def _parse(
         else:
             # Thousands separators and the yuan sign go; a lone "-" is Excel's accounting zero.
             # A comma only groups thousands (1,234.50): "1.234,50" or "1,2,3" is not a number.
-            text = _text(raw).str.replace_all(r"[¥￥\s]", "")
-            grouped = ~text.str.contains(",", literal=True) | text.str.contains(r"^[-+]?\d{1,3}(,\d{3})+(\.\d*)?$")
-            cleaned = pl.when(grouped).then(text.str.replace_all(",", "", literal=True))
-            number = (
-                pl.when(cleaned == "-").then(pl.lit("0")).otherwise(cleaned).cast(pl.Float64, strict=False)
-                if strip
-                else _text(raw).cast(pl.Float64, strict=False)
-            )
+            # NOTE: one regex pass cleans every value; the grouping test runs on the values with a
+            # comma only (the others become "0"), which keeps a large CSV's amounts cheap.
+            text = raw.cast(pl.String)
+            cleaned = text.str.replace_all(r"[,¥￥\s]", "")
+            if strip:
+                comma = text.str.contains(",", literal=True)
+                grouped = pl.when(comma).then(text).otherwise(pl.lit("0")).str.contains(GROUPED_AMOUNT)
+                number = (
+                    pl.when(cleaned == "-").then(pl.lit(0.0)).when(grouped).then(cleaned.cast(pl.Float64, strict=False))
+                )
+            else:
+                number = text.cast(pl.Float64, strict=False)
         # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13);
         # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
@@ -737,19 +742,27 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
 
 
 def _problems(
-    column: str, kind: ColumnType, table: str, parsed: bool = True, value: pl.Expr | None = None
+    column: str,
+    kind: ColumnType,
+    table: str,
+    parsed: bool = True,
+    value: pl.Expr | None = None,
+    text: bool = False,
 ) -> list[tuple[pl.Expr, str]]:
     """(condition, reason) pairs that reject a row for this column.
 
     ``parsed``: the column was converted from text, so a value can fail to convert;
-    ``value``: the converted value (default: the column itself).
+    ``value``: the converted value (default: the column itself); ``text``: the raw column
+    is text, in which an empty or all-space cell ("" in a quoted CSV, '' in Parquet) is a
+    missing value, not one that failed to parse. (The fast reading passes False: such a
+    row is then left to the full reading, and no string is stripped per row.)
     """
     raw = pl.col(f"_raw_{column}")
     value = pl.col(column) if value is None else value
     checks: list[tuple[pl.Expr, str]] = []
-    # An empty or all-space text cell ("" in a quoted CSV, '' in Parquet) is a missing value,
-    # not a value that failed to parse.
-    unparsed = raw.is_not_null() & value.is_null() & (raw.cast(pl.String).str.strip_chars() != "")
+    unparsed = raw.is_not_null() & value.is_null()
+    if text:
+        unparsed = unparsed & (raw.str.strip_chars() != "")
     label = {
         "month": "not a month",
         "date": "not a date",
@@ -907,9 +920,11 @@ def read_table(
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     frame = _stack([raw.with_columns(full) for raw, full in stages])
+    raw_types = frame.collect_schema()
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
-        checks.extend(_problems(column, canonical[column], table, parsed=column not in native))
+        text = raw_types[f"_raw_{column}"] == pl.String
+        checks.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
     checks.extend(_cross_checks(table, columns))
     # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
     # that fail, in a second pass that runs only when there are any.
