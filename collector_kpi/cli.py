@@ -179,17 +179,21 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
         seen[where] = option
 
 
-def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> None:
-    """Write the rejected rows where asked; with --strict any rejected row stops the run."""
+def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> dict[str, bytes]:
+    """Write the rejected rows where asked (returned as path → bytes, for the manifest);
+    with --strict any rejected row stops the run."""
     from . import render
     from .errors import InputError
 
+    written = {}
     if path is not None:
         frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
-        render.write_atomic(path, render.to_csv(frame, bom=True), protected=inputs)
+        written[str(path)] = render.to_csv(frame, bom=True)
+        render.write_atomic(path, written[str(path)], protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
+    return written
 
 
 def _first_reject(rejects: Any) -> str:
@@ -339,7 +343,7 @@ def score(
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
         _stderr().print(_summary(card, listed), markup=False, soft_wrap=True)
         _check_targets({**written, "--rejects": rejects}, inputs)
-        _handle_rejects(card.rejects, rejects, strict, inputs)
+        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
         language = _lang(lang, card)
         if level is Level.team and card.teams.is_empty():
@@ -388,7 +392,7 @@ def score(
             from .manifest import manifest_bytes
 
             target = manifest or Path(f"{output}.manifest.json")
-            outputs = {str(output): payload} if output is not None else {}
+            outputs = ({str(output): payload} if output is not None else {}) | rejects_written
             record = _manifest(card, scheme_path, outputs, level, format, hashes[0] if hashes else None)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)

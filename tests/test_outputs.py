@@ -104,6 +104,15 @@ def test_manifest_hashes_and_reconciliation(tiny: Path) -> None:
     assert changed["reconciliation"]["inputs"]["recovered"] == 5000.0
 
 
+def test_manifest_lists_the_rejects_file_too(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    out, rejects = tiny / "card.csv", tiny / "rejects.csv"
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out), "--rejects", str(rejects))
+    manifest = json.loads((tiny / "card.csv.manifest.json").read_text())
+    listed = {e["path"]: e["sha256"] for e in manifest["outputs"]}
+    assert listed == {str(p): hashlib.sha256(p.read_bytes()).hexdigest() for p in (out, rejects)}
+
+
 def test_manifest_path_option(tiny: Path) -> None:
     scheme = write_scheme(tiny, MIXED)
     target = tiny / "audit.json"
