@@ -418,7 +418,7 @@ def _output_format(given: Format | None, output: Path | None) -> Format:
         if output is None or output.suffix.lower() == ".txt":
             return Format.table
         if implied is None:
-            known = ", ".join(_SUFFIXES)
+            known = ", ".join([*_SUFFIXES, ".txt"])
             raise OutputError(f"{output}: cannot tell the format from the name ({known}); give --format")
         return implied
     if implied is not None and implied is not given:
