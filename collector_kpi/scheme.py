@@ -40,6 +40,7 @@ class InputSpec(_Model):
     separator: str | None = Field(None, description="CSV field separator (default: `,`; `\\t` for .tsv)")
     encoding: str = Field("auto", description="auto | utf-8 | gbk | gb18030 …")
     sheet: str | None = Field(None, description="xlsx sheet name (default: the first)")
+    skip_rows: int = Field(0, ge=0, description="lines above the header to pass over (a title line), CSV and xlsx")
     columns: dict[str, str] = Field(default_factory=dict, description="source header → canonical column")
     values: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="canonical column → {source value: canonical value}"

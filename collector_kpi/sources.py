@@ -410,6 +410,7 @@ class ShapeCheck:
     readable: str
     separator: str
     fields: int
+    skipped: int = 0  # lines above the header (inputs.<table>.skip_rows)
 
     def _lines(self) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
         line = pl.col("line")
@@ -418,7 +419,13 @@ class ShapeCheck:
         counted = unquoted.str.count_matches(self.separator, literal=True) + 1
         wrong = (counted != self.fields) & ~self._blank(line, counted)
         lines = pl.scan_csv(
-            self.readable, has_header=False, separator="\x00", quote_char=None, new_columns=["line"], infer_schema=False
+            self.readable,
+            has_header=False,
+            separator="\x00",
+            quote_char=None,
+            new_columns=["line"],
+            infer_schema=False,
+            skip_rows=self.skipped,
         )
         return lines, wrong, counted
 
@@ -446,7 +453,7 @@ class ShapeCheck:
             return None
         lines, wrong, counted = self._lines()
         first = (
-            lines.with_row_index("number", offset=1)
+            lines.with_row_index("number", offset=1 + self.skipped)
             .filter(wrong)
             .head(3)
             .select("number", counted.alias("fields"))
@@ -464,12 +471,18 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
     kind = spec.format if spec.format != "auto" else _format_of(path)
     if kind == "xlsx":
         try:
-            frame = pl.read_excel(path, sheet_name=spec.sheet, infer_schema_length=0, drop_empty_rows=False)
+            frame = pl.read_excel(
+                path,
+                sheet_name=spec.sheet,
+                infer_schema_length=0,
+                drop_empty_rows=False,
+                read_options={"header_row": spec.skip_rows},
+            )
         except ModuleNotFoundError as exc:
             raise InputError(f"{table}: {path}: reading .xlsx needs the fastexcel package") from exc
         except Exception as exc:  # fastexcel raises its own exception types
             raise InputError(f"{table}: {path}: cannot read as xlsx ({_first_line(exc)})") from exc
-        frame = frame.with_row_index("_row", offset=2).with_columns(pl.col("_row").cast(pl.Int64))
+        frame = frame.with_row_index("_row", offset=2 + spec.skip_rows).with_columns(pl.col("_row").cast(pl.Int64))
         return frame.lazy().with_columns(_file=pl.lit(path))
     if kind == "parquet":
         try:
@@ -499,8 +512,9 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
                 separator=separator,
                 infer_schema=False,
                 row_index_name="_row",
-                row_index_offset=2,  # the header is line 1
+                row_index_offset=2 + spec.skip_rows,  # the header is line 1 (after any skipped lines)
                 raise_if_empty=True,
+                skip_rows=spec.skip_rows,
             )
             names = lf.collect_schema().names()
         except pl.exceptions.NoDataError as exc:
@@ -512,7 +526,7 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
         if bom:
             lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
         if shape is not None:
-            shape.append(ShapeCheck(path, readable, separator, len(names) - 1))
+            shape.append(ShapeCheck(path, readable, separator, len(names) - 1, spec.skip_rows))
         return lf.with_columns(_file=pl.lit(path))
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
 

@@ -286,3 +286,42 @@ def test_datetime_parts_from_excel_date_and_time_cells(tiny: Path) -> None:
     card = score(excel, load_month(excel, "2025-03"))
     assert card.rejects.height == 0
     assert card.table().equals(clean.table())
+
+
+@pytest.mark.parametrize("kind", ["csv", "xlsx"])
+def test_a_title_line_above_the_header_is_skipped(tiny: Path, kind: str) -> None:
+    """skip_rows: 1 for an export that starts with a title (2025年3月 案件明细); row numbers
+    stay the file's own, so a rejected row is found where it is."""
+    import polars as pl
+
+    month = tiny / "2025-03"
+    scheme = load_scheme(write_scheme(tiny, SCHEME))
+    clean = score(scheme, load_month(scheme, "2025-03"))
+    text = (
+        (month / "cases.csv")
+        .read_text(encoding="utf-8")
+        .replace("a3,A,Ann,T1,2025-03-05,1000,0", "a3,A,Ann,T1,2025-03-05,n/a,0")
+    )
+    if kind == "csv":
+        (month / "titled.csv").write_text("2025年3月 案件明细\n" + text, encoding="utf-8")
+    else:
+        import xlsxwriter
+
+        rows = [line.split(",") for line in text.splitlines()]
+        with xlsxwriter.Workbook(str(month / "titled.xlsx")) as book:
+            sheet = book.add_worksheet()
+            sheet.write(0, 0, "2025年3月 案件明细")
+            for r, row in enumerate(rows, start=1):
+                for c, value in enumerate(row):
+                    sheet.write_string(r, c, value)
+    titled = (
+        (tiny / "scheme.yaml")
+        .read_text(encoding="utf-8")
+        .replace('  cases: {path: "{month}/cases.csv"}', f'  cases: {{path: "{{month}}/titled.{kind}", skip_rows: 1}}')
+    )
+    (tiny / "scheme.yaml").write_text(titled, encoding="utf-8")
+    loaded = load_scheme(tiny / "scheme.yaml")
+    card = score(loaded, load_month(loaded, "2025-03"))
+    assert card.rejects.select("_row", "_reject").rows() == [(5, "overdue_amount: not a number")]  # line 5 of the file
+    kept = pl.col("collector_id") != "A"  # A lost a3, the others are as before
+    assert card.table().filter(kept).equals(clean.table().filter(kept))
