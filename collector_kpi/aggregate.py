@@ -137,10 +137,9 @@ def load_month(
                 optional.remove("month")
         ordered = list(columns) + optional
         data.tables[table] = read_table(table, files, spec, ordered, columns)
-        if table == "roster" and not paths.get("roster") and "{month}" in (spec.path or ""):
-            data.target_months = 1
-        elif table == "roster":
-            data.target_months = len(months)
+        if table == "roster":
+            per_month = not paths.get("roster") and "{month}" in (spec.path or "")
+            data.target_months = 1 if per_month else len(months)
     if not data.tables:
         raise InputError("no input table is needed or given")
     return data

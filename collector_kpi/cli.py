@@ -223,7 +223,7 @@ def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     for table, stats in tables.items():
         text = f"{table} {stats.read:,} read, {stats.used:,} used, {stats.rejected:,} rejected"
         skipped = [f"{stats.other_month:,} of other months"] if stats.other_month else []
-        skipped += [f"{stats.blank:,} blank"] if getattr(stats, "blank", 0) else []
+        skipped += [f"{stats.blank:,} blank"] if stats.blank else []
         if skipped:
             text += f" ({' and '.join(skipped)} skipped)"
         parts.append(text)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import functools
 import operator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -17,6 +17,9 @@ from .aggregate import MonthSums, TableStats
 from .errors import KpiError
 from .metrics import METRICS, scaled, value_expr
 from .scheme import BandMethod, Commission, Gate, PercentileMethod, RangeMethod, Scheme, TargetMethod
+
+if TYPE_CHECKING:
+    from .fairness import Credibility
 
 LEVELS = ("collector", "team")
 # Columns shown beside an adjusted or shrunk metric: raw value, E, O/E, Z, and in words.
@@ -372,7 +375,7 @@ def apply_fairness(
     return collectors.drop([c for c in collectors.columns if c in own]), info
 
 
-def _k_reason(cred: Any, scale: float) -> str:
+def _k_reason(cred: Credibility, scale: float) -> str:
     """Where K came from, in the metric's unit (money in yuan, not cents)."""
     k = f"{cred.k / scale:,.4g}"
     if cred.method == "given":

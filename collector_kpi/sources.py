@@ -683,8 +683,8 @@ def _parse(
             # NOTE: one regex pass cleans every value; the grouping test runs on the values with a
             # comma only (the others become "0"), which keeps a large CSV's amounts cheap.
             text = raw.cast(pl.String)
-            cleaned = text.str.replace_all(r"[,¥￥\s]", "")
             if strip:
+                cleaned = text.str.replace_all(r"[,¥￥\s]", "")
                 comma = text.str.contains(",", literal=True)
                 grouped = pl.when(comma).then(text).otherwise(pl.lit("0")).str.contains(GROUPED_AMOUNT)
                 number = (

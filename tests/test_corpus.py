@@ -35,21 +35,14 @@ import yaml
 from typer.testing import CliRunner
 
 from collector_kpi.cli import app
-from tests.conftest import GRADES, INPUTS, write_month
+from tests.conftest import GRADES, INPUTS, TINY_SCHEME, write_month
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "expect.yaml").is_file())
 
 BODIES = {
     # recovery_rate needs the case amounts, call_connect_rate the contacts' channel and outcome.
-    "tiny": """\
-name: tiny
-missing: reweight
-eligibility: {min_cases: 3}
-metrics:
-  recovery_rate: {weight: 60, score: {method: range, floor: 0.1, ceiling: 0.5}}
-  call_connect_rate: {weight: 40, score: {method: percentile}}
-""",
+    "tiny": TINY_SCHEME,
     # Reads dates, ptp, qa_score and the reviews as well, so their bad values are rejected.
     "wide": """\
 name: wide
