@@ -180,6 +180,11 @@ class TableData:
     # `frame`'s rows that are not fast, found before their full reading is computed.
     left: pl.LazyFrame | None = None
 
+    @property
+    def text(self) -> bool:
+        """Whether any of its files is CSV text (each one has a shape check)."""
+        return bool(self.shape_checks)
+
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
         if not self.checks:
