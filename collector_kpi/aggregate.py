@@ -456,10 +456,8 @@ def _pair_key(collectors: pl.Enum, unpacked: int) -> pl.Expr:
     size = case_id.str.len_bytes()
     raw = case_id.str.pad_end(16, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
     code = pl.col("collector_id").cast(collectors, strict=False).to_physical().fill_null(len(collectors.categories))
-    # NOTE: arithmetic, not when/then: 0.26 s less on 20M rows. `fits` is 1 or 0 (or null).
-    fits = (size <= 12).cast(pl.Int128)
-    packed = raw * fits + size.cast(pl.Int128) * 2**96 + code.cast(pl.Int128) * 2**100
-    return (packed * fits + (1 - fits) * unpacked).fill_null(unpacked).alias("_key")
+    packed = raw + size.cast(pl.Int128) * 2**96 + code.cast(pl.Int128) * 2**100
+    return pl.when(size <= 12).then(packed).fill_null(unpacked).alias("_key")
 
 
 def _case_collectors(data: MonthData) -> pl.Series:
