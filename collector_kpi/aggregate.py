@@ -455,8 +455,8 @@ def _pair_key(collectors: pl.Enum, unpacked: int) -> pl.Expr:
     case_id = pl.col("case_id")
     size = case_id.str.len_bytes()
     raw = case_id.str.pad_end(16, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
-    code = pl.col("collector_id").cast(collectors, strict=False).to_physical().fill_null(len(collectors.categories))
-    packed = raw + size.cast(pl.Int128) * 2**96 + code.cast(pl.Int128) * 2**100
+    code = pl.col("collector_id").cast(collectors, strict=False).to_physical().cast(pl.Int128)
+    packed = raw + size.cast(pl.Int128) * 2**96 + code.fill_null(len(collectors.categories)) * 2**100
     return pl.when(size <= 12).then(packed).fill_null(unpacked).alias("_key")
 
 

@@ -51,6 +51,13 @@ def test_pairs_match_exactly_on_their_packed_keys() -> None:
     assert _coverage(cases, contacts, packed=False).equals(result)
 
 
+def test_any_other_collector_matches_nothing_whatever_the_count() -> None:
+    # 256 collectors: their codes need 16 bits; the code for any other collector too.
+    cases = [(f"C{i:03d}", "K1") for i in range(256)]
+    result = _coverage(cases, [("X", "K1"), ("C255", "K1")])
+    assert result.filter(pl.col("contacted_cases") > 0).rows() == [("C255", 1, False)]
+
+
 def test_an_id_that_does_not_pack_says_so() -> None:
     for unpackable in ("K" * 13, "K" * 16, "案1", None):
         assert _coverage([("A", unpackable), ("A", "K1")], [("A", "K1")])["_unpacked"].any()
