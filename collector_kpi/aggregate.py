@@ -250,14 +250,14 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
             queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
     coverage = "contacted_cases" in components and "cases" in used
     source: dict[str, pl.LazyFrame] = {}
-    codes = None  # the cases' collector ids: their codes in the coverage's packed keys
+    codes = None  # the cases' collector ids, when the coverage's pairs can be packed
     if coverage:
         # In the same read as the sums; exact when every contact row of the month is
         # usable as read (checked below), else done again from the fully read rows.
         source.update(used)
         if "contacts" in fast:
             source["contacts"] = fast["contacts"].filter(pl.col("_in_month"))
-        codes = _case_collectors(data)
+        codes = _pair_codes(data)
         queries["coverage"] = _coverage_query(source, codes)
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
@@ -322,11 +322,6 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
                 parts.append(held["contacts"].filter(pl.col("_in_month") & pl.col("_ok")).select(ids))
             source["contacts"] = pl.concat(parts)
         contacted = collect_all([_coverage_query(source, codes)], data)[0]
-    if contacted is not None and contacted["_unpacked"].any():
-        # An id too long (or not ASCII) to pack: the pairs matched as strings instead.
-        contacted = collect_all([_coverage_query(source)], data)[0]
-    if contacted is not None:
-        contacted = contacted.drop("_unpacked")
     per_collector = _per_collector(data, groups, components, contacted)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
     collectors = _combine(per_collector, roster, components, scheme, len(data.months))
@@ -397,73 +392,63 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     return settled, rest, bool(as_read), bool(blank)
 
 
-def _coverage_query(used: dict[str, pl.LazyFrame], collectors: pl.Series | None = None) -> pl.LazyFrame:
+def _coverage_query(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None) -> pl.LazyFrame:
     """Case rows with at least one contact on that case by the same collector, per collector.
 
-    With ``collectors`` (every collector id of the cases), the (collector, case) pairs are
-    matched as packed integers (`_pair_key`); ``_unpacked`` is true when an id did not
-    pack, and the query must then be run again without them (the ids matched as strings).
+    With ``codes`` (see `_pair_codes`), each (collector, case) pair is matched as one
+    packed integer (`_pair_key`), else as two strings: the same rows either way.
     """
     cases = used["cases"].select("collector_id", "case_id")
     if "contacts" not in used:
-        return cases.group_by("collector_id").agg(
-            pl.lit(0, dtype=pl.Int64).alias("contacted_cases"), pl.lit(False).alias("_unpacked")
-        )
+        return cases.group_by("collector_id").agg(pl.lit(0, dtype=pl.Int64).alias("contacted_cases"))
     contacted = used["contacts"].select("collector_id", "case_id")
-    if collectors is None or len(collectors) >= _MAX_CODES - 1:
-        return (
-            cases.join(contacted, on=["collector_id", "case_id"], how="semi")
-            .group_by("collector_id")
-            .agg(pl.len().cast(pl.Int64).alias("contacted_cases"), pl.lit(False).alias("_unpacked"))
-        )
-    # NOTE: a join on two string columns was the costliest step of a large month (2.1 s of
-    # 20M contacts); on one packed integer it is 1.4 s. A row that does not pack gets a
-    # negative key, and a sentinel row on the other side matches it, so that the result
-    # says so (`_unpacked`) in the same pass.
-    enum = pl.Enum(collectors)
-    key = pl.col("_key")
-    cases_keyed = pl.concat(
-        [
-            cases.select("collector_id", _pair_key(enum, unpacked=-2)),
-            pl.LazyFrame({"collector_id": [None], "_key": [-1]}, schema={"collector_id": pl.String, "_key": pl.Int128}),
-        ]
-    )
-    contacts_keyed = pl.concat(
-        [
-            contacted.select(_pair_key(enum, unpacked=-1)),
-            pl.LazyFrame({"_key": [-2]}, schema={"_key": pl.Int128}),
-        ]
-    )
-    return (
-        cases_keyed.join(contacts_keyed, on="_key", how="semi")
-        .group_by("collector_id")
-        .agg(pl.len().cast(pl.Int64).alias("contacted_cases"), (key < 0).any().alias("_unpacked"))
-    )
+    if codes is None:
+        matched = cases.join(contacted, on=["collector_id", "case_id"], how="semi")
+    else:
+        # NOTE: a join on two string columns was the costliest step of a large month (2.0 s
+        # of 20M contacts); on one packed integer it is 1.4 s.
+        keyed = cases.select("collector_id", _pair_key(codes))
+        matched = keyed.join(contacted.select(_pair_key(codes)), on="_key", how="semi")
+    return matched.group_by("collector_id").agg(pl.len().cast(pl.Int64).alias("contacted_cases"))
 
 
-# Collector codes fill the top bits of a pair key: below 2**27 it stays a positive Int128.
+# Collector codes fill the bits above 100 of a pair key: below 2**27 it stays a positive Int128.
 _MAX_CODES = 1 << 27
 
 
-def _pair_key(collectors: pl.Enum, unpacked: int) -> pl.Expr:
+def _pair_key(codes: pl.Enum) -> pl.Expr:
     """(collector_id, case_id) packed into one Int128, exactly: the case id's bytes (up to
     12, in the low 96 bits), its length in bytes (4 bits), the collector's code in
-    ``collectors`` above bit 100 (one code past the last for any other collector: it
-    matches nothing). ``unpacked`` where the case id is longer than 12 bytes or not ASCII
-    (padded to 16 characters, it is not 16 bytes), or null (a row the caller reads again).
+    ``codes`` (above bit 100).
+
+    Null, so matching nothing, where an id is null, the collector is not one of ``codes``,
+    or the case id is longer than 12 bytes or not ASCII (padded to 16 characters, it is not
+    16 bytes): no case id is, when `_pair_codes` allows packing.
     """
     case_id = pl.col("case_id")
     size = case_id.str.len_bytes()
     raw = case_id.str.pad_end(16, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
-    code = pl.col("collector_id").cast(collectors, strict=False).to_physical().cast(pl.Int128)
-    packed = raw + size.cast(pl.Int128) * 2**96 + code.fill_null(len(collectors.categories)) * 2**100
-    return pl.when(size <= 12).then(packed).fill_null(unpacked).alias("_key")
+    code = pl.col("collector_id").cast(codes, strict=False).to_physical().cast(pl.Int128)
+    packed = raw + size.cast(pl.Int128) * 2**96 + code * 2**100
+    return pl.when(size <= 12).then(packed).alias("_key")
 
 
-def _case_collectors(data: MonthData) -> pl.Series:
-    """Every collector id of the cases table, as used (sorted: the codes of `_pair_key`)."""
-    frame = data.tables["cases"].frame.select(pl.col("collector_id").drop_nulls().unique().sort())
-    return collect_all([frame], data)[0]["collector_id"]
+def _pair_codes(data: MonthData) -> pl.Enum | None:
+    """The cases' collector ids as an Enum (their codes go into `_pair_key`), or None when
+    a case id does not pack (longer than 12 bytes or not ASCII): the pairs are then matched
+    as strings. A contact's case id that does not pack then matches no case row, rightly.
+
+    From every case row (all months, rejected ones too), in one small read of two columns.
+    """
+    case_id = pl.col("case_id")
+    packs = (case_id.str.len_bytes() <= 12) & case_id.str.pad_end(16, "\0").str.len_bytes().eq(16)
+    query = data.tables["cases"].frame.select(
+        pl.col("collector_id").drop_nulls().unique().sort().implode(), packs.fill_null(True).all().alias("packs")
+    )
+    collectors, all_pack = collect_all([query], data)[0].row(0)
+    if not all_pack or len(collectors) >= _MAX_CODES:
+        return None
+    return pl.Enum(collectors)
 
 
 def _cases_with_contacted(used: dict[str, pl.LazyFrame], components: list[str]) -> pl.LazyFrame:

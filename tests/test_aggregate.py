@@ -9,7 +9,8 @@ import polars as pl
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector_kpi.aggregate import _coverage_query
+from collector_kpi import load_month, load_scheme
+from collector_kpi.aggregate import _coverage_query, _pair_codes
 from tests.test_fast_reading import _contacts, _month, assert_same
 
 
@@ -23,8 +24,8 @@ def _coverage(
         )
 
     used = {"cases": frame(cases), "contacts": frame(contacts)}
-    collectors = pl.Series(sorted({c for c, _ in cases})) if packed else None
-    return _coverage_query(used, collectors).collect().sort("collector_id")
+    codes = pl.Enum(sorted({c for c, _ in cases})) if packed else None
+    return _coverage_query(used, codes).collect().sort("collector_id")
 
 
 def test_pairs_match_exactly_on_their_packed_keys() -> None:
@@ -45,42 +46,45 @@ def test_pairs_match_exactly_on_their_packed_keys() -> None:
         ("B", "K2"),
         ("B", ""),
         ("C", "K10"),  # a collector without case rows matches nothing (not A's K10)
+        ("B", None),
+        ("A", "x" * 13),  # case ids that do not pack match no case row (none of them packs)
+        ("A", "K1é"),
     ]
     result = _coverage(cases, contacts)
-    assert result.rows() == [("A", 2, False), ("B", 2, False)]
+    assert result.rows() == [("A", 2), ("B", 2)]
     assert _coverage(cases, contacts, packed=False).equals(result)
 
 
 def test_any_other_collector_matches_nothing_whatever_the_count() -> None:
-    # 256 collectors: their codes need 16 bits; the code for any other collector too.
+    # 256 collectors: their codes need 16 bits.
     cases = [(f"C{i:03d}", "K1") for i in range(256)]
     result = _coverage(cases, [("X", "K1"), ("C255", "K1")])
-    assert result.filter(pl.col("contacted_cases") > 0).rows() == [("C255", 1, False)]
+    assert result.filter(pl.col("contacted_cases") > 0).rows() == [("C255", 1)]
 
 
-def test_an_id_that_does_not_pack_says_so() -> None:
-    for unpackable in ("K" * 13, "K" * 16, "案1", None):
-        assert _coverage([("A", unpackable), ("A", "K1")], [("A", "K1")])["_unpacked"].any()
-        assert _coverage([("A", "K1")], [("A", unpackable), ("A", "K1")])["_unpacked"].any()
-    assert not _coverage([("A", "K1")], [("A", "K1"), ("A", "K2")])["_unpacked"].any()
+def test_case_ids_that_do_not_pack_are_matched_as_strings(tmp_path: Path) -> None:
+    # A's case rows: a1, a2, a3 (from _month); contacted: a1, a3, and ids no case row has.
+    contacts = _contacts(["A"] * 5, ["a1", "a3", "a" + "1" * 20, "案件1", "a1 "])
+    scheme = _month(tmp_path, contacts)
+    data = load_month(load_scheme(scheme), "2025-03")
+    codes = _pair_codes(data)
+    assert codes is not None and codes.categories.to_list() == ["A"]
+    sums = assert_same(scheme)
+    assert sums is not None and sums.collectors.row(0, named=True)["contacted_cases"] == 2
+    for long_or_not_ascii in ("a" + "1" * 20, "案件1"):
+        cases = tmp_path / "2025-03" / "cases.csv"
+        text = cases.read_text(encoding="utf-8").replace("a2,", f"{long_or_not_ascii},")
+        cases.write_text(text, encoding="utf-8")
+        assert _pair_codes(load_month(load_scheme(scheme), "2025-03")) is None
+        sums = assert_same(scheme)
+        assert sums is not None and sums.collectors.row(0, named=True)["contacted_cases"] == 3
 
 
-def test_a_month_with_ids_that_do_not_pack_is_matched_as_strings(tmp_path: Path) -> None:
-    # A's three case rows: a1, a2, a3 (from _month); contacted: a1, a3 and two ids that do not pack.
-    contacts = _contacts(["A"] * 4, ["a1", "a3", "a" + "1" * 20, "案件1"])
-    sums = assert_same(_month(tmp_path, contacts))
-    assert sums is not None
-    assert sums.collectors.row(0, named=True)["contacted_cases"] == 2
-
-
+PACKED = st.text(alphabet=st.sampled_from(["K", "1", "\0", " "]), max_size=12)
 IDS = st.text(alphabet=st.sampled_from(["K", "1", "\0", " ", "é", "案"]), max_size=14)
-PAIRS = st.lists(st.tuples(st.sampled_from(["A", "B", "C"]), IDS), max_size=12)
+COLLECTORS = st.sampled_from(["A", "B", "C"])
 
 
-@given(cases=PAIRS, contacts=PAIRS)
+@given(cases=st.lists(st.tuples(COLLECTORS, PACKED), max_size=12), contacts=st.lists(st.tuples(COLLECTORS, IDS)))
 def test_packed_keys_count_what_the_strings_do(cases: list[tuple[str, str]], contacts: list[tuple[str, str]]) -> None:
-    packed = _coverage(cases, contacts)
-    unpackable = any(len(i.encode()) > 12 or not i.isascii() for _, i in cases + contacts)
-    assert packed["_unpacked"].any() == unpackable
-    if not unpackable:
-        assert packed.equals(_coverage(cases, contacts, packed=False))
+    assert _coverage(cases, contacts).equals(_coverage(cases, contacts, packed=False))
