@@ -249,12 +249,11 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
         else:
             queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
     coverage = "contacted_cases" in components and "cases" in used
-    source: dict[str, pl.LazyFrame] = {}
     codes = None  # the cases' collector ids, when the coverage's pairs can be packed
     if coverage:
         # In the same read as the sums; exact when every contact row of the month is
         # usable as read (checked below), else done again from the fully read rows.
-        source.update(used)
+        source = dict(used)
         if "contacts" in fast:
             source["contacts"] = fast["contacts"].filter(pl.col("_in_month"))
         codes = _pair_codes(data)
