@@ -424,12 +424,16 @@ def _pair_key(codes: pl.Enum) -> pl.Expr:
     or the case id is longer than 12 bytes or not ASCII (padded to 16 characters, it is not
     16 bytes): no case id is, when `_pair_codes` allows packing.
     """
-    case_id = pl.col("case_id")
-    size = case_id.str.len_bytes()
-    raw = case_id.str.pad_end(16, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
+    size = pl.col("case_id").str.len_bytes()
+    raw = _padded_case_id().cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
     code = pl.col("collector_id").cast(codes, strict=False).to_physical().cast(pl.Int128)
     packed = raw + size.cast(pl.Int128) * 2**96 + code * 2**100
     return pl.when(size <= 12).then(packed).alias("_key")
+
+
+def _padded_case_id() -> pl.Expr:
+    """The case id padded with NULs to 16 characters: 16 bytes when it is ASCII."""
+    return pl.col("case_id").str.pad_end(16, "\0")
 
 
 def _pair_codes(data: MonthData) -> pl.Enum | None:
@@ -439,8 +443,7 @@ def _pair_codes(data: MonthData) -> pl.Enum | None:
 
     From every case row (all months, rejected ones too), in one small read of two columns.
     """
-    case_id = pl.col("case_id")
-    packs = (case_id.str.len_bytes() <= 12) & case_id.str.pad_end(16, "\0").str.len_bytes().eq(16)
+    packs = (pl.col("case_id").str.len_bytes() <= 12) & (_padded_case_id().str.len_bytes() == 16)
     query = data.tables["cases"].frame.select(
         pl.col("collector_id").drop_nulls().unique().sort().implode(), packs.fill_null(True).all().alias("packs")
     )
