@@ -222,7 +222,20 @@ FAST_TABLES = ("contacts",)
 HELD_ROWS = 500_000
 
 
+class _FieldsBeyondHeader(Exception):
+    """A CSV line with more fields than the header stopped a read that parses every column."""
+
+
 def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
+    """Reduce the month to one row of component sums per collector (see ``_month_sums``)."""
+    try:
+        return _month_sums(scheme, data, by_sum=True)
+    except _FieldsBeyondHeader:
+        # An error, unless every such line is a blank row (",,,,,,"): counted one by one.
+        return _month_sums(scheme, data, by_sum=False)
+
+
+def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     """Reduce the month to one row of component sums per collector.
 
     First pass, one collect: per table a single group-by over every row by (collector,
@@ -232,6 +245,9 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     plus the reconciliation totals and the CSV shape checks. Then, only where there are
     any: the contact rows the fast reading left to the full one (and the coverage again
     from the usable rows), and the list of rejected rows with their reasons.
+
+    With ``by_sum``, the CSV files fit for it are checked for their lines' shape by the
+    sum of ``_line_bytes`` (see ``sources._countable``), the others line by line.
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
@@ -244,10 +260,8 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     }
     queries: dict[str, pl.LazyFrame] = {}
     for table, frame in frames.items():
-        if table in fast:
-            queries[f"groups:{table}"] = _group_query(data, table, fast[table], components, params, "_fast")
-        else:
-            queries[f"groups:{table}"] = _group_query(data, table, frame, components, params)
+        rows, usable = (fast[table], "_fast") if table in fast else (frame, "_ok")
+        queries[f"groups:{table}"] = _group_query(data, table, rows, components, params, usable, line_bytes=by_sum)
     coverage = "contacted_cases" in components and "cases" in used
     codes = None  # the cases' collector ids, when the coverage's pairs can be packed
     if coverage:
@@ -268,7 +282,7 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     cases_for_cells = _cases_with_contacted(used, components) if "cases" in used else None
     for metric_id, query in _fair_cells(scheme, used, cases_for_cells, params).items():
         queries[f"cells:{metric_id}"] = query
-    queries.update(_shape_queries(data))
+    queries.update(_shape_queries(data, by_sum))
     # NOTE: the contact log is read once for both the sums and the coverage (polars shares
     # the read between them). CSV: −2.4 s of 11.6 at 20M rows, as the file is tokenised
     # once. Parquet: −0.36 s of 4.1, for +0.2 GB at 20M rows (+0.3 GB at 100M), as the
@@ -276,11 +290,12 @@ def month_sums(scheme: Scheme, data: MonthData) -> MonthSums:
     results: dict[str, pl.DataFrame] = {}
     if coverage and "contacts" in fast:
         shared = ["groups:contacts", "coverage"]
-        results.update(zip(shared, collect_all([queries.pop(key) for key in shared], data, share=True), strict=True))
-    results.update(zip(queries, collect_all(list(queries.values()), data), strict=True))
+        shared_results = collect_all([queries.pop(key) for key in shared], data, share=True, by_sum=by_sum)
+        results.update(zip(shared, shared_results, strict=True))
+    results.update(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
 
-    _raise_shape_errors(data, results)
-    groups = {table: results[f"groups:{table}"] for table in frames}
+    _raise_shape_errors(data, results, by_sum)
+    groups = {table: results[f"groups:{table}"].drop("_line_bytes", strict=False) for table in frames}
     exact = True
     listed = dict(frames)  # where each table's rejected rows are listed from
     held: dict[str, pl.LazyFrame] = {}  # rows the fast reading left, read in full
@@ -340,11 +355,15 @@ def _group_query(
     components: list[str],
     params: Params,
     usable: str = "_ok",
+    line_bytes: bool = False,
 ) -> pl.LazyFrame:
-    """One pass over every row: counts and component sums per (collector, month?, usable)."""
+    """One pass over every row: counts and component sums per (collector, month?, usable),
+    with the sum of ``_line_bytes`` that checks the CSV lines' shape if asked."""
     columns = data.tables[table].columns
     keys = ["collector_id", "_in_month", usable]
     aggs: list[pl.Expr] = [pl.len().alias("_rows")]
+    if line_bytes:
+        aggs.append(pl.col("_line_bytes").sum())
     if table == "cases":
         keys.insert(1, "team_id")
         if "collector_name" in columns:
@@ -464,21 +483,36 @@ def _cases_with_contacted(used: dict[str, pl.LazyFrame], components: list[str]) 
     return cases.join(pairs, on=["collector_id", "case_id"], how="left")
 
 
-def _shape_queries(data: MonthData) -> dict[str, pl.LazyFrame]:
+def _shape_queries(data: MonthData, by_sum: bool) -> dict[str, pl.LazyFrame]:
+    """The line-by-line counts, for the CSV files not checked by the sum of their rows'
+    ``_line_bytes`` (which comes with each table's group-by, as ``groups:<table>``)."""
     return {
         f"shape:{table}:{index}": check.count_query()
         for table, info in data.tables.items()
         for index, check in enumerate(info.shape_checks)
+        if check.line_bytes is None or not by_sum
     }
 
 
-def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame]) -> None:
+def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_sum: bool) -> None:
     for key, result in results.items():
         if key.startswith("shape:"):
             _, table, index = key.split(":")
             error = data.tables[table].shape_checks[int(index)].error(table, result)
             if error is not None:
                 raise error
+    for name, info in data.tables.items():
+        if not by_sum or not any(check.line_bytes is not None for check in info.shape_checks):
+            continue
+        if results[f"groups:{name}"]["_line_bytes"].sum() != info.line_bytes():
+            # A file holds a quote after all, or not every line is as long as the header's
+            # fields make it (a field too few, an empty line, a bare \n among \r\n): count
+            # the lines one by one, which tells.
+            for check in info.shape_checks:
+                if check.line_bytes is not None:
+                    error = check.error(name, collect_all([check.count_query()], data)[0])
+                    if error is not None:
+                        raise error
 
 
 def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> TableStats:
@@ -610,27 +644,39 @@ _EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_
 
 def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
     """Row accounting alone (read / used / rejected / other month) and the rejected rows."""
+    try:
+        return _account_rows(data, by_sum=True)
+    except _FieldsBeyondHeader:
+        return _account_rows(data, by_sum=False)
+
+
+def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame]:
     frames = {table: _with_month(data, table) for table in data.tables}
-    queries = {
-        table: frame.group_by("_in_month", "_ok").agg(pl.len().alias("_rows")) for table, frame in frames.items()
-    }
-    queries.update(_shape_queries(data))
-    results = dict(zip(queries, collect_all(list(queries.values()), data), strict=True))
-    _raise_shape_errors(data, results)
-    stats = {table: _stats_from_groups(table, data.tables[table].files, results[table]) for table in frames}
+    sums = [pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if by_sum else [])]
+    queries = {f"groups:{table}": frame.group_by("_in_month", "_ok").agg(sums) for table, frame in frames.items()}
+    queries.update(_shape_queries(data, by_sum))
+    results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
+    _raise_shape_errors(data, results, by_sum)
+    stats = {table: _stats_from_groups(table, data.tables[table].files, results[f"groups:{table}"]) for table in frames}
     return stats, _rejected_rows(data, frames, stats)
 
 
-def collect_all(queries: list[pl.LazyFrame], data: MonthData, share: bool = False) -> list[pl.DataFrame]:
+def collect_all(
+    queries: list[pl.LazyFrame], data: MonthData, share: bool = False, by_sum: bool = False
+) -> list[pl.DataFrame]:
     """Run the queries in one go; a file that fails mid-read becomes an InputError.
 
-    With ``share``, a read common to several queries is done once for all of them.
+    With ``share``, a read common to several queries is done once for all of them. With
+    ``by_sum`` (queries that parse every column of a CSV), a line with more fields than the
+    header raises ``_FieldsBeyondHeader``, for the caller to count the lines one by one.
     """
     try:
         # NOTE: not shared by default: sharing every table's read between all the queries
         # held a large contact log's rows in memory (1.7 GB instead of 0.7 at 20M rows).
         return pl.collect_all(queries, optimizations=pl.QueryOptFlags(comm_subplan_elim=share))
     except pl.exceptions.PolarsError as exc:
+        if by_sum and "found more fields than defined" in str(exc):
+            raise _FieldsBeyondHeader from exc
         raise _diagnose(data, exc) from exc
 
 

@@ -16,7 +16,8 @@ import glob as globlib
 import gzip
 import re
 import tempfile
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -206,7 +207,15 @@ class TableData:
         typo, a missing value) go through ``frame``'s full per-row reading, so no result
         depends on which path a row took.
         """
-        return self.frame.select(*[pl.col(f"_fast_{c}").alias(c) for c in self.columns], "_fast")
+        return self.frame.select(*[pl.col(f"_fast_{c}").alias(c) for c in self.columns], "_fast", "_line_bytes")
+
+    def line_bytes(self) -> int | None:
+        """What the rows' ``_line_bytes`` add up to when every line of the files checked by
+        sum has the header's fields; None where a file turned out unfit for the sum."""
+        checks = [check for check in self.shape_checks if check.line_bytes is not None]
+        if not all(check.fit is not None and check.fit.result() for check in checks):
+            return None
+        return sum(check.line_bytes or 0 for check in checks)
 
 
 @dataclass
@@ -416,6 +425,11 @@ class ShapeCheck:
     separator: str
     fields: int
     skipped: int = 0  # lines above the header (inputs.<table>.skip_rows)
+    # The bytes below the header, when the lines are checked by one sum instead (see
+    # ``_countable``), and whether the whole file allows that (``_fit_for_sum``, found while
+    # the month is read); None: counted line by line (``count_query``).
+    line_bytes: int | None = None
+    fit: Future[bool] | None = field(default=None, compare=False)
 
     def _lines(self) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
         line = pl.col("line")
@@ -471,6 +485,58 @@ class ShapeCheck:
         )
 
 
+def _countable(readable: str, head: bytes, separator: str, skipped: int) -> tuple[int, int] | None:
+    """The bytes below the header and the length of a line end (2 where the header ends in
+    \r\n) of a CSV whose lines can be checked by one sum; None where they cannot (lines above
+    the header, a quote in the header, no line below it). Whether the rest of the file
+    allows it too is ``_fit_for_sum``'s to say.
+
+    NOTE: the check by sum. Each row gets ``_line_bytes``: the bytes of its values plus
+    (fields − 1) separators and a line end. Computing it makes polars parse every column of
+    every line, and so stop at a line with a field too many. Then, with no quote in the
+    file, each line's true length is at most its ``_line_bytes`` (fewer separators, or a
+    bare \n where \r\n was assumed), and the rows' sum equals the bytes below the header
+    only if every line has exactly the header's fields. This costs 0.7 s on a 1.8 GB file,
+    where counting the separators of every line again cost 2 s.
+    """
+    end = head.find(b"\n")
+    if skipped or len(separator.encode()) != 1 or end == -1 or b'"' in head[:end]:
+        return None
+    size = Path(readable).stat().st_size
+    if end + 1 == size:
+        return None
+    eol = 2 if head[:end].endswith(b"\r") else 1
+    with open(readable, "rb") as handle:
+        handle.seek(-1, 2)
+        last = handle.read(1)
+    return size - (end + 1) + (0 if last == b"\n" else eol), eol
+
+
+def _fit_for_sum(readable: str, eol: int) -> bool:
+    """Whether the file holds no quote, nor a carriage return where lines were taken to end
+    in a bare \n (read in blocks, searched at memory speed: 0.35 s for 1.8 GB, while the
+    month is read)."""
+    block = bytearray(1 << 24)
+    try:
+        with open(readable, "rb", buffering=0) as handle:
+            while length := handle.readinto(block):
+                if block.find(b'"', 0, length) != -1 or (eol == 1 and block.find(b"\r", 0, length) != -1):
+                    return False
+    except OSError:
+        return False
+    return True
+
+
+_scanner: ThreadPoolExecutor | None = None
+
+
+def _in_background(task: Callable[[], bool]) -> Future[bool]:
+    global _scanner
+    if _scanner is None:
+        _scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-scan")
+    return _scanner.submit(task)
+
+
 def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None) -> pl.LazyFrame:
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
@@ -488,7 +554,7 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
         except Exception as exc:  # fastexcel raises its own exception types
             raise InputError(f"{table}: {path}: cannot read as xlsx ({_first_line(exc)})") from exc
         frame = frame.with_row_index("_row", offset=2 + spec.skip_rows).with_columns(pl.col("_row").cast(pl.Int64))
-        return frame.lazy().with_columns(_file=pl.lit(path))
+        return frame.lazy().with_columns(_file=pl.lit(path), _line_bytes=_NO_BYTES)
     if kind == "parquet":
         try:
             # `key=value` folders (a Hive-partitioned dataset, e.g. month=2025-03/) become columns.
@@ -496,7 +562,7 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             lf.collect_schema()
         except Exception as exc:  # polars raises several exception types for a bad file
             raise InputError(f"{table}: {path}: not a readable Parquet file ({_first_line(exc)})") from exc
-        return lf.with_columns(_file=pl.lit(path))
+        return lf.with_columns(_file=pl.lit(path), _line_bytes=_NO_BYTES)
     if kind == "csv":
         separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
         head = _head(path, table)
@@ -530,10 +596,25 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
         bom = [n for n in names if n.startswith("\ufeff")]
         if bom:
             lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
+        fields = len(names) - 1  # without _row
+        countable = _countable(
+            readable, head if readable == path else _head(readable, table), separator, spec.skip_rows
+        )
         if shape is not None:
-            shape.append(ShapeCheck(path, readable, separator, len(names) - 1, spec.skip_rows))
-        return lf.with_columns(_file=pl.lit(path))
+            below, fit = None, None
+            if countable:
+                below, eol = countable
+                fit = _in_background(lambda: _fit_for_sum(readable, eol))
+            shape.append(ShapeCheck(path, readable, separator, fields, spec.skip_rows, below, fit))
+        line_bytes = _NO_BYTES
+        if countable:
+            values = pl.sum_horizontal(pl.exclude("_row").str.len_bytes().cast(pl.Int64))
+            line_bytes = values + (fields - 1 + countable[1])
+        return lf.with_columns(_file=pl.lit(path), _line_bytes=line_bytes)
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
+
+
+_NO_BYTES = pl.lit(0, dtype=pl.Int64)  # a file whose lines are not checked by sum
 
 
 def _first_line(exc: BaseException) -> str:
@@ -857,7 +938,7 @@ def read_table(
     native = set(columns)
     for path in paths:
         lf = _scan_file(path, spec, table, shape)
-        found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file")]
+        found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
@@ -898,7 +979,7 @@ def read_table(
                 [pl.lit(value).alias(name) for name, value in spec.constants.items() if name in columns]
             )
         schema = lf.collect_schema()
-        raw_exprs = [pl.col("_file"), pl.col("_row").cast(pl.Int64)]
+        raw_exprs = [pl.col("_file"), pl.col("_row").cast(pl.Int64), pl.col("_line_bytes")]
         for column in columns:
             if column in optional_absent:
                 raw_exprs.append(pl.lit(None, dtype=pl.String).alias(column))
@@ -937,7 +1018,7 @@ def read_table(
             if c not in spec.constants and c not in optional_absent
         ]
         blank = (pl.all_horizontal(written) if written else pl.lit(False)).alias("_blank")
-        raw = lf.select(pl.col("_file"), pl.col("_row"), *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
+        raw = lf.select("_file", "_row", "_line_bytes", *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     frame = _stack([raw.with_columns(full) for raw, full in stages])

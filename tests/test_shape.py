@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from collector_kpi.cli import app
-from collector_kpi.scheme import parse_scheme
+from collector_kpi.scheme import InputSpec, parse_scheme
+from collector_kpi.sources import ShapeCheck, _scan_file
 from tests.conftest import write_scheme
 from tests.test_scoring import MIXED
 
@@ -57,3 +61,93 @@ grades: [{grade: A, min: 0}]
     spec = parse_scheme(text).inputs.contacts
     assert spec.values["channel"] == {"1": "call", "2": "sms", "3": "visit"}
     assert spec.values["ptp"]["yes"] is True and spec.values["ptp"]["No"] is False
+
+
+def _score(tiny: Path) -> tuple[int, str, str]:
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(write_scheme(tiny, MIXED)), "-f", "csv"])
+    return result.exit_code, result.stdout, result.stderr
+
+
+def test_a_field_too_many_and_one_too_few_do_not_cancel_out(tiny: Path) -> None:
+    # The file's separators add up to the header's count over all lines: only a count per
+    # line (or a read that stops at the longer one) tells.
+    cases = tiny / "2025-03" / "cases.csv"
+    text = cases.read_text()
+    text = text.replace("b1,B,Bo,T1,2025-03-01,4000,1000,", "b1,B,Bo,T1,2025-03-01,4,000,1000,")
+    text = text.replace("c2,C,Cy,T2,2025-03-01,1000,0,0,,,M1", "c2,C,Cy,T2,2025-03-01,1000,0,0,,M1")
+    cases.write_text(text)
+    code, _, err = _score(tiny)
+    assert code == 2
+    assert "2 line(s) do not have the header's 11 fields (line 6 has 12, line 10 has 10)" in err
+
+
+@pytest.mark.parametrize("quoted", [False, True])
+def test_a_field_too_few_is_found_with_windows_line_ends(tiny: Path, quoted: bool) -> None:
+    cases = tiny / "2025-03" / "cases.csv"
+    text = cases.read_text().replace("c2,C,Cy,T2,2025-03-01,1000,0,0,,,M1", "c2,C,Cy,T2,2025-03-01,1000,0,0,,M1")
+    if quoted:  # a quote anywhere: the lines are counted one by one
+        text = text.replace("b1,B,Bo,T1", 'b1,B,"Bo",T1')
+    cases.write_bytes(text.replace("\n", "\r\n").encode())
+    code, _, err = _score(tiny)
+    assert code == 2
+    assert "1 line(s) do not have the header's 11 fields (line 10 has 10)" in err
+
+
+def test_windows_and_mixed_line_ends_score_as_the_clean_file(tiny: Path) -> None:
+    _, clean, _ = _score(tiny)
+    cases = tiny / "2025-03" / "cases.csv"
+    lines = cases.read_text().splitlines(keepends=True)
+    cases.write_bytes("".join(lines).replace("\n", "\r\n").encode())
+    assert _score(tiny) == (0, clean, _score(tiny)[2])
+    # one bare \n among \r\n: the sum falls short, and the count per line finds nothing wrong
+    mixed = "".join(line.replace("\n", "\r\n") if i % 2 else line for i, line in enumerate(lines))
+    cases.write_bytes(mixed.encode())
+    code, out, err = _score(tiny)
+    assert (code, out) == (0, clean), err
+
+
+_VALUES = st.sampled_from(["", "x", "yy", "é", "案", " ", "a\rb", '"q"', "1.5"])
+_LINES = st.lists(
+    st.tuples(st.lists(_VALUES, min_size=1, max_size=5), st.sampled_from(["\n", "\r\n"])), min_size=1, max_size=8
+)
+
+
+def _verdicts(tmp: Path, text: str) -> tuple[bool, int]:
+    """(whether the sum shows every line sound, the wrong lines counted one by one)."""
+    path = tmp / "t.csv"
+    path.write_bytes(text.encode())
+    shape: list[ShapeCheck] = []
+    frame = _scan_file(str(path), InputSpec(), "cases", shape)
+    check = shape[0]
+    try:
+        total = frame.select(pl.col("_line_bytes").sum()).collect().item()
+    except pl.exceptions.ComputeError:  # a line with a field too many
+        total = None
+    fit = check.fit is not None and check.fit.result()
+    by_sum = check.line_bytes is not None and fit and total == check.line_bytes
+    return by_sum, check.count_query().collect()["count"][0]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(lines=_LINES, end=st.booleans())
+def test_the_sum_never_passes_a_file_the_count_per_line_rejects(tmp_path: Path, lines: list, end: bool) -> None:
+    body = "".join(",".join(values) + eol for values, eol in lines)
+    text = "a,b,c\n" + (body if end else body.rstrip("\r\n"))
+    by_sum, wrong = _verdicts(tmp_path, text)
+    if by_sum:
+        assert wrong == 0
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    rows=st.lists(
+        st.lists(_VALUES.filter(lambda v: '"' not in v and "\r" not in v), min_size=3, max_size=3),
+        min_size=1,
+        max_size=8,
+    ),
+    crlf=st.booleans(),
+)
+def test_the_sum_passes_a_sound_file_without_quotes(tmp_path: Path, rows: list, crlf: bool) -> None:
+    eol = "\r\n" if crlf else "\n"
+    text = eol.join(["a,b,c", *(",".join(r) for r in rows)]) + eol
+    assert _verdicts(tmp_path, text) == (True, 0)
