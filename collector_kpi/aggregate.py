@@ -259,19 +259,12 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         if table in frames
     }
     queries: dict[str, pl.LazyFrame] = {}
+    coverage = "contacted_cases" in components and "cases" in used
     for table, frame in frames.items():
         rows, usable = (fast[table], "_fast") if table in fast else (frame, "_ok")
-        queries[f"groups:{table}"] = _group_query(data, table, rows, components, params, usable, line_bytes=by_sum)
-    coverage = "contacted_cases" in components and "cases" in used
-    codes = None  # the cases' collector ids, when the coverage's pairs can be packed
-    if coverage:
-        # In the same read as the sums; exact when every contact row of the month is
-        # usable as read (checked below), else done again from the fully read rows.
-        source = dict(used)
-        if "contacts" in fast:
-            source["contacts"] = fast["contacts"].filter(pl.col("_in_month"))
-        codes = _pair_codes(data)
-        queries["coverage"] = _coverage_query(source, codes)
+        queries[f"groups:{table}"] = _group_query(
+            data, table, rows, components, params, usable, line_bytes=by_sum, packs=coverage
+        )
     if "cases" in used and "recovered_cents" in components:
         # Totals straight from the used rows, to reconcile against the scorecards' sums.
         queries["totals"] = used["cases"].select(
@@ -289,20 +282,27 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     # the read between them). CSV: −2.4 s of 11.6 at 20M rows, as the file is tokenised
     # once. Parquet: −0.36 s of 4.1, for +0.2 GB at 20M rows (+0.3 GB at 100M), as the
     # read outpaces the coverage join and some rows wait in memory.
-    results: dict[str, pl.DataFrame] = {}
-    if coverage and "contacts" in fast:
-        shared = ["groups:contacts", "coverage"]
-        shared_results = collect_all([queries.pop(key) for key in shared], data, share=True, by_sum=by_sum)
-        results.update(zip(shared, shared_results, strict=True))
+    log = {key: queries.pop(key) for key in ["groups:contacts"] if coverage and key in queries}
     # NOTE: the other tables' reads are shared between their queries (CSV cases at 1M rows:
-    # −0.3 s of 1.5, as the file is tokenised once, not twice); not the contact log's for
-    # the cells, as sharing held its rows in memory.
-    results.update(zip(queries, collect_all(list(queries.values()), data, share=True, by_sum=by_sum), strict=True))
+    # −0.4 s of 1.9, as the file is tokenised once, not three times); not the contact
+    # log's for the cells, as sharing held its rows in memory.
+    results = dict(zip(queries, collect_all(list(queries.values()), data, share=True, by_sum=by_sum), strict=True))
+    codes = None  # the cases' collector ids, when the coverage's pairs can be packed
+    if coverage:
+        # In the same read as the sums; exact when every contact row of the month is
+        # usable as read (checked below), else done again from the fully read rows.
+        source = dict(used)
+        if "contacts" in fast:
+            source["contacts"] = fast["contacts"].filter(pl.col("_in_month"))
+        codes = _pair_codes(results["groups:cases"])
+        log["coverage"] = _coverage_query(source, codes)
+    if log:
+        results.update(zip(log, collect_all(list(log.values()), data, share=True, by_sum=by_sum), strict=True))
     if apart:
         results.update(zip(apart, collect_all(list(apart.values()), data, by_sum=by_sum), strict=True))
 
     _raise_shape_errors(data, results, by_sum)
-    groups = {table: results[f"groups:{table}"].drop("_line_bytes", strict=False) for table in frames}
+    groups = {table: results[f"groups:{table}"].drop("_line_bytes", "_packs", strict=False) for table in frames}
     exact = True
     listed = dict(frames)  # where each table's rejected rows are listed from
     held: dict[str, pl.LazyFrame] = {}  # rows the fast reading left, read in full
@@ -363,9 +363,11 @@ def _group_query(
     params: Params,
     usable: str = "_ok",
     line_bytes: bool = False,
+    packs: bool = False,
 ) -> pl.LazyFrame:
     """One pass over every row: counts and component sums per (collector, month?, usable),
-    with the sum of ``_line_bytes`` that checks the CSV lines' shape if asked."""
+    with the sum of ``_line_bytes`` that checks the CSV lines' shape if asked, and for the
+    cases whether their ids pack into pair keys (``_packs``, see `_pair_codes`)."""
     columns = data.tables[table].columns
     keys = ["collector_id", "_in_month", usable]
     aggs: list[pl.Expr] = [pl.len().alias("_rows")]
@@ -373,6 +375,9 @@ def _group_query(
         aggs.append(pl.col("_line_bytes").sum())
     if table == "cases":
         keys.insert(1, "team_id")
+        if packs:
+            fits = (pl.col("case_id").str.len_bytes() <= 12) & (_padded_case_id().str.len_bytes() == 16)
+            aggs.append(fits.fill_null(True).all().alias("_packs"))
         if "collector_name" in columns:
             aggs.append(pl.col("collector_name").min())
         names = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
@@ -462,18 +467,15 @@ def _padded_case_id() -> pl.Expr:
     return pl.col("case_id").str.pad_end(16, "\0")
 
 
-def _pair_codes(data: MonthData) -> pl.Enum | None:
+def _pair_codes(groups: pl.DataFrame) -> pl.Enum | None:
     """The cases' collector ids as an Enum (their codes go into `_pair_key`), or None when
     a case id does not pack (longer than 12 bytes or not ASCII): the pairs are then matched
     as strings. A contact's case id that does not pack then matches no case row, rightly.
 
-    From every case row (all months, rejected ones too), in one small read of two columns.
+    From the cases' groups (every case row: all months, rejected ones too), with ``_packs``.
     """
-    packs = (pl.col("case_id").str.len_bytes() <= 12) & (_padded_case_id().str.len_bytes() == 16)
-    query = data.tables["cases"].frame.select(
-        pl.col("collector_id").drop_nulls().unique().sort().implode(), packs.fill_null(True).all().alias("packs")
-    )
-    collectors, all_pack = collect_all([query], data)[0].row(0)
+    collectors = groups["collector_id"].drop_nulls().unique().sort()
+    all_pack = bool(groups["_packs"].all())
     if not all_pack or len(collectors) >= _MAX_CODES:
         return None
     return pl.Enum(collectors)

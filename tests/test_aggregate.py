@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import polars as pl
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from collector_kpi import load_month, load_scheme
-from collector_kpi.aggregate import _coverage_query, _pair_codes
+from collector_kpi import aggregate, load_month, load_scheme
+from collector_kpi.aggregate import _coverage_query, month_sums
 from tests.test_fast_reading import _contacts, _month, assert_same
 
 
@@ -62,20 +63,34 @@ def test_any_other_collector_matches_nothing_whatever_the_count() -> None:
     assert result.filter(pl.col("contacted_cases") > 0).rows() == [("C255", 1)]
 
 
-def test_case_ids_that_do_not_pack_are_matched_as_strings(tmp_path: Path) -> None:
+def _codes_used(scheme: Path, monkeypatch: pytest.MonkeyPatch) -> list[pl.Enum | None]:
+    """The collector codes each coverage of a month was matched with."""
+    seen: list[pl.Enum | None] = []
+
+    def spy(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None) -> pl.LazyFrame:
+        seen.append(codes)
+        return _coverage_query(used, codes)
+
+    monkeypatch.setattr(aggregate, "_coverage_query", spy)
+    month_sums(load_scheme(scheme), load_month(load_scheme(scheme), "2025-03"))
+    monkeypatch.undo()
+    return seen
+
+
+def test_case_ids_that_do_not_pack_are_matched_as_strings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     # A's case rows: a1, a2, a3 (from _month); contacted: a1, a3, and ids no case row has.
     contacts = _contacts(["A"] * 5, ["a1", "a3", "a" + "1" * 20, "案件1", "a1 "])
     scheme = _month(tmp_path, contacts)
-    data = load_month(load_scheme(scheme), "2025-03")
-    codes = _pair_codes(data)
-    assert codes is not None and codes.categories.to_list() == ["A"]
+    codes = _codes_used(scheme, monkeypatch)
+    assert codes and all(c is not None and c.categories.to_list() == ["A"] for c in codes)
     sums = assert_same(scheme)
     assert sums is not None and sums.collectors.row(0, named=True)["contacted_cases"] == 2
     for long_or_not_ascii in ("a" + "1" * 20, "案件1"):
         cases = tmp_path / "2025-03" / "cases.csv"
         text = cases.read_text(encoding="utf-8").replace("a2,", f"{long_or_not_ascii},")
         cases.write_text(text, encoding="utf-8")
-        assert _pair_codes(load_month(load_scheme(scheme), "2025-03")) is None
+        codes = _codes_used(scheme, monkeypatch)
+        assert codes and all(c is None for c in codes)
         sums = assert_same(scheme)
         assert sums is not None and sums.collectors.row(0, named=True)["contacted_cases"] == 3
 
