@@ -21,6 +21,7 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.cli import app
 from collector_kpi.errors import OutputError
+from collector_kpi.manifest import sha256_file
 from collector_kpi.render import to_csv, write_atomic
 from tests.conftest import write_scheme
 from tests.test_scoring import MIXED
@@ -76,6 +77,14 @@ def run_score(*args: str) -> str:
     result = CliRunner().invoke(app, ["score", *args])
     assert result.exit_code == 0, result.stderr
     return result.stdout
+
+
+@pytest.mark.parametrize("size", [0, 1, (1 << 17) - 1, 1 << 17, (1 << 17) * 3 + 5])
+def test_file_hashes_span_the_read_chunks(tmp_path: Path, size: int) -> None:
+    payload = random.Random(size).randbytes(size)
+    path = tmp_path / "export.csv"
+    path.write_bytes(payload)
+    assert sha256_file(path) == hashlib.sha256(payload).hexdigest()
 
 
 def test_manifest_hashes_and_reconciliation(tiny: Path) -> None:
