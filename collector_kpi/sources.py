@@ -1133,7 +1133,7 @@ def _fast_leaves(
         if how == "as read":
             if column != "collector_id":
                 # As used only if there is nothing to strip (and something left).
-                leave.append(~((value.str.strip_chars() == value) & (value != "")).fill_null(False))
+                leave.append(_maybe_strippable(value))
         elif how == "coded":
             leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
         else:
@@ -1141,6 +1141,27 @@ def _fast_leaves(
     coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
     leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
     return leave
+
+
+# What str.strip_chars() strips: Unicode's White_Space characters.
+WHITESPACE = "\t\n\x0b\x0c\r \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
+WHITESPACE += "\u2028\u2029\u202f\u205f\u3000"
+# The bytes they begin and end with in UTF-8.
+_WHITE_FIRST = sorted({c.encode()[0] for c in WHITESPACE})
+_WHITE_LAST = sorted({c.encode()[-1] for c in WHITESPACE})
+
+
+def _maybe_strippable(text: pl.Expr) -> pl.Expr:
+    """False only where stripping leaves the text as it is, and not empty: neither its first
+    byte nor its last can be that of a whitespace character. (True for a few texts with
+    nothing to strip, as "K案" is, whose last byte may end U+2008: they take the full reading.)
+
+    NOTE: two byte lookups cost half of comparing each text with its stripped self (0.2 s
+    of CPU against 0.4 for 20M ids).
+    """
+    raw = text.cast(pl.Binary)
+    first, last = raw.bin.get(0, null_on_oob=True), raw.bin.get(-1, null_on_oob=True)
+    return (first.is_in(_WHITE_FIRST) | last.is_in(_WHITE_LAST)).fill_null(True)
 
 
 def _close(column: str, found: Sequence[str], table: str) -> str:

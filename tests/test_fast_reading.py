@@ -10,6 +10,7 @@ that are rejected.
 
 from __future__ import annotations
 
+import itertools
 import tempfile
 from pathlib import Path
 from unittest import mock
@@ -23,6 +24,7 @@ from polars.testing import assert_frame_equal
 from collector_kpi import aggregate, load_month, load_scheme
 from collector_kpi.aggregate import month_sums
 from collector_kpi.errors import NoDataError
+from collector_kpi.sources import WHITESPACE, _maybe_strippable
 from tests.conftest import TINY_SCHEME, write_scheme
 from tests.test_properties import MANY, SETTINGS, Month, months, scheme_file, write
 
@@ -43,6 +45,9 @@ MESSY = [
     ("case_id", " K000"),
     ("case_id", "K001 "),
     ("case_id", "  "),
+    ("case_id", "K002\u3000"),
+    ("case_id", "\u00a0K003"),
+    ("case_id", "K案"),  # nothing to strip, but its last byte may end a space: read in full
     ("ptp", "yes"),
     ("ptp", " TRUE"),
     ("ptp", "是"),
@@ -274,3 +279,20 @@ def test_a_blank_channel_is_missing_not_unknown(tmp_path: Path) -> None:
     sums = assert_same(_month(tmp_path, contacts))
     assert sums is not None
     assert sums.stats["contacts"].rejected_by_reason == {"channel: missing value": 1}
+
+
+def test_whitespace_is_what_polars_strips() -> None:
+    points = pl.Series([chr(i) for i in range(0x110000) if not 0xD800 <= i <= 0xDFFF])
+    stripped = points.filter(points.str.strip_chars() == "")
+    assert stripped.to_list() == list(WHITESPACE)
+
+
+def test_a_text_not_maybe_strippable_has_nothing_to_strip() -> None:
+    # Every text of up to three characters from the whitespace and a few others.
+    alphabet = [*WHITESPACE, "K", "1", "é", "案", "件", "ア", "\x1c", "\u200b"]
+    texts = [""] + ["".join(chars) for size in (1, 2, 3) for chars in itertools.product(alphabet, repeat=size)]
+    frame = pl.DataFrame({"t": [*texts, None]}).with_columns(maybe=_maybe_strippable(pl.col("t")))
+    clean = frame.filter(~pl.col("maybe"))["t"]
+    assert clean.null_count() == 0 and (clean != "").all()
+    assert (clean.str.strip_chars() == clean).all()
+    assert {"K", "1K", "件", "K案K", "K\u200b"} <= set(clean)  # the usual ids are not
