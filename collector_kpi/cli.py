@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,6 +18,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from rich.console import Console
 
     from .labels import Lang
+    from .manifest import InputHashes
     from .scoring import Scorecard
     from .sources import PathsArg
 
@@ -160,6 +161,24 @@ def _run(month: str, config: Path | None, paths: dict[str, PathsArg], on_files: 
         with err.status(f"reading {month}…"):
             return api.score(scheme, data)
     return api.score(scheme, data)
+
+
+@contextmanager
+def _input_hashes(wanted: bool, paths: dict[str, PathsArg]) -> Iterator[InputHashes | None]:
+    """The input files' hashes for the manifest (if ``wanted``): begun at once for the files
+    named on the command line, the others as the month finds them; stopped on the way out."""
+    if not wanted:
+        yield None
+        return
+    from .manifest import InputHashes
+
+    # As the month's reading will name them (a glob or a folder is expanded there).
+    named = [str(Path(p)) for given in paths.values() for p in given or [] if not any(c in p for c in "*?[")]
+    hashes = InputHashes(p for p in named if Path(p).is_file())
+    try:
+        yield hashes
+    finally:
+        hashes.close()
 
 
 def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
@@ -317,27 +336,22 @@ def score(
     debug: DebugOption = False,
 ) -> None:
     """Score a month (or a longer period) and print a ranked scorecard; a summary goes to stderr."""
-    with _guard(debug):
+    with _guard(debug), ExitStack() as stack:
+        if output is not None and str(output) == "-":
+            output = None  # the usual spelling of stdout
+        paths = _paths(cases, contacts, reviews, roster)
+        hashes = stack.enter_context(_input_hashes(output is not None or manifest is not None, paths))
         from . import render
         from .errors import KpiError, OutputError
 
-        if output is not None and str(output) == "-":
-            output = None  # the usual spelling of stdout
         format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
             raise OutputError(f"--format {format.value} writes binary; give --output FILE")
         for target in (output, manifest, rejects):
             if target is not None and not target.resolve().parent.is_dir():
                 raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
-        paths = _paths(cases, contacts, reviews, roster)
         scheme_path = _scheme_path(config)
-        hashes: list[Any] = []
-        if output is not None or manifest is not None:
-            from .manifest import InputHashes
-
-            card = _run(_period(month, quarter), scheme_path, paths, lambda files: hashes.append(InputHashes(files)))
-        else:
-            card = _run(_period(month, quarter), scheme_path, paths)
+        card = _run(_period(month, quarter), scheme_path, paths, hashes.add if hashes is not None else None)
         inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
@@ -373,7 +387,7 @@ def score(
                 tables,
                 card.scheme,
                 floor=card.floor,
-                manifest=_manifest(card, scheme_path, {}, level, format, hashes[0] if hashes else None),
+                manifest=_manifest(card, scheme_path, {}, level, format, hashes),
                 # headers stay the contract's ids unless a language is asked for
                 lang=language if (lang or card.scheme.lang) else None,
             )
@@ -393,7 +407,7 @@ def score(
 
             target = manifest or Path(f"{output}.manifest.json")
             outputs = ({str(output): payload} if output is not None else {}) | rejects_written
-            record = _manifest(card, scheme_path, outputs, level, format, hashes[0] if hashes else None)
+            record = _manifest(card, scheme_path, outputs, level, format, hashes)
             render.write_atomic(target, manifest_bytes(record), protected=inputs)
             _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
 

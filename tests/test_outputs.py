@@ -11,6 +11,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -19,9 +20,10 @@ import pytest
 from typer.testing import CliRunner
 
 from collector_kpi import load_month, load_scheme, score
+from collector_kpi import manifest as manifest_module
 from collector_kpi.cli import app
 from collector_kpi.errors import OutputError
-from collector_kpi.manifest import sha256_file
+from collector_kpi.manifest import _Stopped, sha256_file
 from collector_kpi.render import to_csv, write_atomic
 from tests.conftest import write_scheme
 from tests.test_scoring import MIXED
@@ -85,6 +87,42 @@ def test_file_hashes_span_the_read_chunks(tmp_path: Path, size: int) -> None:
     path = tmp_path / "export.csv"
     path.write_bytes(payload)
     assert sha256_file(path) == hashlib.sha256(payload).hexdigest()
+
+
+def test_stopped_hashing_ends_early(tmp_path: Path) -> None:
+    path = tmp_path / "export.csv"
+    path.write_bytes(b"x" * (1 << 18))
+    stop = threading.Event()
+    stop.set()
+    with pytest.raises(_Stopped):
+        sha256_file(path, stop)
+
+
+def test_manifest_hashes_files_named_on_the_command_line(tiny: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Named as a relative "./" path, a folder and a glob: each hashed once, under its listed path.
+    scheme = write_scheme(tiny, MIXED, inputs=False)
+    (tiny / "reviews").mkdir()
+    (tiny / "2025-03" / "reviews.csv").rename(tiny / "reviews" / "reviews.csv")
+    monkeypatch.chdir(tiny)
+    hashed: list[str] = []
+    original = manifest_module.sha256_file
+
+    def counted(path: str | Path, stop: threading.Event | None = None) -> str:
+        hashed.append(str(path))
+        return original(path, stop)
+
+    monkeypatch.setattr(manifest_module, "sha256_file", counted)
+    run_score(
+        "-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", "card.csv",
+        "--cases", "./2025-03/cases.csv", "--contacts", "2025-03/contact*.csv",
+        "--reviews", "reviews", "--roster", str(tiny / "2025-03" / "roster.csv"),
+    )  # fmt: skip
+    manifest = json.loads((tiny / "card.csv.manifest.json").read_text())
+    listed = {e["table"]: e for e in manifest["inputs"]}
+    assert set(listed) == {"cases", "contacts", "reviews", "roster"}
+    for entry in listed.values():
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    assert sorted(hashed) == sorted(e["path"] for e in listed.values())
 
 
 def test_manifest_hashes_and_reconciliation(tiny: Path) -> None:
