@@ -376,7 +376,8 @@ def _group_query(
     if table == "cases":
         keys.insert(1, "team_id")
         if packs:
-            fits = (pl.col("case_id").str.len_bytes() <= 12) & (_padded_case_id().str.len_bytes() == 16)
+            size = pl.col("case_id").str.len_bytes()
+            fits = (size <= 12) & (size == pl.col("case_id").str.len_chars())  # and ASCII
             aggs.append(fits.fill_null(True).all().alias("_packs"))
         if "collector_name" in columns:
             aggs.append(pl.col("collector_name").min())
@@ -456,15 +457,11 @@ def _pair_key(codes: pl.Enum) -> pl.Expr:
     16 bytes): no case id is, when `_pair_codes` allows packing.
     """
     size = pl.col("case_id").str.len_bytes()
-    raw = _padded_case_id().cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
+    # Padded with NULs to 16 characters: 16 bytes when the id is ASCII.
+    raw = pl.col("case_id").str.pad_end(16, "\0").cast(pl.Binary).bin.reinterpret(dtype=pl.Int128)
     code = pl.col("collector_id").cast(codes, strict=False).to_physical().cast(pl.Int128)
     packed = raw + size.cast(pl.Int128) * 2**96 + code * 2**100
     return pl.when(size <= 12).then(packed).alias("_key")
-
-
-def _padded_case_id() -> pl.Expr:
-    """The case id padded with NULs to 16 characters: 16 bytes when it is ASCII."""
-    return pl.col("case_id").str.pad_end(16, "\0")
 
 
 def _pair_codes(groups: pl.DataFrame) -> pl.Enum | None:
