@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 from collections.abc import Iterator
@@ -706,4 +707,22 @@ def metrics(
 
 def main() -> None:
     """Console-script entry point."""
-    app()
+    try:
+        app()
+        code: int | str | None = 0
+    except SystemExit as done:
+        code = done.code
+    # NOTE: the process ends here without the interpreter's teardown (freeing a large
+    # month's memory, module by module): 0.05 s of a 3.3 s run. Every output file is
+    # already written and closed (render.write_atomic); the exit handlers still run (they
+    # remove the transcoded copies of GBK files), then stdout and stderr are flushed.
+    atexit._run_exitfuncs()
+    if isinstance(code, str):
+        print(code, file=sys.stderr)
+        code = 1
+    try:
+        sys.stdout.flush()
+    except BrokenPipeError:  # the reader went away after the last write
+        code = 128 + 13
+    sys.stderr.flush()
+    os._exit(code or 0)

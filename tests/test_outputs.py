@@ -240,6 +240,20 @@ def test_a_closed_pipe_stops_quietly(args: list[str]) -> None:
     assert "Error" not in err and "Traceback" not in err
 
 
+def test_a_run_removes_its_transcoded_copies(tmp_path: Path) -> None:
+    """The GBK sample is read through UTF-8 copies in a scratch folder, gone at exit."""
+    child = subprocess.run(
+        [sys.executable, "-m", "collector_kpi", "score", "-m", "2025-03", "-c", "configs/zh-export.yaml", "-f", "csv"],
+        cwd=ROOT,
+        env={**os.environ, "TMPDIR": str(tmp_path)},
+        capture_output=True,
+        timeout=120,
+    )
+    assert child.returncode == 0, child.stderr.decode()
+    assert child.stdout.decode("utf-8").count("\n") > 5
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
     target = tmp_path / "card.csv"
     code = f"""
