@@ -76,8 +76,15 @@ def _oriented(value: pl.Expr, better: str) -> pl.Expr:
 
 def method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Series:
     """The 0–100 score of one metric for every row of ``frame`` (null where no value)."""
-    rule = scheme.metrics[metric_id]
-    method = rule.score
+    expr = _method_expr(scheme, metric_id)
+    if expr is None:
+        return _percentile(frame, metric_id, scheme.direction(metric_id))
+    return frame.select(expr).to_series()
+
+
+def _method_expr(scheme: Scheme, metric_id: str) -> pl.Expr | None:
+    """A metric's score as an expression of its value; None for a percentile (of peers)."""
+    method = scheme.metrics[metric_id].score
     value = pl.col(metric_id)
     better = scheme.direction(metric_id)
     if isinstance(method, TargetMethod):
@@ -92,10 +99,10 @@ def method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Seri
         distance = pl.max_horizontal(method.low - value, value - method.high, pl.lit(0.0))
         expr = (1 - distance / method.falloff).clip(0, 1) * 100
     elif isinstance(method, PercentileMethod):
-        return _percentile(frame, metric_id, better)
+        return None
     else:  # pragma: no cover - the scheme model admits no other method
         raise AssertionError(method)
-    return frame.select(pl.when(value.is_not_null()).then(expr).otherwise(None).alias(metric_id)).to_series()
+    return pl.when(value.is_not_null()).then(expr).otherwise(None).alias(metric_id)
 
 
 def _percentile(frame: pl.DataFrame, metric_id: str, better: str) -> pl.Series:
@@ -198,8 +205,12 @@ def _grade_expr(scheme: Scheme, score: pl.Expr) -> pl.Expr:
 def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> pl.DataFrame:
     """Metric scores, total, gates, grade and rank for one level's frame."""
     metric_ids = list(scheme.metrics)
-    scores = {f"{m}_score": method_score(scheme, m, frame) for m in metric_ids}
-    frame = frame.with_columns(pl.Series(name, series) for name, series in scores.items())
+    # One select for the methods that score a value alone; percentiles rank the peers.
+    exprs = {m: _method_expr(scheme, m) for m in metric_ids}
+    frame = frame.with_columns(
+        expr.alias(f"{m}_score") if expr is not None else _percentile(frame, m, scheme.direction(m)).alias(f"{m}_score")
+        for m, expr in exprs.items()
+    )
 
     weights = {m: scheme.metrics[m].weight for m in metric_ids}
     weighted = [pl.col(f"{m}_score").fill_null(0) * weights[m] for m in metric_ids]
