@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from collector_kpi import load_month, load_scheme, score
-from collector_kpi.metrics import CATALOG, METRICS
+from collector_kpi.metrics import CATALOG, COMPONENTS, METRICS, Params
 from tests.conftest import write_scheme
 
 ALL_METRICS = "".join(
@@ -176,3 +178,27 @@ def test_money_is_exact_to_the_cent(tiny: Path) -> None:
     card = score(scheme, load_month(scheme, "2025-03"))
     # 500.1 + 2000 + 0 + 600.2 is 3100.3 exactly, not 3100.2999999999997
     assert card.collectors.filter(collector_id="A")["recovered_amount"].item() == 3100.3
+
+
+def test_a_missing_value_never_counts_as_a_flag() -> None:
+    # Each contact-log flag over three rows: true, false, and one with its inputs missing.
+    params = Params(date(2025, 3, 1), date(2025, 3, 31))
+    at = datetime(2025, 3, 5, 10)
+    rows = pl.DataFrame(
+        {
+            "collector_id": ["A", "A", None],
+            "channel": ["call", "sms", None],
+            "outcome": ["connected", "failed", None],
+            "ptp": [True, False, None],
+            "qa_score": [90.0, None, None],
+            "contacted_at": [at, at, None],
+            "logged_at": [at + timedelta(hours=1), at + timedelta(hours=30), None],
+        }
+    )
+    flags = {
+        "contact_rows": 2, "calls": 1, "connected_calls": 1, "ptp_connected_calls": 1, "sms_not_failed": 0,
+        "sms_replied": 0, "visits": 0, "visits_completed": 0, "qa_sampled_calls": 1, "logged_contacts": 2,
+        "logged_on_time": 1,
+    }  # fmt: skip
+    counted = rows.select(COMPONENTS[name].summed(params).alias(name) for name in flags).row(0, named=True)
+    assert counted == flags
