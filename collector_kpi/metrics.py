@@ -120,7 +120,7 @@ def _connected_call() -> pl.Expr:
 
 
 def _int_when(condition: pl.Expr, value: pl.Expr) -> pl.Expr:
-    return pl.when(condition.fill_null(False)).then(value).otherwise(0).cast(pl.Int64)
+    return pl.when(condition).then(value).otherwise(0).cast(pl.Int64)  # a null condition: 0
 
 
 def _hundredths(column: str) -> pl.Expr:

@@ -1060,7 +1060,7 @@ def _stack(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
 
 def _none_of(conditions: list[pl.Expr]) -> pl.Expr:
     """True where none of the conditions holds (a null condition does not hold)."""
-    return ~pl.any_horizontal([cond.fill_null(False) for cond in conditions]) if conditions else pl.lit(True)
+    return ~pl.any_horizontal(conditions).fill_null(False) if conditions else pl.lit(True)
 
 
 # Columns read as a code from a short vocabulary, and that vocabulary.

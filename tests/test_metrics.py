@@ -181,7 +181,8 @@ def test_money_is_exact_to_the_cent(tiny: Path) -> None:
 
 
 def test_a_missing_value_never_counts_as_a_flag() -> None:
-    # Each contact-log flag over three rows: true, false, and one with its inputs missing.
+    # Each contact-log flag (and a sum under a condition) over three rows: true, false, and
+    # one with its inputs missing.
     params = Params(date(2025, 3, 1), date(2025, 3, 31))
     at = datetime(2025, 3, 5, 10)
     rows = pl.DataFrame(
@@ -190,7 +191,7 @@ def test_a_missing_value_never_counts_as_a_flag() -> None:
             "channel": ["call", "sms", None],
             "outcome": ["connected", "failed", None],
             "ptp": [True, False, None],
-            "qa_score": [90.0, None, None],
+            "qa_score": [90.0, None, 80.0],  # the third on no known channel: no call's score
             "contacted_at": [at, at, None],
             "logged_at": [at + timedelta(hours=1), at + timedelta(hours=30), None],
         }
@@ -198,7 +199,7 @@ def test_a_missing_value_never_counts_as_a_flag() -> None:
     flags = {
         "contact_rows": 2, "calls": 1, "connected_calls": 1, "ptp_connected_calls": 1, "sms_not_failed": 0,
         "sms_replied": 0, "visits": 0, "visits_completed": 0, "qa_sampled_calls": 1, "logged_contacts": 2,
-        "logged_on_time": 1,
+        "logged_on_time": 1, "qa_score_total": 9000,
     }  # fmt: skip
     counted = rows.select(COMPONENTS[name].summed(params).alias(name) for name in flags).row(0, named=True)
     assert counted == flags
