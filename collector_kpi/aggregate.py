@@ -696,9 +696,9 @@ def _diagnose(data: MonthData, exc: Exception) -> InputError:
                 error = None
             if error is not None:
                 return error
-        for path in table.files:
+        for path, part in zip(table.files, table.parts, strict=True):
             try:
-                table.frame.filter(pl.col("_file") == path).select(pl.all().null_count()).collect()
+                part.select(pl.all().null_count()).collect()  # every column of every row
             except pl.exceptions.PolarsError as failed:
                 return InputError(f"{name}: {path}: cannot read ({_first(failed)})")
     files = ", ".join(f for table in data.tables.values() for f in table.files)

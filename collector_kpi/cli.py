@@ -53,17 +53,19 @@ class CatalogFormat(StrEnum):
 
 
 class _PlainStderr:
-    """stderr when it is not a terminal (a log, a pipe, cron): each message as it is."""
+    """stderr when it is not a terminal (a log, a pipe, cron): each message as it is; none
+    where stderr is closed (`2>&-`)."""
 
     is_terminal = False
 
     def print(self, text: str, **_: Any) -> None:
-        sys.stderr.write(f"{text}\n")
+        if sys.stderr is not None:
+            sys.stderr.write(f"{text}\n")
 
 
 def _stderr() -> Console | _PlainStderr:
     # NOTE: not importing rich for a log file saves 0.03 s of every run from cron.
-    if not sys.stderr.isatty():
+    if sys.stderr is None or not sys.stderr.isatty():
         return _PlainStderr()
     from rich.console import Console
 
@@ -733,8 +735,10 @@ def main() -> None:
         print(code, file=sys.stderr)
         code = 1
     try:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None where it was closed (`>&-`)
+            sys.stdout.flush()
     except BrokenPipeError:  # the reader went away after the last write
         code = 128 + 13
-    sys.stderr.flush()
+    if sys.stderr is not None:
+        sys.stderr.flush()
     os._exit(code or 0)

@@ -511,17 +511,20 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
 
 def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = None) -> Scheme:
     """Validate scheme YAML text; errors name ``source:line: yaml.path``."""
-    loader = _Loader(text)
     try:
-        root = loader.get_single_node()  # read once: the nodes give the lines, then the data
-        data = loader.construct_document(root) if root is not None else None
+        root, data = _read_yaml(text)
     except yaml.YAMLError as exc:
+        if not isinstance(exc, yaml.constructor.ConstructorError) and _SafeLoader is not yaml.SafeLoader:
+            # libyaml says less ("found character that cannot start any token"); PyYAML's
+            # own parser, run again on the failing text, names the character or the alias.
+            try:
+                yaml.compose(text, Loader=yaml.SafeLoader)
+            except yaml.YAMLError as detailed:
+                exc = detailed
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise SchemeError(f"{where}: not valid YAML: {problem}") from exc
-    finally:
-        loader.dispose()
     if not isinstance(data, dict):
         raise SchemeError(f"{source}: a scheme is a YAML mapping (metrics:, grades:, …)")
     try:
@@ -541,6 +544,16 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
         more = f" (and {len(exc.errors()) - 1} more problem(s))" if len(exc.errors()) > 1 else ""
         raise SchemeError(f"{where}: {_dotted(loc) or '(top level)'}: {message}{more}") from exc
     return scheme
+
+
+def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
+    """The YAML's nodes (for the lines of errors) and its data, from one reading."""
+    loader = _Loader(text)
+    try:
+        root = loader.get_single_node()
+        return root, loader.construct_document(root) if root is not None else None
+    finally:
+        loader.dispose()
 
 
 def _message(error: Any) -> str:

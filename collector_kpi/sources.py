@@ -180,6 +180,8 @@ class TableData:
     checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
     # `frame`'s rows that are not fast, found before their full reading is computed.
     left: pl.LazyFrame | None = None
+    # Each file's rows on their own, in the order of `files` (to tell which one fails).
+    parts: list[pl.LazyFrame] = field(default_factory=list)
 
     @property
     def text(self) -> bool:
@@ -1021,7 +1023,8 @@ def read_table(
         raw = lf.select("_file", "_row", "_line_bytes", *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
-    frame = _stack([raw.with_columns(full) for raw, full in stages])
+    per_file = [raw.with_columns(full) for raw, full in stages]
+    frame = _stack(per_file)
     raw_types = frame.collect_schema()
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
@@ -1036,7 +1039,7 @@ def read_table(
     # NOTE: the not-fast rows are picked before the full reading of a row is computed,
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
-    return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok))
+    return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
 
 
 def _date_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:

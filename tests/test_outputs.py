@@ -254,6 +254,17 @@ def test_a_run_removes_its_transcoded_copies(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("closed", ["2>&-", ">&-"])
+def test_a_closed_stream_is_no_error(tmp_path: Path, closed: str) -> None:
+    """Run from cron with stderr (or stdout) closed: the files are written, exit 0."""
+    out = tmp_path / "card.csv"
+    command = f"'{sys.executable}' -m collector_kpi score -m 2025-03 -f csv -o '{out}' {closed}"
+    child = subprocess.run(["sh", "-c", command], cwd=ROOT, capture_output=True, timeout=120)
+    assert child.returncode == 0, child.stderr.decode()
+    assert out.read_text(encoding="utf-8-sig").count("\n") > 5
+    assert (tmp_path / "card.csv.manifest.json").is_file()
+
+
 def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
     target = tmp_path / "card.csv"
     code = f"""

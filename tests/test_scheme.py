@@ -6,7 +6,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+import yaml
 
+from collector_kpi import scheme as scheme_module
 from collector_kpi.errors import SchemeError
 from collector_kpi.scheme import find_scheme, load_scheme, parse_scheme
 
@@ -95,6 +97,18 @@ def test_target_attainment_needs_a_target() -> None:
 def test_bad_yaml_names_the_line() -> None:
     message = error_of("metrics:\n  a: [1, 2\nmissing: zero\n")
     assert message.startswith("s.yaml:3: not valid YAML")
+
+
+def test_bad_yaml_names_the_character_and_the_alias() -> None:
+    # libyaml's own words are terser; the message still names what is wrong.
+    assert "found character '\\t' that cannot start any token" in error_of("name: x\nmetrics:\n\tcase_count: 1\n")
+    assert "found undefined alias 'nope'" in error_of("name: x\nmetrics: *nope\n")
+
+
+def test_bad_yaml_with_the_pure_python_reader(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Where PyYAML has no libyaml, its reader refuses a control character as it starts.
+    monkeypatch.setattr(scheme_module, "_Loader", yaml.SafeLoader)
+    assert error_of("name: a\x01b\n").startswith("s.yaml: not valid YAML: unacceptable character #x0001")
 
 
 def test_not_a_mapping() -> None:
