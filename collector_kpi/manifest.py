@@ -47,16 +47,6 @@ def scheme_hash(scheme: dict[str, Any]) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def _yielding() -> None:
-    """Lower this thread's priority: it hashes in the gaps the scoring leaves."""
-    import contextlib
-    import os
-
-    # Where the system has no per-thread priority, it hashes at the usual one.
-    with contextlib.suppress(AttributeError, OSError):
-        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
 class InputHashes:
     """SHA-256 of the input files, computed in a background thread while the month is scored.
 
@@ -64,14 +54,15 @@ class InputHashes:
     polars work instead of adding to it. Files known early (named on the command line) are
     hashed from the start, while the imports and the scheme leave a core idle. One thread,
     not two: a second slowed the imports on a 2-core machine (−0.04 s of 3.2 without it);
-    and at a lower priority, so that it takes the cores the scoring leaves rather than
-    slowing it (−0.07 s of 3.4 for a Parquet month, −0.3 s of 8.3 for a CSV one).
+    at a lower priority (see `background_pool`).
     """
 
     def __init__(self, files: Iterable[str] = ()) -> None:
-        from concurrent.futures import Future, ThreadPoolExecutor
+        from concurrent.futures import Future
 
-        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sha256", initializer=_yielding)
+        from .background import background_pool
+
+        self._pool = background_pool("sha256")
         self._stop = threading.Event()
         self._futures: dict[str, Future[str]] = {}
         self.add(files)

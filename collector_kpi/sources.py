@@ -25,6 +25,7 @@ from typing import BinaryIO, Literal, cast
 
 import polars as pl
 
+from .background import background_pool
 from .errors import InputError, KpiError
 from .scheme import InputSpec, Scheme
 
@@ -535,7 +536,7 @@ _scanner: ThreadPoolExecutor | None = None
 def _in_background(task: Callable[[], bool]) -> Future[bool]:
     global _scanner
     if _scanner is None:
-        _scanner = ThreadPoolExecutor(max_workers=1, thread_name_prefix="kpi-scan")
+        _scanner = background_pool("kpi-scan")
     return _scanner.submit(task)
 
 
