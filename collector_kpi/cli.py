@@ -6,7 +6,7 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -351,11 +351,10 @@ def score(
     debug: DebugOption = False,
 ) -> None:
     """Score a month (or a longer period) and print a ranked scorecard; a summary goes to stderr."""
-    with _guard(debug), ExitStack() as stack:
-        if output is not None and str(output) == "-":
-            output = None  # the usual spelling of stdout
-        paths = _paths(cases, contacts, reviews, roster)
-        hashes = stack.enter_context(_input_hashes(output is not None or manifest is not None, paths))
+    if output is not None and str(output) == "-":
+        output = None  # the usual spelling of stdout
+    paths = _paths(cases, contacts, reviews, roster)
+    with _guard(debug), _input_hashes(output is not None or manifest is not None, paths) as hashes:
         from . import render
         from .errors import KpiError, OutputError
 

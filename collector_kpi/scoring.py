@@ -76,10 +76,13 @@ def _oriented(value: pl.Expr, better: str) -> pl.Expr:
 
 def method_score(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Series:
     """The 0–100 score of one metric for every row of ``frame`` (null where no value)."""
+    return frame.select(_scored(scheme, metric_id, frame)).to_series()
+
+
+def _scored(scheme: Scheme, metric_id: str, frame: pl.DataFrame) -> pl.Expr | pl.Series:
+    """A metric's score: an expression of its value, or a percentile's ranking of ``frame``."""
     expr = _method_expr(scheme, metric_id)
-    if expr is None:
-        return _percentile(frame, metric_id, scheme.direction(metric_id))
-    return frame.select(expr).to_series()
+    return expr if expr is not None else _percentile(frame, metric_id, scheme.direction(metric_id))
 
 
 def _method_expr(scheme: Scheme, metric_id: str) -> pl.Expr | None:
@@ -205,12 +208,7 @@ def _grade_expr(scheme: Scheme, score: pl.Expr) -> pl.Expr:
 def _score_level(scheme: Scheme, frame: pl.DataFrame, key: str, gates: bool) -> pl.DataFrame:
     """Metric scores, total, gates, grade and rank for one level's frame."""
     metric_ids = list(scheme.metrics)
-    # One select for the methods that score a value alone; percentiles rank the peers.
-    exprs = {m: _method_expr(scheme, m) for m in metric_ids}
-    frame = frame.with_columns(
-        expr.alias(f"{m}_score") if expr is not None else _percentile(frame, m, scheme.direction(m)).alias(f"{m}_score")
-        for m, expr in exprs.items()
-    )
+    frame = frame.with_columns(_scored(scheme, m, frame).alias(f"{m}_score") for m in metric_ids)  # one select
 
     weights = {m: scheme.metrics[m].weight for m in metric_ids}
     weighted = [pl.col(f"{m}_score").fill_null(0) * weights[m] for m in metric_ids]
