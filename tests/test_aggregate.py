@@ -103,3 +103,38 @@ COLLECTORS = st.sampled_from(["A", "B", "C"])
 @given(cases=st.lists(st.tuples(COLLECTORS, PACKED), max_size=12), contacts=st.lists(st.tuples(COLLECTORS, IDS)))
 def test_packed_keys_count_what_the_strings_do(cases: list[tuple[str, str]], contacts: list[tuple[str, str]]) -> None:
     assert _coverage(cases, contacts).equals(_coverage(cases, contacts, packed=False))
+
+
+def test_contacts_are_summed_by_collector_code_and_the_others_by_their_id(tmp_path: Path) -> None:
+    # A has case rows, so a code; B has none, " A" needs stripping, "" is blank: these
+    # share the null code, and are grouped again by their ids.
+    contacts = _contacts(["A", "B", "B", " A", ""], ["a1", "a2", "b9", "a3", "a1"])
+    sums = assert_same(_month(tmp_path, contacts))
+    assert sums is not None
+    rows = {r["collector_id"]: r for r in sums.collectors.iter_rows(named=True)}
+    assert (rows["A"]["calls"], rows["A"]["connected_calls"], rows["A"]["contacted_cases"]) == (2, 2, 2)
+    assert (rows["B"]["calls"], rows["B"]["case_rows"]) == (2, 0)
+    assert sums.stats["contacts"].rejected_by_reason == {"collector_id: missing value": 1}
+
+
+def test_the_rows_without_a_code_are_read_again_only_if_there_are_any(tmp_path: Path) -> None:
+    scheme = _month(tmp_path, _contacts(["A"], ["a1"]))
+    data = load_month(load_scheme(scheme), "2025-03")
+    params = aggregate.Params(data.start, data.end, 30, 24)
+    codes = pl.Enum(["A", "C"])
+    # C's code is 1: 1 * 4 + in the month (2) + fast (1) = 7; A's rows of another month: 0 + 0 + 1
+    groups = pl.DataFrame({"_group": [7, 1], "_rows": [3, 1], "calls": [2, 1]}, schema_overrides={"_group": pl.UInt32})
+    unreadable = pl.scan_parquet(tmp_path / "missing.parquet")  # fails if it is read
+    decoded = aggregate._decode_groups(data, groups, unreadable, codes, ["calls"], params, by_sum=False)
+    assert decoded.rows() == [("C", True, True, 3, 2), ("A", False, True, 1, 1)]
+    uncoded = pl.LazyFrame(
+        {"collector_id": ["B", "B", None], "_in_month": [True] * 3, "_fast": [True] * 3, "channel": ["call"] * 3}
+    )
+    with_null = pl.concat([groups, pl.DataFrame({"_group": [None], "_rows": [3], "calls": [3]}, schema=groups.schema)])
+    decoded = aggregate._decode_groups(data, with_null, uncoded, codes, ["calls"], params, by_sum=False)
+    assert sorted(decoded.rows(), key=str) == [
+        ("A", False, True, 1, 1),
+        ("B", True, True, 2, 2),
+        ("C", True, True, 3, 2),
+        (None, True, True, 1, 1),
+    ]
