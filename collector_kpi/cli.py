@@ -182,14 +182,18 @@ def _run(month: str, config: Path | None, paths: dict[str, PathsArg], on_files: 
 def _input_hashes(wanted: bool, paths: dict[str, PathsArg]) -> Iterator[InputHashes | None]:
     """The input files' hashes for the manifest (if ``wanted``): begun at once for the files
     named on the command line, the others as the month finds them; stopped on the way out."""
+    from .manifest import InputHashes, named_files, take_early
+
+    early = take_early()
     if not wanted:
+        if early is not None:
+            early.close()
         yield None
         return
-    from .manifest import InputHashes
-
     # As the month's reading will name them (a glob or a folder is expanded there).
-    named = [str(Path(p)) for given in paths.values() for p in given or [] if not any(c in p for c in "*?[")]
-    hashes = InputHashes(p for p in named if Path(p).is_file())
+    named = named_files(p for given in paths.values() for p in given or [])
+    hashes = early or InputHashes()
+    hashes.add(named)
     try:
         yield hashes
     finally:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
+import os
+import signal
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from . import __version__
 
@@ -19,7 +22,11 @@ class _Stopped(Exception):
     """Hashing was stopped (the run ended before it needed the hash)."""
 
 
-def sha256_file(path: str | Path, stop: threading.Event | None = None) -> str:
+class _Stop(Protocol):
+    def is_set(self) -> bool: ...
+
+
+def sha256_file(path: str | Path, stop: _Stop | None = None) -> str:
     """SHA-256 of a file, read in chunks into one buffer; ``stop`` ends it early.
 
     NOTE: 128 KiB chunks read into a reused buffer stay in the CPU cache: 1.2 s of CPU for
@@ -48,20 +55,22 @@ def scheme_hash(scheme: dict[str, Any]) -> str:
 
 
 class InputHashes:
-    """SHA-256 of the input files, computed in a background thread while the month is scored.
+    """SHA-256 of the input files, computed beside the scoring: those the command line
+    names by a child process begun before the imports (see `hash_from_argv`), the others in
+    a background thread as the month finds them.
 
     NOTE: hashing a 2 GB export takes seconds; hashlib releases the GIL, so it overlaps the
-    polars work instead of adding to it. Files known early (named on the command line) are
-    hashed from the start, while the imports and the scheme leave a core idle. One thread,
-    not two: a second slowed the imports on a 2-core machine (−0.04 s of 3.2 without it);
-    at a lower priority (see `background_pool`).
+    polars work instead of adding to it. One thread, not two: a second slowed the imports
+    on a 2-core machine (−0.04 s of 3.2 without it); at a lower priority (see
+    `background_pool`).
     """
 
-    def __init__(self, files: Iterable[str] = ()) -> None:
+    def __init__(self, files: Iterable[str] = (), forked: _Forked | None = None) -> None:
         from concurrent.futures import Future
 
         from .background import background_pool
 
+        self._forked = forked
         self._pool = background_pool("sha256")
         self._stop = threading.Event()
         self._futures: dict[str, Future[str]] = {}
@@ -70,10 +79,14 @@ class InputHashes:
     def add(self, files: Iterable[str]) -> None:
         """Start hashing these files too (those not already started)."""
         for file in files:
-            if file not in self._futures:
+            if file not in self._futures and (self._forked is None or file not in self._forked.files):
                 self._futures[file] = self._pool.submit(sha256_file, file, self._stop)
 
     def get(self, file: str) -> str:
+        if self._forked is not None and file in self._forked.files:
+            digest = self._forked.get(file)
+            if digest is not None:
+                return digest
         future = self._futures.get(file)
         return future.result() if future is not None else sha256_file(file)
 
@@ -81,6 +94,126 @@ class InputHashes:
         """Stop the hashing still running: a run that ends early does not wait for it."""
         self._stop.set()
         self._pool.shutdown(wait=False, cancel_futures=True)
+        if self._forked is not None:
+            self._forked.close()
+
+
+def named_files(given: Iterable[str]) -> list[str]:
+    """The input files named as they are (not a glob, nor a folder), as the month's reading
+    will name them."""
+    named = (str(Path(p)) for p in given if not any(c in p for c in "*?["))
+    return [p for p in named if Path(p).is_file()]
+
+
+# The options of `kpi score` that name input files, and those that ask for a manifest.
+_INPUT_OPTIONS = ("--cases", "--contacts", "--reviews", "--roster")
+_MANIFEST_OPTIONS = ("--output", "-o", "--manifest")
+_early: InputHashes | None = None
+
+
+class _Forked:
+    """SHA-256 of files in a child process, forked while the process is still one thread
+    with little memory (before the command-line parser and polars are imported).
+
+    NOTE: a thread begun then hashed little until the imports were done, as they hold the
+    interpreter (the GIL) and it needs it between chunks; a child process hashes a 400 MB
+    Parquet export in the 0.25 s the imports leave a core idle, and the scoring then has
+    both cores: 1M-case month, Parquet, 3.65 → 3.40 s (median of 10 paired runs).
+    The child lowers its priority, stops if this process ends, and reports each digest on
+    a line of a pipe, in the order of ``files``.
+    """
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self._digests: dict[str, str] = {}
+        read, write = os.pipe()
+        self._pid = os.fork()
+        if self._pid == 0:  # the child: hash, report each digest on its own line, end
+            code = 0
+            try:
+                signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
+                os.close(read)
+                # Holds no terminal or pipe of the parent's open (`kpi … | head` ends with it).
+                quiet = os.open(os.devnull, os.O_RDWR)
+                for fd in (0, 1, 2):
+                    os.dup2(quiet, fd)
+                parent = os.getppid()
+                with contextlib.suppress(OSError):
+                    os.nice(10)
+                with os.fdopen(write, "w", encoding="ascii") as out:
+                    for file in files:
+                        try:
+                            digest = sha256_file(file, _ParentGone(parent))
+                        except OSError:
+                            digest = "-"  # the parent hashes it again, and says why it fails
+                        out.write(digest + "\n")
+                        out.flush()
+            except BaseException:
+                code = 1
+            os._exit(code)
+        os.close(write)
+        self._reader = os.fdopen(read, "r", encoding="ascii")
+
+    def get(self, file: str) -> str | None:
+        """The file's digest, once the child has it; None if it could not."""
+        while file not in self._digests and len(self._digests) < len(self.files):
+            line = self._reader.readline()
+            if not line:  # the child ended early
+                break
+            self._digests[self.files[len(self._digests)]] = line.strip()
+        digest = self._digests.get(file)
+        return digest if digest and digest != "-" else None
+
+    def close(self) -> None:
+        """End the child if it is still hashing (a run that ends early does not wait)."""
+        with contextlib.suppress(OSError):
+            os.kill(self._pid, signal.SIGTERM)
+        with contextlib.suppress(OSError):
+            os.waitpid(self._pid, 0)
+        self._reader.close()
+
+
+class _ParentGone:
+    """For the child: whether the parent process has ended (stop hashing then)."""
+
+    def __init__(self, parent: int) -> None:
+        self._parent = parent
+
+    def is_set(self) -> bool:
+        return os.getppid() != self._parent
+
+
+def hash_from_argv(argv: Sequence[str]) -> None:
+    """Begin hashing the input files a `kpi score` command line names, if it writes a
+    manifest, before the command-line parser and polars are imported (`take_early`).
+
+    Only a head start: the parsed command line names the files again, and any not begun
+    here (a glob, a folder, an option spelled otherwise) are hashed then.
+    """
+    global _early
+    if not argv or argv[0] != "score":
+        return
+    values: dict[str, list[str]] = {}
+    args = list(argv[1:])
+    for index, arg in enumerate(args):
+        name, eq, value = arg.partition("=")
+        if not eq:
+            value = args[index + 1] if index + 1 < len(args) else ""
+        values.setdefault(name, []).append(value)
+    if not any(v != "-" for option in _MANIFEST_OPTIONS for v in values.get(option, [])):
+        return
+    files = named_files(v for option in _INPUT_OPTIONS for v in values.get(option, []))
+    if files:
+        # Forked only while this process is one thread (a fork copies no other thread).
+        alone = hasattr(os, "fork") and threading.active_count() == 1
+        _early = InputHashes(files, forked=_Forked(files) if alone else None)
+
+
+def take_early() -> InputHashes | None:
+    """The hashing begun by `hash_from_argv`, if any (once)."""
+    global _early
+    early, _early = _early, None
+    return early
 
 
 def build_manifest(

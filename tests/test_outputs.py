@@ -14,6 +14,7 @@ import tempfile
 import threading
 import time
 from pathlib import Path
+from typing import ClassVar
 
 import polars as pl
 import pytest
@@ -123,6 +124,97 @@ def test_manifest_hashes_files_named_on_the_command_line(tiny: Path, monkeypatch
     for entry in listed.values():
         assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
     assert sorted(hashed) == sorted(e["path"] for e in listed.values())
+
+
+class _Recorded:
+    """Stands in for the forked hashing: which files it was given."""
+
+    started: ClassVar[list[list[str]]] = []
+
+    def __init__(self, files: list[str]) -> None:
+        self.files = files
+        self.started.append(files)
+
+    def get(self, file: str) -> str | None:
+        return None
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize(
+    ("argv", "begun"),
+    [
+        (["score", "--cases", "a.csv", "--contacts=b.csv", "-o", "card.csv"], ["a.csv", "b.csv"]),
+        (["score", "--roster", "./a.csv", "--manifest", "m.json"], ["a.csv"]),  # as the reading names it
+        (["score", "--cases", "a.csv", "--reviews", "missing.csv", "--roster", "*.csv", "-o", "x"], ["a.csv"]),
+        (["score", "--cases", "a.csv"], None),  # no manifest is written
+        (["score", "--cases", "a.csv", "--output", "-"], None),  # stdout
+        (["validate", "--cases", "a.csv", "-o", "x"], None),
+        ([], None),
+    ],
+)
+def test_a_score_command_line_begins_hashing_its_files(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str], begun: list[str] | None
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for name in ("a.csv", "b.csv"):
+        (tmp_path / name).write_text("x")
+    monkeypatch.setattr(manifest_module, "_Forked", _Recorded)
+    monkeypatch.setattr(manifest_module.threading, "active_count", lambda: 1)
+    _Recorded.started = []
+    manifest_module.hash_from_argv(argv)
+    early = manifest_module.take_early()
+    assert manifest_module.take_early() is None  # taken once
+    if begun is None:
+        assert early is None and _Recorded.started == []
+        return
+    assert early is not None and _Recorded.started == [begun]
+    early.close()
+
+
+def test_the_files_named_are_hashed_by_a_child_begun_first(tmp_path: Path) -> None:
+    """Forked before the imports (in a process of one thread): the right digests, a file
+    it cannot read left to the parent, and no child left behind."""
+    files = [tmp_path / "a.csv", tmp_path / "b.parquet"]
+    for index, path in enumerate(files):
+        path.write_bytes(random.Random(index).randbytes((1 << 17) * 3 + index))
+    code = f"""
+import os, sys
+from collector_kpi import manifest
+files = {[str(p) for p in files]!r}
+forked = manifest._Forked(files + [{str(tmp_path / "gone.csv")!r}])
+print(forked.get(files[1]), forked.get(files[0]), forked.get({str(tmp_path / "gone.csv")!r}))
+forked.close()
+try:
+    os.waitpid(-1, os.WNOHANG)
+    print("a child is left")
+except ChildProcessError:
+    print("no child")
+"""
+    child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert child.returncode == 0, child.stderr
+    expected = [hashlib.sha256(p.read_bytes()).hexdigest() for p in reversed(files)]
+    assert child.stdout.split() == [*expected, "None", "no", "child"]
+
+
+def test_the_kpi_command_lists_the_digests_of_the_files_it_names(tmp_path: Path) -> None:
+    out = tmp_path / "card.csv"
+    month = ROOT / "sample_data" / "2025-03"
+    named = {"cases": month / "cases.csv", "contacts": month / "contacts.parquet"}
+    options = [arg for table, path in named.items() for arg in (f"--{table}", str(path))]
+    command = [sys.executable, "-m", "collector_kpi", "score", "-m", "2025-03", *options, "-f", "csv", "-o", str(out)]
+    child = subprocess.run(command, cwd=ROOT, capture_output=True, timeout=120)
+    assert child.returncode == 0, child.stderr.decode()
+    inputs = json.loads((tmp_path / "card.csv.manifest.json").read_text())["inputs"]
+    assert {e["table"] for e in inputs} == {"cases", "contacts", "reviews", "roster"}
+    for entry in inputs:
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+
+
+def test_the_child_stops_when_its_parent_is_gone() -> None:
+    assert not manifest_module._ParentGone(os.getppid()).is_set()
+    assert manifest_module._ParentGone(os.getppid() + 1).is_set()
 
 
 def test_manifest_hashes_and_reconciliation(tiny: Path) -> None:
@@ -270,6 +362,7 @@ def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
     code = f"""
 import os, time
 from pathlib import Path
+from typing import ClassVar
 from collector_kpi import render
 os.fsync = lambda fd: (Path({str(tmp_path)!r}, "writing").touch(), time.sleep(60))
 render.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
