@@ -302,13 +302,16 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
                 # NOTE: the collector's code is computed once, for the pair keys and for the
                 # sums' group key (one integer with the row's two flags), which groups faster
                 # than the text and two flags: 1.2% fewer instructions for the whole run.
-                contacts = contacts.with_columns(_code=pl.col("collector_id").cast(codes, strict=False))
+                code = pl.col("collector_id").cast(codes, strict=False)
+                # Read again only if there are any; filtered on the collector id alone, so
+                # the other columns are read for those rows only (0.04 s at 20M rows).
+                uncoded = contacts.filter(code.is_null())
+                contacts = contacts.with_columns(_code=code)
                 keyed = contacts.with_columns(_group=_group_code())
                 lines = _by_sum(data, "contacts", by_sum)
                 log["groups:contacts"] = _group_query(
                     data, "contacts", keyed, components, params, "_fast", lines, keys=["_group"]
                 )
-                uncoded = keyed.filter(pl.col("_group").is_null())
             source["contacts"] = contacts.filter(pl.col("_in_month"))
         log["coverage"] = _coverage_query(source, codes)
     if log:
@@ -436,7 +439,8 @@ def _decode_groups(
 ) -> pl.DataFrame:
     """The contact log's groups by `_group_code` → by (collector id, in the month, fast).
     The rows whose collector has no code (a blank id, one to strip, one with no case row)
-    share the null group: where there are any, they are read again, grouped by their id."""
+    share the null group: where there are any, they are read again, grouped by their id
+    (as many rows as the null group holds, or the run stops)."""
     group = pl.col("_group")
     ids = pl.Series(codes.categories)
     coded = groups.filter(group.is_not_null()).select(
@@ -449,6 +453,8 @@ def _decode_groups(
         return coded
     query = _group_query(data, "contacts", uncoded, components, params, "_fast", _by_sum(data, "contacts", by_sum))
     rest = collect_all([query], data, by_sum=by_sum)[0]
+    if rest["_rows"].sum() != groups.filter(group.is_null())["_rows"].sum():
+        raise RuntimeError("the contact rows without a collector code were not read again in full")
     return pl.concat([coded, rest.select(coded.columns)], how="vertical_relaxed")
 
 

@@ -138,3 +138,5 @@ def test_the_rows_without_a_code_are_read_again_only_if_there_are_any(tmp_path: 
         ("C", True, True, 3, 2),
         (None, True, True, 1, 1),
     ]
+    with pytest.raises(RuntimeError, match="not read again in full"):  # a row lost on the way stops the run
+        aggregate._decode_groups(data, with_null, uncoded.head(2), codes, ["calls"], params, by_sum=False)

@@ -174,28 +174,53 @@ def test_a_score_command_line_begins_hashing_its_files(
 
 
 def test_the_files_named_are_hashed_by_a_child_begun_first(tmp_path: Path) -> None:
-    """Forked before the imports (in a process of one thread): the right digests, a file
-    it cannot read left to the parent, and no child left behind."""
-    files = [tmp_path / "a.csv", tmp_path / "b.parquet"]
+    """Forked before the imports (in a process of one thread): the right digests, whatever
+    the order they are asked in, a path named twice, one the child's /dev/stdin would not
+    name, a file it cannot open left to the parent, and no child left behind."""
+    files = [tmp_path / "a.csv", tmp_path / "b.parquet", tmp_path / "stdin.csv"]
     for index, path in enumerate(files):
         path.write_bytes(random.Random(index).randbytes((1 << 17) * 3 + index))
+    a, b, gone = str(files[0]), str(files[1]), str(tmp_path / "gone.csv")
     code = f"""
-import os, sys
+import os
 from collector_kpi import manifest
-files = {[str(p) for p in files]!r}
-forked = manifest._Forked(files + [{str(tmp_path / "gone.csv")!r}])
-print(forked.get(files[1]), forked.get(files[0]), forked.get({str(tmp_path / "gone.csv")!r}))
+forked = manifest._Forked([{a!r}, "/dev/stdin", {gone!r}, {b!r}, {a!r}])
+print(forked.get({b!r}), forked.get({a!r}), forked.get("/dev/stdin"), forked.get({gone!r}))
 forked.close()
 try:
     os.waitpid(-1, os.WNOHANG)
-    print("a child is left")
+    print("a-child-is-left")
 except ChildProcessError:
-    print("no child")
+    print("no-child")
 """
-    child = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    with files[2].open("rb") as stdin:
+        child = subprocess.run(
+            [sys.executable, "-c", code], cwd=ROOT, stdin=stdin, capture_output=True, text=True, timeout=60
+        )
     assert child.returncode == 0, child.stderr
-    expected = [hashlib.sha256(p.read_bytes()).hexdigest() for p in reversed(files)]
-    assert child.stdout.split() == [*expected, "None", "no", "child"]
+    expected = [hashlib.sha256(files[i].read_bytes()).hexdigest() for i in (1, 0, 2)]
+    assert child.stdout.split() == [*expected, "None", "no-child"]
+
+
+def test_without_a_child_process_the_files_are_hashed_by_a_thread(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "a.csv"
+    path.write_bytes(b"rows")
+
+    def no_fork() -> int:
+        raise BlockingIOError(11, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(manifest_module.os, "fork", no_fork)
+    monkeypatch.setattr(manifest_module.threading, "active_count", lambda: 1)
+    open_before = len(os.listdir("/proc/self/fd")) if Path("/proc/self/fd").is_dir() else None
+    manifest_module.hash_from_argv(["score", "--cases", str(path), "-o", str(tmp_path / "card.csv")])
+    early = manifest_module.take_early()
+    assert early is not None and early._forked is None
+    assert early.get(str(path)) == hashlib.sha256(b"rows").hexdigest()
+    early.close()
+    if open_before is not None:  # the files and the pipe opened for the child are closed
+        assert len(os.listdir("/proc/self/fd")) == open_before
 
 
 def test_the_kpi_command_lists_the_digests_of_the_files_it_names(tmp_path: Path) -> None:
@@ -362,7 +387,6 @@ def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
     code = f"""
 import os, time
 from pathlib import Path
-from typing import ClassVar
 from collector_kpi import render
 os.fsync = lambda fd: (Path({str(tmp_path)!r}, "writing").touch(), time.sleep(60))
 render.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
