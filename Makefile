@@ -37,7 +37,7 @@ clean:
 # with a check that kpi's numbers agree with DuckDB's. See bench/README.md.
 BENCH_CASES ?= 1000000
 BENCH_FORMATS ?= parquet,csv
-BENCH_RUNS ?= 3
+BENCH_RUNS ?= 7
 
 bench: $(BIN)/kpi
 	$(BIN)/python -m pip install --quiet -r bench/requirements.txt

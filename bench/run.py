@@ -1,6 +1,6 @@
 """Time `kpi score` against DuckDB SQL and the read-only floor, and check kpi's numbers.
 
-    python bench/run.py --cases 1000000                   # Parquet and CSV, 3 runs each
+    python bench/run.py --cases 1000000                   # Parquet and CSV, 7 runs each
     python bench/run.py --cases 5000000 --formats parquet --tools kpi --runs 1
 
 For each input format, every tool runs as its own process, in rounds (kpi, duckdb, floor,
@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cases", type=int, default=1_000_000, help="which generated size to run")
     parser.add_argument("--formats", default="parquet,csv")
     parser.add_argument("--tools", default=",".join(TOOLS), help="kpi,duckdb,floor")
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--scheme", type=Path, default=HERE / "scheme.yaml")
     parser.add_argument("--data", type=Path, default=None, help="default: bench/data/<size>")
     parser.add_argument("--results", type=Path, default=HERE / "results")
