@@ -313,7 +313,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
                     data, "contacts", keyed, components, params, "_fast", lines, keys=["_group"]
                 )
             source["contacts"] = contacts.filter(pl.col("_in_month"))
-        log["coverage"] = _coverage_query(source, codes)
+        log["coverage"] = _coverage_query(source, codes, coded=uncoded is not None)
     if log:
         results.update(zip(log, collect_all(list(log.values()), data, share=True, by_sum=by_sum), strict=True))
     if uncoded is not None and codes is not None:
@@ -449,11 +449,12 @@ def _decode_groups(
         (group % 2 == 1).alias("_fast"),
         pl.exclude("_group"),
     )
-    if groups.filter(group.is_null()).is_empty():
+    without = groups.filter(group.is_null())
+    if without.is_empty():
         return coded
     query = _group_query(data, "contacts", uncoded, components, params, "_fast", _by_sum(data, "contacts", by_sum))
     rest = collect_all([query], data, by_sum=by_sum)[0]
-    if rest["_rows"].sum() != groups.filter(group.is_null())["_rows"].sum():
+    if rest["_rows"].sum() != without["_rows"].sum():
         raise RuntimeError("the contact rows without a collector code were not read again in full")
     return pl.concat([coded, rest.select(coded.columns)], how="vertical_relaxed")
 
@@ -483,11 +484,12 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     return settled, rest, bool(as_read), bool(blank)
 
 
-def _coverage_query(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None) -> pl.LazyFrame:
+def _coverage_query(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None, coded: bool = False) -> pl.LazyFrame:
     """Case rows with at least one contact on that case by the same collector, per collector.
 
     With ``codes`` (see `_pair_codes`), each (collector, case) pair is matched as one
-    packed integer (`_pair_key`), else as two strings: the same rows either way.
+    packed integer (`_pair_key`), else as two strings: the same rows either way. With
+    ``coded``, the contacts carry their collector's code already (``_code``).
     """
     cases = used["cases"].select("collector_id", "case_id")
     if "contacts" not in used:
@@ -499,7 +501,7 @@ def _coverage_query(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None)
         # NOTE: a join on two string columns was the costliest step of a large month (2.0 s
         # of 20M contacts); on one packed integer it is 1.4 s.
         keyed = cases.select("collector_id", _pair_key(codes))
-        code = pl.col("_code") if "_code" in contacted.collect_schema() else None  # computed already
+        code = pl.col("_code") if coded else None
         matched = keyed.join(contacted.select(_pair_key(codes, code)), on="_key", how="semi")
     return matched.group_by("collector_id").agg(pl.len().cast(pl.Int64).alias("contacted_cases"))
 

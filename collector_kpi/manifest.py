@@ -134,16 +134,13 @@ class _Forked:
         self.files = list(opened)
         self._lines: list[str] = []
         parent = os.getpid()
+        made = list(opened.values())
         try:
             read, write = os.pipe()
-            try:
-                self._pid = os.fork()
-            except OSError:
-                os.close(read)
-                os.close(write)
-                raise
+            made += [read, write]
+            self._pid = os.fork()
         except OSError:
-            for fd in opened.values():
+            for fd in made:
                 os.close(fd)
             raise
         if self._pid == 0:  # the child: hash, report each digest on its own line, end

@@ -67,9 +67,9 @@ def _codes_used(scheme: Path, monkeypatch: pytest.MonkeyPatch) -> list[pl.Enum |
     """The collector codes each coverage of a month was matched with."""
     seen: list[pl.Enum | None] = []
 
-    def spy(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None) -> pl.LazyFrame:
+    def spy(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None, coded: bool = False) -> pl.LazyFrame:
         seen.append(codes)
-        return _coverage_query(used, codes)
+        return _coverage_query(used, codes, coded)
 
     monkeypatch.setattr(aggregate, "_coverage_query", spy)
     month_sums(load_scheme(scheme), load_month(load_scheme(scheme), "2025-03"))
