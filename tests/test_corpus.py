@@ -16,6 +16,8 @@ the inputs in a fresh ``{root}`` and what ``kpi`` must answer:
     words: ["…"]           # must all appear on stderr
     out_words: ["…"]       # must all appear on stdout
     summary_first: true    # the row-accounting line comes before the error (--strict, --rejects)
+    same_as_clean: true    # exit 0 and stdout byte-identical to the same args on the clean month
+    clean_edit: [...]      # … where the clean month is the tiny month with these edits (the expected numbers)
 
 Other files in the folder are copied into ``{root}`` before the edits. For exit 2 stdout
 is empty and stderr ends with exactly one line starting ``Error: `` (and is only that line
@@ -98,8 +100,20 @@ def _make(root: Path, spec: dict[str, Any]) -> None:
         raise AssertionError(f"unknown make kind {kind!r}")
 
 
-def build(case: str, root: Path) -> dict[str, Any]:
-    """Write the case's inputs into ``root``; return its expectations."""
+def _edit(root: Path, case: str, changes: list[dict[str, str]]) -> None:
+    for change in changes:
+        path = root / change["file"]
+        text = path.read_text(encoding="utf-8")
+        assert change["old"] in text, f"{case}: {change['old']!r} is not in {change['file']}"
+        path.write_text(text.replace(change["old"], change["new"], 1), encoding="utf-8")
+
+
+def build(case: str, root: Path, clean: bool = False) -> dict[str, Any]:
+    """Write the case's inputs into ``root``; return its expectations.
+
+    With ``clean`` only the month and the scheme are written, with the case's ``clean_edit``:
+    the month whose numbers an odd but usable input must give.
+    """
     folder = CORPUS / case
     expect: dict[str, Any] = yaml.safe_load((folder / "expect.yaml").read_text(encoding="utf-8"))
     if expect.get("month", True):
@@ -110,6 +124,9 @@ def build(case: str, root: Path) -> dict[str, Any]:
         (root / "scheme.yaml").write_text(("" if own_inputs else INPUTS) + text, encoding="utf-8")
     elif expect.get("scheme", "tiny") != "none":
         (root / "scheme.yaml").write_text(INPUTS + BODIES[expect.get("scheme", "tiny")] + GRADES, encoding="utf-8")
+    if clean:
+        _edit(root, case, expect.get("clean_edit", []))
+        return expect
     for item in folder.rglob("*"):
         if item.is_file() and item.name != "expect.yaml":
             destination = root / item.relative_to(folder)
@@ -117,11 +134,7 @@ def build(case: str, root: Path) -> dict[str, Any]:
             shutil.copyfile(item, destination)
     for spec in expect.get("make", []):
         _make(root, spec)
-    for change in expect.get("edit", []):
-        path = root / change["file"]
-        text = path.read_text(encoding="utf-8")
-        assert change["old"] in text, f"{case}: {change['old']!r} is not in {change['file']}"
-        path.write_text(text.replace(change["old"], change["new"], 1), encoding="utf-8")
+    _edit(root, case, expect.get("edit", []))
     return expect
 
 
@@ -131,19 +144,20 @@ def test_the_corpus_is_big_enough() -> None:
 
 @pytest.mark.parametrize("case", CASES)
 def test_bad_input(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    expect = build(case, tmp_path)
+    root = tmp_path / "case"
+    root.mkdir()
+    expect = build(case, root)
     monkeypatch.delenv("KPI_CONFIG", raising=False)
-    monkeypatch.chdir(tmp_path)  # nothing is found by accident in the repository's folders
-    args = [str(a).format(root=tmp_path, scheme=tmp_path / "scheme.yaml") for a in expect["args"]]
-    result = CliRunner().invoke(app, args)
+    monkeypatch.chdir(root)  # nothing is found by accident in the repository's folders
+    result = _invoke(expect["args"], root)
     out, err = result.stdout, result.stderr
     assert "Traceback" not in out + err
     assert result.exception is None or isinstance(result.exception, SystemExit), repr(result.exception)
     assert result.exit_code == expect["exit"], err or out
     for word in expect.get("words", []):
-        assert str(word).format(root=tmp_path) in err, (word, err)
+        assert str(word).format(root=root) in err, (word, err)
     for word in expect.get("out_words", []):
-        assert str(word).format(root=tmp_path) in out, (word, out)
+        assert str(word).format(root=root) in out, (word, out)
     if expect["exit"] == 2:
         assert out == ""
         lines = err.splitlines()
@@ -153,3 +167,17 @@ def test_bad_input(case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
             assert lines[0].startswith("2025-03: ") and len(lines) == 2, err
         else:
             assert len(lines) == 1, err
+    if expect.get("same_as_clean"):
+        assert expect["exit"] == 0
+        clean_root = tmp_path / "clean"
+        clean_root.mkdir()
+        build(case, clean_root, clean=True)
+        monkeypatch.chdir(clean_root)
+        clean = _invoke(expect["args"], clean_root)
+        assert clean.exit_code == 0, clean.stderr
+        assert out == clean.stdout
+
+
+def _invoke(args: list[Any], root: Path) -> Any:
+    filled = [str(a).format(root=root, scheme=root / "scheme.yaml") for a in args]
+    return CliRunner().invoke(app, filled)
