@@ -706,57 +706,11 @@ def validate(
 
 
 def _print_report(report: Any, lang: Lang) -> None:
-    from rich import box
-    from rich.padding import Padding
-    from rich.table import Table
-    from rich.text import Text
-
-    from .labels import issue_text, text
-
-    def simple(title: str) -> Table:
-        return Table(
-            title=title,
-            title_justify="left",
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            collapse_padding=True,
-        )
+    from .terminal import validation_view
 
     out = _stdout()
-    tables = simple(text("v_rows_per_table", lang).format(month=report.month))
-    for column in ("table", "read", "used", "rejected", "other_months", "files"):
-        numeric = column not in ("table", "files")
-        tables.add_column(
-            text(f"v_{column}", lang), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
-        )
-    for stats in report.tables.values():
-        counts = (stats.read, stats.used, stats.rejected, stats.other_month)
-        tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
-    out.print(tables)
-    if not report.issues:
-        out.print(text("v_no_problems", lang))
-        return
-    # NOTE: one block per problem, not a seven-column table: at 80 columns a message in
-    # such a table wraps into a dozen lines of four words.
-    out.print(text("v_problems", lang), style="bold")
-    for number, issue in enumerate(report.issues, start=1):
-        rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
-        where = " · ".join(
-            part
-            for part in (
-                issue.table,
-                issue.column,
-                f"{text('v_rows', lang)} {rows}" if rows else "",
-            )
-            if part
-        )
-        out.print(f"{number}. {text(issue.severity, lang)} [{issue.type}] {where}", markup=False, highlight=False)
-        out.print(Padding(Text(issue_text(issue, lang)), (0, 0, 0, 3)))
-        if issue.file:
-            out.print(Padding(Text(issue.file, overflow="fold"), (0, 0, 0, 3)))
-    out.print(text("v_errors_found" if not report.valid else "v_usable", lang))
+    for renderable in validation_view(report, lang):
+        out.print(renderable)
 
 
 @app.command()
@@ -790,28 +744,9 @@ def metrics(
             for r in rows:
                 typer.echo(f"| {r['id']} | {r['zh']} | {r['en']} | {r['definition']} | {r['better']} | {r['needs']} |")
             return
-        from rich import box
-        from rich.table import Table
+        from .terminal import catalog_table
 
-        table = Table(
-            title="Metric catalog",
-            title_justify="left",
-            header_style="bold",
-            box=box.SIMPLE_HEAD,
-            show_edge=False,
-            pad_edge=False,
-            collapse_padding=True,
-        )
-        # An id is pasted into a scheme: it is never cut nor wrapped; the prose wraps between words.
-        table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in rows))
-        table.add_column("中文 / name", overflow="fold", min_width=10, max_width=14)
-        table.add_column("definition", overflow="fold", ratio=1)
-        table.add_column("better", overflow="fold", min_width=6, max_width=8)
-        table.add_column("needs", overflow="fold", min_width=8, max_width=10)
-        for r in rows:
-            needs = " + ".join(r["needs"].split("+"))
-            table.add_row(r["id"], f"{r['zh']}\n{r['en']}", r["definition"], r["better"], needs)
-        _stdout().print(table)
+        _stdout().print(catalog_table(rows))
 
 
 def main() -> None:

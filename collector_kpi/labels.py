@@ -366,10 +366,10 @@ WARNINGS_ZH: dict[str, str] = {
 
 _EXPECTED_ZH: tuple[tuple[str, str], ...] = (
     (
-        r"; expected a date like (.+) \(a time after it is allowed\) or the format set in (\S+)",
+        r"; expected a date like (.+) \(a time after it is allowed\) or the format set in ([^\s)]+)",
         r"; 应为日期, 如 \1(后面可以带时间), 或 \2 中设定的格式",
     ),
-    (r"; expected e\.g\. (.+) or the format set in (\S+)", r"; 应为如 \1 的日期时间, 或 \2 中设定的格式"),
+    (r"; expected e\.g\. (.+) or the format set in ([^\s)]+)", r"; 应为如 \1 的日期时间, 或 \2 中设定的格式"),
     (r"; expected a number such as (\S+)", r"; 应为数字, 如 \1"),
 )
 

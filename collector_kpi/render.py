@@ -358,8 +358,8 @@ def explain_table(exp: Any, lang: str = "en") -> Any:
     for row in rows:
         metric = Text(row[0])
         metric.append("\n" + row[2], style="dim")
-        cells = [metric if c == "metric" else row[EXPLAIN_COLUMNS.index(c)] for c in shown]
-        table.add_row(*cells)
+        shown_cells: list[Text | str] = [metric if c == "metric" else row[EXPLAIN_COLUMNS.index(c)] for c in shown]
+        table.add_row(*shown_cells)
     tail = _fair_lines(exp) + _lever_lines(exp, lang)
     return Group(Text("\n".join(_headline(exp, lang))), _Narrowing(table), Text("\n".join(tail)))
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
@@ -19,7 +19,18 @@ from .labels import Lang, metric_short, note_text, text
 from .metrics import METRICS
 from .render import _signed, format_value
 
-__all__ = ["CardView", "card_view", "compact_value", "hidden_line", "note_mark"]
+if TYPE_CHECKING:  # pragma: no cover
+    from rich.console import JustifyMethod
+
+__all__ = [
+    "CardView",
+    "card_view",
+    "catalog_table",
+    "compact_value",
+    "hidden_line",
+    "note_mark",
+    "validation_view",
+]
 
 # Between two columns: one space of padding and the (blank) divider of the simple box.
 COLUMN_GAP = 2
@@ -49,7 +60,7 @@ def compact_value(metric_id: str, value: Any) -> str:
 @dataclass
 class _Column:
     header: str
-    justify: str
+    justify: JustifyMethod
     cells: list[str]
     no_wrap: bool = True
 
@@ -100,7 +111,7 @@ def _row_notes(row: dict[str, Any], lang: Lang) -> str | None:
 def _lead_columns(frame: pl.DataFrame, level: str, lang: Lang, marks: list[str]) -> list[_Column]:
     rows = list(frame.iter_rows(named=True))
 
-    def column(key: str, justify: str, cells: list[str], no_wrap: bool = True) -> _Column:
+    def column(key: str, justify: JustifyMethod, cells: list[str], no_wrap: bool = True) -> _Column:
         return _Column(text(key, lang), justify, cells, no_wrap)
 
     ranks = [("—" if r["rank"] is None else str(r["rank"])) + mark for r, mark in zip(rows, marks, strict=True)]
@@ -160,9 +171,6 @@ def card_view(
     width: int | None = None,
 ) -> CardView:
     """The scorecard for a terminal ``width`` cells wide (None: as wide as it needs)."""
-    from rich import box
-    from rich.table import Table
-
     notes: dict[str, int] = {}
     marks = []
     for row in frame.iter_rows(named=True):
@@ -176,21 +184,13 @@ def card_view(
         _Column(metric_short(m, lang), "right", [compact_value(m, v) for v in frame[m].to_list()]) for m in metric_ids
     ]
     shown = _fitting(lead, metrics, width)
-    table = Table(
-        title=title,
-        title_justify="left",
-        header_style="bold",
-        box=box.SIMPLE_HEAD,
-        show_edge=False,
-        pad_edge=False,
-        collapse_padding=True,
-    )
+    table = _simple_table(title)
     columns = lead + metrics[:shown]
     for column in columns:
         # Numbers and ids keep their width (never cut); only a name may wrap.
         table.add_column(
             column.header,
-            justify=column.justify,  # type: ignore[arg-type]
+            justify=column.justify,
             no_wrap=column.no_wrap,
             min_width=column.width if column.no_wrap else None,
             overflow="fold",
@@ -199,3 +199,66 @@ def card_view(
         table.add_row(*(c.cells[index] for c in columns), style=None if row["eligible"] else "dim")
     footnotes = [f"{note_mark(number)} {note}" for note, number in notes.items()]
     return CardView(table, footnotes, metric_ids[shown:])
+
+
+def _simple_table(title: str | None = None) -> Any:
+    from rich import box
+    from rich.table import Table
+
+    return Table(
+        title=title,
+        title_justify="left",
+        header_style="bold",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+
+
+def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
+    """What `kpi validate` prints: rows per table, then each problem as a short block."""
+    from rich.padding import Padding
+    from rich.text import Text
+
+    from .labels import issue_text
+
+    tables = _simple_table(text("v_rows_per_table", lang).format(month=report.month))
+    for column in ("table", "read", "used", "rejected", "other_months", "files"):
+        numeric = column not in ("table", "files")
+        tables.add_column(
+            text(f"v_{column}", lang), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
+        )
+    for stats in report.tables.values():
+        counts = (stats.read, stats.used, stats.rejected, stats.other_month)
+        tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
+    out: list[Any] = [tables]
+    if not report.issues:
+        return [*out, Text(text("v_no_problems", lang))]
+    # NOTE: one block per problem, not a seven-column table: at 80 columns a message in
+    # such a table wraps into a dozen lines of three words.
+    out.append(Text(text("v_problems", lang), style="bold"))
+    for number, issue in enumerate(report.issues, start=1):
+        rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
+        where = [issue.table, issue.column, f"{text('v_rows', lang)} {rows}" if rows else None]
+        head = f"{number}. {text(issue.severity, lang)} [{issue.type}] " + " · ".join(p for p in where if p)
+        out.append(Text(head))
+        out.append(Padding(Text(issue_text(issue, lang)), (0, 0, 0, 3)))
+        if issue.file:
+            out.append(Padding(Text(issue.file, overflow="fold"), (0, 0, 0, 3)))
+    out.append(Text(text("v_errors_found" if not report.valid else "v_usable", lang)))
+    return out
+
+
+def catalog_table(rows: list[dict[str, Any]]) -> Any:
+    """`kpi metrics` on a terminal: ids whole (they are pasted into a scheme), prose wrapped."""
+    table = _simple_table("Metric catalog")
+    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in rows))
+    table.add_column("中文 / name", overflow="fold", min_width=10, max_width=14)
+    table.add_column("definition", overflow="fold", ratio=1)
+    table.add_column("better", overflow="fold", min_width=6, max_width=8)
+    table.add_column("needs", overflow="fold", min_width=8, max_width=10)
+    for r in rows:
+        needs = " + ".join(r["needs"].split("+"))
+        table.add_row(r["id"], f"{r['zh']}\n{r['en']}", r["definition"], r["better"], needs)
+    return table
