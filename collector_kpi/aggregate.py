@@ -613,10 +613,11 @@ def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict
             continue
         info = data.tables[table]
         raw = [f"_raw_{c}" for c in info.columns]
+        refs = [name for name in frame.collect_schema().names() if name.startswith("_ref_")]
         queries.append(
             frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
-            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *raw)
-            .rename({f"_raw_{c}": c for c in info.columns})
+            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *refs, *raw)
+            .rename({f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs})
         )
     if not queries:
         return _EMPTY_REJECTS

@@ -27,7 +27,7 @@ if TYPE_CHECKING:  # pragma: no cover
 app = typer.Typer(
     help="Score debt collectors and teams from a month of collection exports.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )

@@ -91,6 +91,9 @@ REQUIRED_VALUES: dict[str, tuple[str, ...]] = {
     "roster": ("collector_id",),
 }
 
+# The ids that name a row of a table, listed with its rejected rows.
+REFERENCE_IDS: dict[str, tuple[str, ...]] = {"cases": ("case_id",), "contacts": ("contact_id", "case_id")}
+
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "call": ("connected", "no_answer", "busy", "unreachable", "refused"),
     "sms": ("sent", "delivered", "replied", "failed"),
@@ -942,6 +945,7 @@ def read_table(
     shape: list[ShapeCheck] = []
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
+    references = [ref for ref in REFERENCE_IDS.get(table, ()) if ref not in columns]
     for path in paths:
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
@@ -994,6 +998,12 @@ def read_table(
                 raw_exprs.append(pl.col(column).cast(pl.String))
             else:
                 raw_exprs.append(pl.col(column))
+        # The row's own ids, kept for the list of rejected rows even where no metric reads
+        # them (a reject without its case_id cannot be looked up); unchecked, and dropped
+        # from every sum's query by projection.
+        for ref in references:
+            present = ref in available and ref not in spec.constants
+            raw_exprs.append((pl.col(ref).cast(pl.String) if present else pl.lit(None, pl.String)).alias(f"_ref_{ref}"))
         lf = lf.select(raw_exprs)
         schema = lf.collect_schema()
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
@@ -1024,7 +1034,15 @@ def read_table(
             if c not in spec.constants and c not in optional_absent
         ]
         blank = (pl.all_horizontal(written) if written else pl.lit(False)).alias("_blank")
-        raw = lf.select("_file", "_row", "_line_bytes", *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
+        raw = lf.select(
+            "_file",
+            "_row",
+            "_line_bytes",
+            *[pl.col(c).alias(f"_raw_{c}") for c in columns],
+            *[f"_ref_{ref}" for ref in references],
+            *fast,
+            blank,
+        )
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     per_file = [raw.with_columns(full) for raw, full in stages]

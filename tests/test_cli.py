@@ -32,6 +32,14 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def test_shell_completion_is_offered(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout
+    env = {"_KPI_COMPLETE": "complete_bash", "COMP_WORDS": "kpi score --wi", "COMP_CWORD": "2"}
+    result = runner.invoke(app, [], env=env, prog_name="kpi")
+    assert result.stdout.split() == ["--wide"]
+
+
 def test_version(runner: CliRunner) -> None:
     code, out, _ = invoke(runner, "--version")
     assert code == 0
