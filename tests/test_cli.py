@@ -340,3 +340,20 @@ def test_output_dash_is_stdout(
     code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", "-")
     assert code == 0, err
     assert out.startswith("rank,") and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["validate"], "2025-02..2025-03: rows per table"),
+        (["explain", "C003"], "C003 刘洋 · team T01 · 2025-02..2025-03 ·"),
+    ],
+)
+def test_explain_and_validate_take_month_ranges(runner: CliRunner, command: list[str], shown: str) -> None:
+    sample = str(ROOT / "configs" / "default.yaml")
+    code, out, err = invoke(runner, *command, "-m", "2025-02..2025-03", "-c", sample)
+    assert code == 0, err
+    assert shown in out
+    # a quarter reads its three months: the sample has no January
+    code, _, err = invoke(runner, *command, "--quarter", "2025Q1", "-c", sample)
+    assert code == 2 and "2025-01/cases.csv" in err
