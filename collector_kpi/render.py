@@ -89,9 +89,11 @@ def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: 
     if "bonus" in row:
         cells.append("—" if row["bonus"] is None else f"{row['bonus']:,.2f}")
     cells += [format_value(m, row[m]) for m in metric_ids]
-    notes = [row.get("ineligible_reason")]
+    from .labels import note_text, text
+
+    notes = [note_text(row["ineligible_reason"], lang) if row.get("ineligible_reason") else None]  # type: ignore[arg-type]
     if row.get("gates"):
-        notes.append(f"gate: {row['gates']}")
+        notes.append(f"{text('gate_fired', lang)}: {row['gates']}")  # type: ignore[arg-type]
     cells.append("; ".join(n for n in notes if n))
     return cells
 

@@ -252,6 +252,7 @@ def test_zh_outputs_have_no_english_words(card: Scorecard, bad_month: dict[str, 
     for name, args in {
         "score": ["score", "-m", "2025-03", "-c", scheme],
         "score team": ["score", "-m", "2025-03", "-c", scheme, "--level", "team"],
+        "score compared": ["score", "-m", "2025-03", "-c", scheme, "--compare", "previous"],
         "explain": ["explain", "C003", "-m", "2025-03", "-c", scheme],
         "explain ineligible": ["explain", "C030", "-m", "2025-03", "-c", scheme],
         "explain compared": ["explain", "C003", "-m", "2025-03", "-c", scheme, "--compare", "previous"],
