@@ -17,7 +17,7 @@ from .sources import (
     available_columns,
     has_month_column,
     month_filter,
-    normal_text,
+    normal_id,
     period_bounds,
     period_months,
     read_table,
@@ -358,7 +358,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         # Again, from the usable rows only: the fast ones (ids stripped) and those read in full.
         source = dict(used)
         if "contacts" in fast:
-            ids = [normal_text(pl.col("collector_id")), "case_id"]
+            ids = [normal_id(pl.col("collector_id")), "case_id"]
             parts = [fast["contacts"].filter(pl.col("_in_month") & pl.col("_fast")).select(ids)]
             if "contacts" in held:
                 parts.append(held["contacts"].filter(pl.col("_in_month") & pl.col("_ok")).select(ids))
@@ -465,11 +465,12 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     the month needed stripping; and whether a fast row of the month has a blank collector
     id (rejected here, not by the full reading).
 
-    Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
+    Collector ids were grouped as read; normalised here (``normal_id``), a blank one makes
+    its rows unusable.
     Every other column is a sum (the contact log's components), so regrouping adds them.
     """
     in_month, fast, collector, clean = (pl.col(c) for c in ("_in_month", "_fast", "collector_id", "_clean"))
-    groups = groups.with_columns(normal_text(collector).alias("_clean"))
+    groups = groups.with_columns(normal_id(collector).alias("_clean"))
     rest = int(groups.filter(~fast)["_rows"].sum())
     as_read = groups.filter(in_month).select((clean == collector).fill_null(False).all()).item()
     blank = groups.filter(fast & in_month).select(clean.is_null().any()).item()
