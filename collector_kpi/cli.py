@@ -250,6 +250,7 @@ def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --
             f"warning: {card.rejects.height:,} row(s) of {card.month} rejected and left out of every score "
             f"(first: {_first_reject(card.rejects)}); {rejects}, or stop on them with --strict"
         )
+    lines += [f"warning: {issue.message}" for issue in card.warnings]
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(f"{metric_id}: shrink {info['reason']}")
