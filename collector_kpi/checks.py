@@ -280,7 +280,8 @@ CHECKS: tuple[Check, ...] = (
         "collector-in-several-teams",
         "cases",
         ("collector_id", "team_id"),
-        "collectors in several teams (each is scored in the team holding most of their cases)",
+        "collectors in several teams (each team counts its own case rows; the collector is shown under the "
+        "roster's team, else the one holding most of their cases)",
         _several_teams,
         "team_id",
     ),

@@ -139,7 +139,8 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
     # C holds c1..c5 and c7 in T2 and c6 in T1: all seven rows are listed, the first five as examples
     assert only("collector-in-several-teams") == {
         "type": "collector-in-several-teams",
-        "message": "7 row(s): collectors in several teams (each is scored in the team holding most of their cases)",
+        "message": "7 row(s): collectors in several teams (each team counts its own case rows; the collector is "
+        "shown under the roster's team, else the one holding most of their cases)",
         "table": "cases",
         "file": cases,
         "column": "team_id",
