@@ -276,22 +276,24 @@ def _odd_ids(table: str) -> pl.DataFrame:
     return frame.with_columns(pl.col(c).replace(odd) for c in ("case_id", "collector_id", "team_id") if c in frame)
 
 
-def v_csv_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
+def _odd_ids_as(root: Path, kind: str) -> dict[str, dict[str, Any]]:
     for table in ("cases", "contacts"):
-        _odd_ids(table).write_csv(root / f"{table}.csv")
-    return {t: {"path": f"{t}.csv"} for t in ("cases", "contacts")}
+        frame = _odd_ids(table)
+        write = {"csv": frame.write_csv, "parquet": frame.write_parquet, "xlsx": frame.write_excel}[kind]
+        write(root / f"{table}.{kind}")
+    return {t: {"path": f"{t}.{kind}"} for t in ("cases", "contacts")}
+
+
+def v_csv_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
+    return _odd_ids_as(root, "csv")
 
 
 def v_parquet_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
-    for table in ("cases", "contacts"):
-        _odd_ids(table).write_parquet(root / f"{table}.parquet")
-    return {t: {"path": f"{t}.parquet"} for t in ("cases", "contacts")}
+    return _odd_ids_as(root, "parquet")
 
 
 def v_xlsx_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
-    for table in ("cases", "contacts"):
-        _odd_ids(table).write_excel(root / f"{table}.xlsx")
-    return {t: {"path": f"{t}.xlsx"} for t in ("cases", "contacts")}
+    return _odd_ids_as(root, "xlsx")
 
 
 VARIANTS = {
