@@ -720,9 +720,11 @@ def _parse(
 
     values = spec.values.get(column)
     if values:
-        # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call).
+        # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call);
+        # an id as matched (a full-width ００７ is 007).
+        text = raw.cast(pl.String)
         raw = _mapped(
-            raw.cast(pl.String).str.strip_chars(),
+            normal_id(text) if kind == "id" else text.str.strip_chars(),
             {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()},
         )
         dtype = pl.String()

@@ -259,13 +259,13 @@ def test_zero_width_and_full_width_ids_are_one_id_in_both_readings(tmp_path: Pat
 
 def test_mapped_ids_take_the_full_reading(tmp_path: Path) -> None:
     """`values` on an id (old staff numbers → ids) counts the mapped rows as the mapped id."""
-    contacts = _contacts(["A", "007", "A"], ["a1", "a2", "X3"])
+    contacts = _contacts(["A", "007", "A", "００７\u200b"], ["a1", "a2", "X3", "a2"])  # ００７: 007 as matched
     inputs = "    values:\n      collector_id: {'007': A}\n      case_id: {X3: a3}\n"
     sums = assert_same(_month(tmp_path, contacts, inputs))
     assert sums is not None
     assert sums.collectors["collector_id"].to_list() == ["A"]
     a = sums.collectors.row(0, named=True)
-    assert (a["calls"], a["contacted_cases"]) == (3, 3)
+    assert (a["calls"], a["contacted_cases"]) == (4, 3)
 
 
 def test_ids_are_text_per_file_and_categories_stack(tmp_path: Path) -> None:
