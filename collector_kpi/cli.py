@@ -259,6 +259,7 @@ def _summary(
                 count=f"{card.rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
             )
         )
+    lines += [f"warning: {issue.message}" for issue in card.warnings]
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(f"{metric_id}: shrink {info['reason']}")
