@@ -146,7 +146,7 @@ MonthOption = Annotated[str, typer.Option("--month", "-m", help="The month to sc
 RejectsOption = Annotated[
     Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
 ]
-StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an error (exit 2).")]
+StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row or cell as an error (exit 2).")]
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
@@ -217,20 +217,25 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
         seen[where] = option
 
 
-def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> dict[str, bytes]:
-    """Write the rejected rows where asked (returned as path → bytes, for the manifest);
-    with --strict any rejected row stops the run."""
+def _handle_rejects(
+    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str]
+) -> dict[str, bytes]:
+    """Write the rejected rows and cells where asked (returned as path → bytes, for the
+    manifest); with --strict any rejected row or cell stops the run."""
     from . import render
+    from .checks import listing
     from .errors import InputError
 
     written = {}
     if path is not None:
-        frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
-        written[str(path)] = render.to_csv(frame, bom=True)
+        written[str(path)] = render.to_csv(listing(rejects, cell_rejects), bom=True)
         render.write_atomic(path, written[str(path)], protected=inputs)
-        _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
+        cells = f" and {cell_rejects.height:,} rejected cell(s)" if cell_rejects.height else ""
+        _stderr().print(f"wrote {rejects.height:,} rejected row(s){cells} to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
+    if strict and cell_rejects.height:
+        raise InputError(f"{cell_rejects.height:,} cell(s) rejected (--strict); first: {_first_reject(cell_rejects)}")
     return written
 
 
@@ -250,6 +255,12 @@ def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --
             f"warning: {card.rejects.height:,} row(s) of {card.month} rejected and left out of every score "
             f"(first: {_first_reject(card.rejects)}); {rejects}, or stop on them with --strict"
         )
+    if card.cell_rejects.height and rejects is not None:
+        lines.append(
+            f"warning: {card.cell_rejects.height:,} cell(s) of {card.month} rejected, each row left out of the "
+            f"metrics that read its column and counted in the others (first: {_first_reject(card.cell_rejects)}); "
+            f"{rejects}, or stop on them with --strict"
+        )
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(f"{metric_id}: shrink {info['reason']}")
@@ -264,6 +275,9 @@ def _accounting_line(month: str, tables: dict[str, Any]) -> str:
         skipped += [f"{stats.blank:,} blank"] if stats.blank else []
         if skipped:
             text += f" ({' and '.join(skipped)} skipped)"
+        if stats.cells_rejected:
+            columns = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
+            text += f", {stats.cells_rejected:,} cell(s) rejected ({columns})"
         parts.append(text)
     return f"{month}: " + "; ".join(parts)
 
@@ -375,7 +389,7 @@ def score(
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
         _stderr().print(_summary(card, listed), markup=False, soft_wrap=True)
         _check_targets({**written, "--rejects": rejects}, inputs)
-        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs)
+        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
         language = _lang(lang, card)
         if level is Level.team and card.teams.is_empty():
@@ -623,9 +637,9 @@ def validate(
     rejects: RejectsOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Check a month's exports: rows read, used and rejected per table, and warnings.
+    """Check a month's exports: rows read, used and rejected per table, rejected cells, and warnings.
 
-    Exit 0 when no row is rejected (warnings allowed), 1 when there are errors.
+    Exit 0 when no row or cell is rejected (warnings allowed), 1 when there are errors.
     """
     with _guard(debug):
         from . import api
@@ -637,7 +651,7 @@ def validate(
         report = api.validate(scheme, month, paths)
         inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--rejects": rejects}, inputs)
-        _handle_rejects(report.rejects, rejects, False, inputs)
+        _handle_rejects(report.rejects, report.cell_rejects, rejects, False, inputs)
         if format is ReportFormat.json:
             import json
 
@@ -653,14 +667,17 @@ def _print_report(report: Any) -> None:
 
     out = _stdout()
     tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
-    for column in ("table", "read", "used", "rejected", "other months", "files"):
-        tables.add_column(column, justify="left" if column in ("table", "files") else "right")
+    cells = any(stats.cells_rejected for stats in report.tables.values())
+    for column in ("table", "read", "used", "rejected", *(["cells rejected"] if cells else []), "other months", "files"):
+        tables.add_column(column, justify="left" if column in ("table", "files", "cells rejected") else "right")
     for stats in report.tables.values():
+        by_column = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
         tables.add_row(
             stats.table,
             f"{stats.read:,}",
             f"{stats.used:,}",
             f"{stats.rejected:,}",
+            *([by_column] if cells else []),
             f"{stats.other_month:,}",
             ", ".join(stats.files),
         )
@@ -677,7 +694,7 @@ def _print_report(report: Any) -> None:
             issue.severity, issue.type, issue.table or "", issue.column or "", rows, issue.message, issue.file or ""
         )
     out.print(issues)
-    verdict = "errors found: rows were rejected" if not report.valid else "usable, with warnings"
+    verdict = "errors found: rows or cells were rejected" if not report.valid else "usable, with warnings"
     out.print(verdict)
 
 
