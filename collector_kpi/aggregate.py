@@ -218,7 +218,7 @@ class MonthSums:
     # Per fair metric: (collector, segment or case) cells of num / den (and expected).
     cells: dict[str, pl.DataFrame] = field(default_factory=dict)
     # One line per rejected cell of a used row (as `rejects`, with the cell's reason).
-    cell_rejects: pl.DataFrame = field(default_factory=lambda: _EMPTY_REJECTS)
+    cell_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
     # Per cases file: its rows and money, used and rejected (see scoring.reconcile).
     file_totals: pl.DataFrame | None = None
 
@@ -664,22 +664,29 @@ def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict
         if stats[table].read == stats[table].used:
             continue
         info = data.tables[table]
-        raw = [f"_raw_{c}" for c in info.columns]
-        queries.append(
-            frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
-            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *raw)
-            .rename({f"_raw_{c}": c for c in info.columns})
-        )
+        queries.append(_listed(info, frame.filter(pl.col("_in_month") & ~pl.col("_ok")), info.reason()))
     if not queries:
         return _EMPTY_REJECTS
+    rejects = _collect_listed(data, queries)
+    for table, reason, count in rejects.group_by("table", "_reject").len().iter_rows():
+        stats[table].rejected_by_reason[reason] = count
+    return rejects
+
+
+def _listed(info: TableData, rows: pl.LazyFrame, reason: pl.Expr) -> pl.LazyFrame:
+    """Rows as listed for --rejects: table, file, row, reason and the values as read."""
+    raw = [f"_raw_{c}" for c in info.columns]
+    return rows.select(pl.lit(info.name).alias("table"), "_file", "_row", reason.alias("_reject"), *raw).rename(
+        {f"_raw_{c}": c for c in info.columns}
+    )
+
+
+def _collect_listed(data: MonthData, queries: list[pl.LazyFrame]) -> pl.DataFrame:
     listed = [
         r.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String))
         for r in collect_all(queries, data)
     ]
-    rejects = pl.concat(listed, how="diagonal_relaxed")
-    for table, reason, count in rejects.group_by("table", "_reject").len().iter_rows():
-        stats[table].rejected_by_reason[reason] = count
-    return rejects
+    return pl.concat(listed, how="diagonal_relaxed")
 
 
 def _rejected_cells(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict[str, TableStats]) -> pl.DataFrame:
@@ -688,21 +695,12 @@ def _rejected_cells(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dic
     queries = []
     for table, frame in frames.items():
         info = data.tables[table]
-        raw = [f"_raw_{c}" for c in info.columns]
         for column in stats[table].cells_by_column:
-            bit = info.cell_bits([column])
-            queries.append(
-                frame.filter(pl.col("_in_month") & pl.col("_ok") & ((pl.col("_cells") & bit) != 0))
-                .select(pl.lit(table).alias("table"), "_file", "_row", info.cell_reason(column).alias("_reject"), *raw)
-                .rename({f"_raw_{c}": c for c in info.columns})
-            )
+            rejected = pl.col("_in_month") & pl.col("_ok") & ((pl.col("_cells") & info.cell_bits([column])) != 0)
+            queries.append(_listed(info, frame.filter(rejected), info.cell_reason(column)))
     if not queries:
         return _EMPTY_REJECTS
-    listed = [
-        r.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String))
-        for r in collect_all(queries, data)
-    ]
-    cells = pl.concat(listed, how="diagonal_relaxed").sort("table", "_file", "_row", "_reject")
+    cells = _collect_listed(data, queries).sort("table", "_file", "_row", "_reject")
     for table, reason, count in cells.group_by("table", "_reject").len().iter_rows():
         stats[table].cells_by_reason[reason] = count
     return cells

@@ -112,8 +112,8 @@ def _expected(column: str, label: str, table: str = "<table>") -> str:
 
 def listing(rejects: pl.DataFrame, cell_rejects: pl.DataFrame) -> pl.DataFrame:
     """The rejected rows, then the rejected cells, one line each: table, source file, row,
-    whether the row or the cell alone was rejected, its column, the reason, then the row's
-    values as read (the cell's among them)."""
+    whether the row or the cell alone was rejected, its column, the reason, the value as
+    read, then all the row's values as read."""
     parts = [
         frame.select(
             "table",
@@ -127,7 +127,11 @@ def listing(rejects: pl.DataFrame, cell_rejects: pl.DataFrame) -> pl.DataFrame:
         for what, frame in (("row", rejects), ("cell", cell_rejects))
         if not frame.is_empty() or what == "row"
     ]
-    return pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    listed = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    values = listed.columns[6:]
+    picked = [pl.when(pl.col("column") == c).then(pl.col(c).cast(pl.String)) for c in values]
+    value = pl.coalesce(picked) if picked else pl.lit(None, dtype=pl.String)
+    return listed.with_columns(value.alias("value")).select(*listed.columns[:6], "value", *values)
 
 
 def describe_reject(row: dict[str, Any]) -> str:

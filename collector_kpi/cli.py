@@ -668,7 +668,8 @@ def _print_report(report: Any) -> None:
     out = _stdout()
     tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
     cells = any(stats.cells_rejected for stats in report.tables.values())
-    for column in ("table", "read", "used", "rejected", *(["cells rejected"] if cells else []), "other months", "files"):
+    headers = ["table", "read", "used", "rejected", *(["cells rejected"] if cells else []), "other months", "files"]
+    for column in headers:
         tables.add_column(column, justify="left" if column in ("table", "files", "cells rejected") else "right")
     for stats in report.tables.values():
         by_column = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))

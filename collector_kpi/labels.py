@@ -109,6 +109,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "read": ("read", "读取"),
     "used": ("used", "使用"),
     "rejected": ("rejected", "拒绝"),
+    "cells_rejected": ("cells rejected", "单元格拒绝"),
     "other_month": ("other month", "其他月份"),
     "members": ("members", "人"),
     "none_ranked": ("No collector is ranked.", "没有参与排名的催收员。"),

@@ -467,13 +467,12 @@ COMPONENTS["recovered_plus_waived_cents"] = Component(
 )
 
 
-
 # Columns whose bad value rejects the whole row, not the cell alone (sources.py reads by
 # this): what says whose row it is and of which month, and the case amounts the money is
 # reconciled on. Every roster column is one too: a roster row is taken whole (its team,
 # name, target), not summed per metric. `contacted` is no column read but joined from the
 # contacts (whose keys are row columns).
-ROW_COLUMNS: dict[Table, tuple[str, ...]] = {
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
     "cases": ("case_id", "collector_id", "team_id", "month", "overdue_amount", "recovered_amount", "contacted"),
     "contacts": ("contact_id", "case_id", "collector_id", "contacted_at"),
     "reviews": ("collector_id", "month"),
@@ -482,7 +481,7 @@ ROW_COLUMNS: dict[Table, tuple[str, ...]] = {
 
 def rejects_row(table: str, column: str) -> bool:
     """Whether a bad value in ``column`` rejects its row (else the cell alone)."""
-    return table == "roster" or column in ROW_COLUMNS.get(table, ())  # type: ignore[call-overload]
+    return table == "roster" or column in ROW_COLUMNS.get(table, ())
 
 
 def _over(name: str, columns: Iterable[str]) -> str:

@@ -518,7 +518,8 @@ def _file_reconciliation(row: dict[str, Any]) -> dict[str, Any]:
         total, used, rejected = (int(row[f"{name}_{part}"] or 0) for part in ("total", "used", "rejected"))
         if used + rejected != total:
             raise KpiError(
-                f"reconciliation failed: {row['_file']}: {name} used {used} + rejected {rejected} != total {total} cents"
+                f"reconciliation failed: {row['_file']}: {name} used {used} + rejected {rejected} cents "
+                f"is not the file's total {total}"
             )
         out[name] = {"total": total / 100, "used": used / 100, "rejected": rejected / 100}
         out[name]["unread_rows"] = int(row[f"{name}_unread"])

@@ -199,9 +199,7 @@ class TableData:
 
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
-        if not self.checks:
-            return pl.lit(None, dtype=pl.String)
-        return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
+        return _first_reason(self.checks)
 
     @property
     def cell_columns(self) -> list[str]:
@@ -215,9 +213,7 @@ class TableData:
 
     def cell_reason(self, column: str) -> pl.Expr:
         """Why a row's cell in ``column`` is rejected (its first failing check), else null."""
-        found = [pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.cell_checks]
-        found = [f for f, (_, text) in zip(found, self.cell_checks, strict=True) if _column_of(text) == column]
-        return pl.coalesce(found) if found else pl.lit(None, dtype=pl.String)
+        return _first_reason([(cond, text) for cond, text in self.cell_checks if _column_of(text) == column])
 
     def fast_frame(self) -> pl.LazyFrame:
         """The rows in their fast reading, with ``_fast``: true where that reading is exact.
@@ -1075,6 +1071,13 @@ def read_table(
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
     left = left.with_columns(ok, cells)
     return TableData(table, frame, list(paths), list(columns), shape, checks, left, per_file, cell_checks)
+
+
+def _first_reason(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The reason of the first check that holds, null where none does."""
+    if not checks:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks])
 
 
 def _column_of(reason: str) -> str:

@@ -58,12 +58,13 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     ]
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
     assert target.read_text(encoding="utf-8-sig").splitlines() == [
-        "table,source_file,row,rejected,column,reason,collector_id,team_id,recovered_amount,overdue_amount,"
+        "table,source_file,row,rejected,column,reason,value,collector_id,team_id,recovered_amount,overdue_amount,"
         "collector_name,contacted_at,channel,outcome",
-        f"cases,{cases},4,row,recovered_amount,recovered_amount: not a number,A,T1,n/a,1000,Ann,,,",
-        f"cases,{cases},7,row,overdue_amount,overdue_amount: negative,B,T1,0,'-2000,Bo,,,",
-        f"cases,{cases},12,row,collector_id,collector_id: missing value,,T2,0,1000,Cy,,,",
-        f"contacts,{contacts},9,cell,channel,channel: unknown channel,B,,,,,2025-03-09 10:00:00,telegram,connected",
+        f"cases,{cases},4,row,recovered_amount,recovered_amount: not a number,n/a,A,T1,n/a,1000,Ann,,,",
+        f"cases,{cases},7,row,overdue_amount,overdue_amount: negative,'-2000,B,T1,0,'-2000,Bo,,,",
+        f"cases,{cases},12,row,collector_id,collector_id: missing value,,,T2,0,1000,Cy,,,",
+        f"contacts,{contacts},9,cell,channel,channel: unknown channel,telegram,B,,,,,2025-03-09 10:00:00,telegram,"
+        "connected",
     ]
     # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
     rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}
@@ -110,7 +111,7 @@ def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None
     assert code == 0, err
     assert out.startswith("rank,collector_id")
     assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # so Excel reads the UTF-8 (Chinese names) right
-    assert target.read_text(encoding="utf-8-sig").splitlines() == ["table,source_file,row,rejected,column,reason"]
+    assert target.read_text(encoding="utf-8-sig").splitlines() == ["table,source_file,row,rejected,column,reason,value"]
     assert f"wrote 0 rejected row(s) to {target}" in err
 
 

@@ -223,7 +223,8 @@ def test_a_log_before_its_contact_is_a_rejected_cell(tiny: Path, scheme: Path) -
     code, data = report("-c", str(scheme))
     assert code == 1
     [issue] = [i for i in data["issues"] if i["severity"] == "error"]
-    assert (issue["type"], issue["column"], issue["rows"], issue["file"]) == ("date-order", "logged_at", [4], str(contacts))
+    where = (issue["type"], issue["column"], issue["rows"], issue["file"])
+    assert where == ("date-order", "logged_at", [4], str(contacts))
     assert issue["message"].startswith("1 cell(s) rejected: logged_at: before contacted_at")
     stats = next(t for t in data["tables"] if t["table"] == "contacts")
     assert (stats["read"], stats["used"], stats["rejected"], stats["cells_rejected"]) == (10, 10, 0, 1)
@@ -320,7 +321,7 @@ def test_validate_writes_rejects(tiny: Path, scheme: Path) -> None:
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 2
     header = lines[0].split(",")
-    assert header[:6] == ["table", "source_file", "row", "rejected", "column", "reason"]
+    assert header[:7] == ["table", "source_file", "row", "rejected", "column", "reason", "value"]
     row = dict(zip(header, lines[1].split(","), strict=True))
     assert row["table"] == "contacts" and row["source_file"] == str(contacts) and row["row"] == "6"
     assert row["reason"] == "contacted_at: missing value" and row["case_id"] == "a3" and row["contacted_at"] == ""
