@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -153,6 +154,10 @@ def _tiny_with(tiny: Path, edits: list[tuple[str, str, str]], body: str) -> Mont
     return month_sums(scheme, load_month(scheme, "2025-03"))
 
 
+def _sums_of(sums: MonthSums, collector: str) -> dict[str, Any]:
+    return sums.collectors.filter(pl.col("collector_id") == collector).row(0, named=True)
+
+
 CASE_METRICS = """\
 name: cells
 missing: reweight
@@ -178,7 +183,7 @@ def test_a_rejected_cell_leaves_its_row_out_of_the_sums_that_read_its_column(tin
         ],
         CASE_METRICS,
     )
-    a = sums.collectors.filter(pl.col("collector_id") == "A").row(0, named=True)
+    a = _sums_of(sums, "A")
     assert {name: a[name] for name in sums.components if name in a} == {
         "case_rows": 4,
         "recovered_cents": 310_000,
@@ -196,7 +201,7 @@ def test_a_rejected_cell_leaves_its_row_out_of_the_sums_that_read_its_column(tin
         (5, "assigned_date: not a date"),
     ]
     # B and C have no rejected cell: their sums are the clean month's (B: b1 b2 b3, b2 settled in 73 days)
-    b = sums.collectors.filter(pl.col("collector_id") == "B").row(0, named=True)
+    b = _sums_of(sums, "B")
     assert (b["settled_cases"], b["case_rows[settled_date]"], b["handling_days_total"]) == (1, 3, 73)
 
 
@@ -232,7 +237,7 @@ def test_rejected_contact_cells_give_the_same_sums_on_every_reading_path(
         ],
         CONTACT_METRICS,
     )
-    a = sums.collectors.filter(pl.col("collector_id") == "A").row(0, named=True)
+    a = _sums_of(sums, "A")
     assert (a["qa_sampled_calls"], a["qa_score_total"]) == (1, 9000)
     assert (a["calls[outcome]"], a["connected_calls"]) == (3, 2)
     assert (a["logged_contacts"], a["logged_on_time"]) == (4, 2)
