@@ -113,6 +113,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "read": ("read", "读取"),
     "used": ("used", "使用"),
     "rejected": ("rejected", "拒绝"),
+    "cells_rejected": ("cells rejected", "单元格拒绝"),
     "other_month": ("other month", "其他月份"),
     "members": ("members", "人"),
     "none_ranked": ("No collector is ranked.", "没有参与排名的催收员。"),
@@ -196,7 +197,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "v_file": ("file", "文件"),
     "error": ("error", "错误"),
     "warning": ("warning", "警告"),
-    "v_errors_found": ("errors found: rows were rejected", "发现错误: 有行被拒绝"),
+    "v_errors_found": ("errors found: rows or cells were rejected", "发现错误: 有行或单元格被拒绝"),
+    "v_cells_rejected": ("cells rejected", "拒绝的单元格"),
     "v_usable": ("usable, with warnings", "可以使用, 但有警告"),
     # the summary on stderr
     "accounting": (
@@ -212,6 +214,13 @@ WORDS: dict[str, tuple[str, str]] = {
         "or stop on them with --strict",
         "警告: {month} 有 {count} 行被拒绝, 不计入任何得分(第一行: {first}); {where}, 或用 --strict 遇到即停止",
     ),
+    "cells_warning": (
+        "warning: {count} cell(s) of {month} rejected, each row left out of the metrics that read its column and "
+        "counted in the others (first: {first}); {where}, or stop on them with --strict",
+        "警告: {month} 有 {count} 个单元格被拒绝, 该行不计入读取该列的指标, 其他指标照常计入(第一个: {first}); "
+        "{where}, 或用 --strict 遇到即停止",
+    ),
+    "cells_accounting": (", {count} cell(s) rejected ({columns})", ", 拒绝 {count} 个单元格({columns})"),
     "metrics_not_shown": (
         "{count} metric(s) not shown: {names}; --wide shows all, --columns {picks} picks",
         "另有 {count} 项指标未显示: {names}; --wide 显示全部, --columns {picks} 选择要显示的指标",

@@ -603,6 +603,8 @@ def _footer(card: Scorecard, lang: Lang, generated_at: str | None) -> str:
         )
         if stats.other_month:
             line += f", {stats.other_month:,} {text('other_month', lang)}"
+        if stats.cells_rejected:
+            line += f", {stats.cells_rejected:,} {text('cells_rejected', lang)}"
         lines.append(line)
     tail = f"collector-kpi {__version__}"
     if generated_at:

@@ -1,9 +1,10 @@
 """Find, read and map exports into canonical LazyFrames.
 
 Every table comes out with its canonical columns (only those asked for), typed, plus
-``_file`` and ``_row`` (where the row came from) and ``_ok`` (false when the row cannot be
-used; ``TableData.reason()`` says why). Rows are never dropped here: callers count and
-report the rejected ones.
+``_file`` and ``_row`` (where the row came from), ``_ok`` (false when the row cannot be
+used; ``TableData.reason()`` says why) and ``_cells`` (a bit per column whose cell is
+rejected, the row used otherwise; ``TableData.cell_reason()`` says why). Rows are never
+dropped here: callers count and report the rejected ones.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import polars as pl
 
 from .background import background_pool
 from .errors import InputError, KpiError
+from .metrics import rejects_row
 from .scheme import InputSpec, Scheme
 
 if TYPE_CHECKING:
@@ -189,6 +191,9 @@ class TableData:
     left: pl.LazyFrame | None = None
     # Each file's rows on their own, in the order of `files` (to tell which one fails).
     parts: list[pl.LazyFrame] = field(default_factory=list)
+    # (condition, reason) pairs that reject one cell (the reason's column): bit i of `_cells`
+    # is set where one of `cell_columns[i]` holds.
+    cell_checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
 
     @property
     def text(self) -> bool:
@@ -197,9 +202,21 @@ class TableData:
 
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
-        if not self.checks:
-            return pl.lit(None, dtype=pl.String)
-        return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
+        return _first_reason(self.checks)
+
+    @property
+    def cell_columns(self) -> list[str]:
+        """The columns whose cells can be rejected alone, in the order of their `_cells` bits."""
+        return list(dict.fromkeys(_column_of(reason) for _, reason in self.cell_checks))
+
+    def cell_bits(self, columns: Iterable[str]) -> int:
+        """The `_cells` bits of those of ``columns`` whose cells can be rejected (0: none)."""
+        order = self.cell_columns
+        return sum(1 << order.index(c) for c in set(columns) if c in order)
+
+    def cell_reason(self, column: str) -> pl.Expr:
+        """Why a row's cell in ``column`` is rejected (its first failing check), else null."""
+        return _first_reason([(cond, text) for cond, text in self.cell_checks if _column_of(text) == column])
 
     def fast_frame(self) -> pl.LazyFrame:
         """The rows in their fast reading, with ``_fast``: true where that reading is exact.
@@ -927,9 +944,13 @@ def _cross_checks(
 ) -> list[tuple[pl.Expr, str]]:
     present = set(columns)
     checks: list[tuple[pl.Expr, str]] = []
+
+    def col(name: str) -> pl.Expr:
+        return (given or {}).get(name, pl.col(name))
+
     if table == "contacts" and {"channel", "outcome"} <= present:
-        chan = (given or {}).get("channel", pl.col("channel"))
-        outcome = (given or {}).get("outcome", pl.col("outcome"))
+        chan = col("channel")
+        outcome = col("outcome")
         valid = pl.lit(False)
         for channel, outcomes in OUTCOMES.items():
             valid = valid | ((chan == channel) & outcome.is_in(list(outcomes)))
@@ -939,12 +960,13 @@ def _cross_checks(
                 "outcome: not an outcome of this channel",
             )
         )
+    if table == "contacts" and {"logged_at", "contacted_at"} <= present:
+        # A follow-up logged before its contact is no follow-up on time, nor late.
+        checks.append((col("logged_at") < col("contacted_at"), "logged_at: before contacted_at"))
     if table == "cases" and {"settled_date", "assigned_date"} <= present:
-        checks.append((pl.col("settled_date") < pl.col("assigned_date"), "settled_date: before assigned_date"))
+        checks.append((col("settled_date") < col("assigned_date"), "settled_date: before assigned_date"))
     if table == "cases" and {"first_payment_date", "assigned_date"} <= present:
-        checks.append(
-            (pl.col("first_payment_date") < pl.col("assigned_date"), "first_payment_date: before assigned_date")
-        )
+        checks.append((col("first_payment_date") < col("assigned_date"), "first_payment_date: before assigned_date"))
     return checks
 
 
@@ -1071,20 +1093,49 @@ def read_table(
     per_file = [raw.with_columns(full) for raw, full in stages]
     frame = _stack(per_file)
     raw_types = frame.collect_schema()
-    checks: list[tuple[pl.Expr, str]] = []
+    every: list[tuple[pl.Expr, str]] = []
     for column in columns:
         text = raw_types[f"_raw_{column}"] == pl.String
-        checks.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
-    checks.extend(_cross_checks(table, columns))
-    # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
-    # that fail, in a second pass that runs only when there are any.
+        every.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
+    every.extend(_cross_checks(table, columns))
+    checks = [(cond, reason) for cond, reason in every if rejects_row(table, _column_of(reason))]
+    cell_checks = [(cond, reason) for cond, reason in every if not rejects_row(table, _column_of(reason))]
+    # NOTE: every row gets a cheap true/false (and a bit per column that can fail alone);
+    # the reason text is built only for the rows that fail, in a second pass that runs
+    # only when there are any.
     ok = _none_of([cond for cond, _ in checks]).alias("_ok")
+    cells = _cell_bits(cell_checks).alias("_cells")
     is_fast = _none_of(_fast_leaves(table, columns, canonical, native, spec)).alias("_fast")
-    frame = frame.with_columns(ok, is_fast)
+    frame = frame.with_columns(ok, cells, is_fast)
     # NOTE: the not-fast rows are picked before the full reading of a row is computed,
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
-    return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
+    left = left.with_columns(ok, cells)
+    return TableData(table, frame, list(paths), list(columns), shape, checks, left, per_file, cell_checks)
+
+
+def _first_reason(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The reason of the first check that holds, null where none does."""
+    if not checks:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks])
+
+
+def _column_of(reason: str) -> str:
+    """The column a reason names ("settled_date: not a date" → settled_date)."""
+    return reason.partition(": ")[0]
+
+
+def _cell_bits(cell_checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """Bit i set where a check of the i-th column holds (see TableData.cell_columns)."""
+    by_column: dict[str, list[pl.Expr]] = {}
+    for cond, reason in cell_checks:
+        by_column.setdefault(_column_of(reason), []).append(cond)
+    bits = [
+        pl.when(pl.any_horizontal(conds).fill_null(False)).then(pl.lit(1 << i, dtype=pl.UInt32))
+        for i, conds in enumerate(by_column.values())
+    ]
+    return pl.sum_horizontal(bits).fill_null(0).cast(pl.UInt32) if bits else pl.lit(0, dtype=pl.UInt32)
 
 
 def _date_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -1201,8 +1252,8 @@ def _fast_leaves(
             leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
         else:
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
-    coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
-    leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
+    given = {c: pl.col(f"_fast_{c}") for c in columns}
+    leave.extend(cond for cond, _ in _cross_checks(table, columns, given))
     return leave
 
 

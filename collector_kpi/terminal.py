@@ -224,14 +224,19 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
     from .labels import issue_text
 
     tables = _simple_table(text("v_rows_per_table", lang).format(month=report.month))
-    for column in ("table", "read", "used", "rejected", "other_months", "files"):
-        numeric = column not in ("table", "files")
+    cells = any(stats.cells_rejected for stats in report.tables.values())
+    columns = ("table", "read", "used", "rejected", *(["cells_rejected"] if cells else []), "other_months", "files")
+    for column in columns:
+        numeric = column not in ("table", "files", "cells_rejected")
         tables.add_column(
             text(f"v_{column}", lang), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
         )
     for stats in report.tables.values():
-        counts = (stats.read, stats.used, stats.rejected, stats.other_month)
-        tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
+        by_column = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
+        counts = [f"{n:,}" for n in (stats.read, stats.used, stats.rejected)]
+        tables.add_row(
+            stats.table, *counts, *([by_column] if cells else []), f"{stats.other_month:,}", "\n".join(stats.files)
+        )
     out: list[Any] = [tables]
     if not report.issues:
         return [*out, Text(text("v_no_problems", lang))]

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.api import validate
 from collector_kpi.cli import app
+from collector_kpi.metrics import rejects_row
 from collector_kpi.sources import OUTCOMES
 
 SETTINGS = settings(
@@ -284,7 +285,8 @@ def test_shuffled_and_split_inputs_change_no_byte(month: Month, seed: int, name:
             assert got == want, level
 
 
-# (table, column, bad value, reason) — one corrupted cell rejects its row
+# (table, column, bad value, reason) — one corrupted cell rejects its row (a key, an amount, the
+# roster) or that cell alone (see metrics.rejects_row)
 CORRUPTIONS = [
     ("cases", "overdue_amount", "lots", "overdue_amount: not a number"),
     ("cases", "recovered_amount", "-1.00", "recovered_amount: negative"),
@@ -302,8 +304,10 @@ CORRUPTIONS = [
 @SETTINGS
 @given(month=months(), picks=st.lists(st.tuples(st.sampled_from(CORRUPTIONS), st.integers(0, 10_000)), max_size=8))
 def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, str, str, str], int]]) -> None:
-    """read = used + rejected for every table; with other months, every row of the files."""
+    """read = used + rejected for every table; with other months, every row of the files; each
+    corrupted cell is counted once, as a rejected row or as a rejected cell of a used row."""
     expected: dict[str, dict[str, int]] = {t: {} for t in month.tables}
+    expected_cells: dict[str, dict[str, int]] = {t: {} for t in month.tables}
     touched: set[tuple[str, int]] = set()
     for (table, column, bad, reason), pick in picks:
         rows = month.tables[table]
@@ -321,7 +325,8 @@ def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, s
         if column == "qa_score" and rows[index]["channel"] != "call":
             continue
         rows[index] = {**rows[index], column: bad}
-        expected[table][reason] = expected[table].get(reason, 0) + 1
+        counts = expected if rejects_row(table, column) else expected_cells
+        counts[table][reason] = counts[table].get(reason, 0) + 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write(month, folder)
@@ -333,8 +338,10 @@ def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, s
                 assert stats.read == stats.used + stats.rejected, stats
                 assert stats.read + stats.other_month == len(rows), stats
                 assert stats.rejected_by_reason == expected[table], (table, stats)
+                assert stats.cells_by_reason == expected_cells[table], (table, stats)
         assert card.rejects.height == sum(sum(r.values()) for r in expected.values())
-        assert report.valid == (card.rejects.height == 0)
+        assert card.cell_rejects.height == sum(sum(r.values()) for r in expected_cells.values())
+        assert report.valid == (card.rejects.height + card.cell_rejects.height == 0)
 
 
 def test_the_generator_makes_valid_months() -> None:

@@ -689,7 +689,7 @@ def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> No
         "overdue_amount: not a number": 3,
         "recovered_amount: not a number": 1,
     }
-    assert card.stats["contacts"].rejected_by_reason == {"qa_score: not a number": 1}
+    assert card.stats["contacts"].cells_by_reason == {"qa_score: not a number": 1}  # its cell alone
 
 
 @pytest.mark.parametrize("targets", [3, 100])
