@@ -406,8 +406,7 @@ def score(
                 card.scheme,
                 floor=card.floor,
                 manifest=_manifest(card, scheme_path, {}, level, format, hashes),
-                # headers stay the contract's ids unless a language is asked for
-                lang=language if (lang or card.scheme.lang) else None,
+                lang=language,  # a workbook is for people: labels, even under LANG=C (in English)
             )
         elif format is Format.csv:
             payload = render.to_csv(frame, bom=output is not None)
