@@ -681,6 +681,22 @@ def _print_report(report: Any) -> None:
 
 
 @app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A folder holding one month's exports (cases, contacts, …).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the proposed scheme; never over an existing file.")
+    ] = Path("kpi.yaml"),
+    debug: DebugOption = False,
+) -> None:
+    """Propose a first scheme from a folder of exports: tables, columns, codes, formats, metrics."""
+    with _guard(debug):
+        from .init_scheme import summary, write_scheme
+
+        proposal = write_scheme(folder, output)
+        _stderr().print("\n".join(summary(proposal, output)), markup=False, soft_wrap=True)
+
+
+@app.command()
 def metrics(
     format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
 ) -> None:
