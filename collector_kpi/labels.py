@@ -127,7 +127,7 @@ WORDS: dict[str, tuple[str, str]] = {
     ),
     "change_vs": ("vs", "较"),
     "period": ("Period", "期间"),
-    "mean_bonus": ("Bonus paid (total)", "奖金合计"),
+    "total_bonus": ("Bonus (total)", "奖金合计"),
     "method_range": ("range", "区间"),
     "method_percentile": ("percentile", "百分位"),
     "method_target": ("target", "目标"),
