@@ -242,21 +242,22 @@ def _period_words(period: str, lang: Lang) -> str:
 
 
 def _change(now: float | None, before: float | None, unit: str, better: str | None, versus: str) -> str:
-    """A tile's change against the compared period: ``▲ +1.2 pp vs 2025-02`` (coloured when
-    the scheme says which way is better); empty where either value is missing."""
+    """A tile's change against the compared period: ``▲ 1.2 pp vs 2025-02`` (green or red
+    when the scheme says which way is better); empty where either value is missing."""
     if now is None or before is None:
         return ""
     delta = now - before
+    size = abs(delta)
     if unit == "rate":
-        shown = f"{delta * 100:+.1f} pp"
+        shown = f"{size * 100:.1f} pp"
     elif unit == "money":
-        shown = f"{'+' if delta >= 0 else '-'}¥{abs(delta):,.2f}"
+        shown = f"¥{size:,.2f}"
     elif unit == "count":
-        shown = f"{delta:+,.0f}"
+        shown = f"{size:,.0f}"
     else:
-        shown = f"{delta:+.1f}"
-    if shown.lstrip("+-¥").strip("0.,% p") == "":
-        shown, arrow, css = shown.lstrip("+-"), "=", ""
+        shown = f"{size:.1f}"
+    if not any(digit in shown for digit in "123456789"):  # no change at the precision shown
+        arrow, css = "=", ""
     else:
         arrow = "▲" if delta > 0 else "▼"
         good = delta > 0 if better != "lower" else delta < 0

@@ -196,16 +196,17 @@ def test_headline_tiles_show_the_change_against_the_compared_month() -> None:
     rate_now, rate_before = card.floor["recovery_rate"], before.floor["recovery_rate"]
     change = (rate_now - rate_before) * 100
     shown = tile(page, "Floor recovery rate")
-    assert f"{change:+.1f} pp vs 2025-02" in shown
+    assert f"{'▲' if change > 0 else '▼'} {abs(change):.1f} pp vs 2025-02" in shown
     assert ('class="d up"' if change > 0 else 'class="d down"') in shown
     # handling days: lower is better, so a rise is drawn as bad news
     days_now, days_before = card.floor["handling_days"], before.floor["handling_days"]
     days = page[page.index('<div class="tile" data-metric="handling_days"') :][:400]
-    assert f"{days_now - days_before:+.1f} vs 2025-02" in days
+    assert f"{'▲' if days_now > days_before else '▼'} {abs(days_now - days_before):.1f} vs 2025-02" in days
     assert ('class="d down"' if days_now > days_before else 'class="d up"') in days
     ranked_now = card.table().filter(pl.col("rank").is_not_null()).height
     ranked_before = before.table().filter(pl.col("rank").is_not_null()).height
-    assert f"{ranked_now - ranked_before:+d} vs 2025-02" in tile(page, "Collectors ranked")
+    moved = ranked_now - ranked_before
+    assert f"{'▲' if moved > 0 else '▼' if moved else '='} {abs(moved)} vs 2025-02" in tile(page, "Collectors ranked")
     # without a comparison, no change is shown
     assert "vs 2025-02" not in render_html(card, lang="en")
 
