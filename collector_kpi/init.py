@@ -37,7 +37,16 @@ from .sources import (
     sample_rows,
 )
 
-__all__ = ["FileProposal", "Match", "Proposal", "allowed_metrics", "guess_table", "match_headers", "propose"]
+__all__ = [
+    "FileProposal",
+    "Match",
+    "Proposal",
+    "allowed_metrics",
+    "guess_table",
+    "match_headers",
+    "propose",
+    "what_is_missing",
+]
 
 # Common spellings of each canonical column, Chinese and English (the id itself counts too).
 SPELLINGS: dict[str, tuple[str, ...]] = {
@@ -92,6 +101,8 @@ CODE_WORDS: dict[str, dict[str, str]] = {
     },
     "product": {"信用卡": "credit_card", "网贷": "online_loan"},
 }  # fmt: skip
+# Yes and no as a roster or a call log writes them, beyond the words the reader knows.
+YES_NO_WORDS = {"在职": True, "离职": False, "已离职": False, "已承诺": True, "未承诺": False}
 CANONICAL_CODES = {"channel": tuple(OUTCOMES), "outcome": ALL_OUTCOMES}
 FILE_HINTS = {
     "cases": ("案件", "委案", "case"),
@@ -265,6 +276,8 @@ def _code_map(column: str, kind: ColumnType, found: list[str]) -> tuple[dict[str
                 mapping[value] = "connected" if truth else "no_answer"
             elif lowered in TRUE_WORDS + FALSE_WORDS:
                 mapping[value] = truth
+            elif value in YES_NO_WORDS:
+                mapping[value] = YES_NO_WORDS[value]
             else:
                 unknown.append(value)
         elif lowered in CANONICAL_CODES.get(column, ()) or (column == "product" and value not in CODE_WORDS[column]):
@@ -313,6 +326,20 @@ def _usable(files: dict[str, FileProposal]) -> dict[str, set[str]]:
         columns = proposal.columns()
         if set(REQUIRED_VALUES[table]) <= columns:
             out[table] = columns | {"contacted"}  # cases learn from the contacts whether a case was reached
+    return out
+
+
+def what_is_missing(files: dict[str, FileProposal]) -> list[str]:
+    """Per table, why it cannot be read: no file, or the required columns not (surely) mapped."""
+    out: list[str] = []
+    for table in TABLES:
+        found = files.get(table)
+        if found is None:
+            out.append(f"{table}: no file")
+            continue
+        lacking = [c for c in REQUIRED_VALUES[table] if c not in found.columns()]
+        if lacking:
+            out.append(f"{table} ({Path(found.path).name}): no sure column for {', '.join(lacking)}")
     return out
 
 

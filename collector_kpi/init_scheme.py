@@ -14,7 +14,7 @@ import re
 from pathlib import Path
 
 from .errors import InputError, OutputError
-from .init import CANONICAL_CODES, DEFAULT_METRICS, FileProposal, Proposal, propose
+from .init import CANONICAL_CODES, DEFAULT_METRICS, FileProposal, Proposal, propose, what_is_missing
 from .metrics import METRICS
 from .scheme import TABLES
 
@@ -166,7 +166,8 @@ def write_scheme(folder: str | Path, output: str | Path) -> Proposal:
         raise OutputError(f"{target} already exists; kpi init never overwrites a file (give --output NEW.yaml)")
     proposal = propose(folder)
     if not proposal.metrics:
-        raise InputError(f"kpi init: the files in {folder} allow no metric of the default scheme")
+        why = "; ".join(what_is_missing(proposal.files))
+        raise InputError(f"kpi init: the files in {folder} allow no metric of the default scheme ({why})")
     text = scheme_text(proposal, target)
     try:
         with open(target, "x", encoding="utf-8") as handle:

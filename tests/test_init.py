@@ -137,7 +137,10 @@ def test_coded_values_from_the_whole_file(tmp_path: Path) -> None:
     rows += [f"a{i},A,电话,2025-03-0{1 + i % 9} 10:00:00,{'是' if i % 2 else '否'}" for i in range(3000)]
     rows.append("a9,A,飞鸽,2025-03-09 10:00:00,是")  # far below the rows sampled for formats
     (folder / "calls.csv").write_text("\n".join(rows) + "\n", encoding="utf-8")
-    found = propose(folder).files["contacts"]
+    (folder / "staff.csv").write_text("工号,在职状态\nA,在职\nB,离职\n", encoding="utf-8")
+    proposal = propose(folder)
+    assert proposal.files["roster"].values == {"active": {"在职": True, "离职": False}}
+    found = proposal.files["contacts"]
     assert found.values == {"channel": {"电话": "call"}, "outcome": {"否": "no_answer", "是": "connected"}}
     assert found.unknown_values == {"channel": ["飞鸽"]}
     target = tmp_path / "kpi.yaml"
@@ -145,3 +148,12 @@ def test_coded_values_from_the_whole_file(tmp_path: Path) -> None:
     text = target.read_text(encoding="utf-8")
     assert "# 飞鸽: ?   # check: an unknown code; map it to one of call, sms, visit" in text
     assert yaml.safe_load(text)["inputs"]["contacts"]["values"]["channel"] == {"电话": "call"}
+
+
+def test_a_folder_that_allows_no_metric_says_what_is_missing(tmp_path: Path) -> None:
+    (tmp_path / "calls.csv").write_text("案件号,工号,方式,拨打时间,结果\nA1,C1,电话,2025-03-01 09:00:00,接通\n")
+    target = tmp_path / "kpi.yaml"
+    code, _, err = invoke("init", str(tmp_path), "-o", str(target))
+    assert code == 2 and not target.exists()
+    # 方式 is only 0.67 alike 联系方式: a guess, so the contacts have no sure channel
+    assert "cases: no file" in err and "contacts (calls.csv): no sure column for channel" in err

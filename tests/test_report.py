@@ -14,6 +14,8 @@ import pytest
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.report import render_html, score_colour
 from collector_kpi.scoring import Scorecard
+from tests.test_fair_scheme import CASES as FAIR_CASES
+from tests.test_fair_scheme import SCHEME as FAIR_SCHEME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -224,31 +226,11 @@ def test_a_longer_period_is_titled_from_first_to_last_month() -> None:
     assert "月份 2025-03" in render_html(sample("2025-03"), lang="zh")
 
 
-FAIR_CASES = """\
-case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount,dpd_bucket
-a1,A,T1,2025-03-01,80,39,M1
-a2,A,T1,2025-03-01,20,1,M4+
-b1,B,T1,2025-03-01,10,5,M1
-b2,B,T1,2025-03-01,80,19,M4+
-c1,C,T2,2025-03-01,10,6,M1
-"""
-FAIR_SCHEME = """\
-inputs:
-  cases: {path: cases.csv}
-missing: reweight
-metrics:
-  recovery_rate:
-    weight: 100
-    score: {method: range, floor: 0, ceiling: 1}
-    shrink: {k: 7, min_volume: 50, provisional: rank}
-grades:
-  - {grade: A, min: 0}
-"""
-
-
 def test_fair_and_raw_values_and_the_provisional_mark(tmp_path: Path) -> None:
+    # recovery_rate alone, shrunk toward the floor; below 50 of volume a collector is provisional
+    shrink = "    shrink: {k: 7, min_volume: 50, provisional: rank}"
     (tmp_path / "cases.csv").write_text(FAIR_CASES, encoding="utf-8")
-    (tmp_path / "s.yaml").write_text(FAIR_SCHEME, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(FAIR_SCHEME.format(extra=shrink), encoding="utf-8")
     scheme = load_scheme(tmp_path / "s.yaml")
     card = score(scheme, load_month(scheme, "2025-03"))
     page = render_html(card, lang="en")
