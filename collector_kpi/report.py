@@ -17,6 +17,7 @@ import itertools
 import math
 import unicodedata
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
@@ -105,6 +106,7 @@ svg.chart{min-width:0!important}
 table{white-space:normal;font-size:8px;width:100%%}
 th{position:static}
 th,td{padding:2px 3px}
+td.t{white-space:nowrap}td.note{white-space:normal}
 th small,td small{font-size:7px}
 thead{display:table-header-group}
 tr{break-inside:avoid}
@@ -270,102 +272,121 @@ def _mean_score(frame: pl.DataFrame) -> float | None:
     return sum(scores) / len(scores) if scores else None
 
 
-def _headline(
-    card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, previous: Scorecard | None
-) -> str:
-    ranked = people.filter(pl.col("rank").is_not_null())
-    compared = previous is not None
-    versus = f"{text('change_vs', lang)} {period_title(previous.month)}" if previous is not None else ""
-    before_people = previous.table("collector") if previous is not None else None
-    before_teams = previous.table("team") if previous is not None else None
-    before_floor = previous.floor if previous is not None else {}
+@dataclass(frozen=True)
+class _Versus:
+    """The compared period's figures, for the change on each headline tile."""
 
-    def change(now: Any, before: Any, unit: str, better: str | None = None) -> str:
-        return _change(_finite(now), _finite(before), unit, better, versus) if compared else ""
+    previous: Scorecard | None
+    lang: Lang
 
-    def count(frame: pl.DataFrame | None) -> int | None:
-        return None if frame is None else frame.filter(pl.col("rank").is_not_null()).height
+    def change(self, now: Any, before: Any, unit: str, better: str | None = None) -> str:
+        if self.previous is None:
+            return ""
+        versus = f"{text('change_vs', self.lang)} {period_title(self.previous.month)}"
+        return _change(_finite(now), _finite(before), unit, better, versus)
 
-    floor = card.floor
-    mean = _mean_score(people)
-    tiles: list[tuple[str, str, str]] = [
+    def table(self, level: str) -> pl.DataFrame | None:
+        return None if self.previous is None else self.previous.table(level)
+
+    def floor(self, key: str) -> Any:
+        return None if self.previous is None else self.previous.floor.get(key)
+
+
+def _ranked_count(frame: pl.DataFrame | None) -> int | None:
+    return None if frame is None else frame.filter(pl.col("rank").is_not_null()).height
+
+
+def _bonus_total(frame: pl.DataFrame | None) -> float | None:
+    if frame is None or "bonus" not in frame.columns:
+        return None
+    return sum(b for b in (_finite(v) for v in frame["bonus"]) if b is not None)
+
+
+def _headline_tiles(
+    card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, versus: _Versus
+) -> list[tuple[str, str, str]]:
+    """(label, value as HTML, change as HTML) of each headline tile."""
+    before_people = versus.table("collector")
+    ranked, mean = _ranked_count(people), _mean_score(people)
+    before_mean = None if before_people is None else _mean_score(before_people)
+    tiles = [
         (
             text("collectors_ranked", lang),
-            _e(f"{ranked.height} / {_present(people)}"),
-            change(ranked.height, count(before_people), "count"),
+            _e(f"{ranked} / {_present(people)}"),
+            versus.change(ranked, _ranked_count(before_people), "count"),
         ),
         (
             text("teams_ranked", lang),
-            _e(f"{count(teams)} / {_present(teams)}"),
-            change(count(teams), count(before_teams), "count"),
+            _e(f"{_ranked_count(teams)} / {_present(teams)}"),
+            versus.change(_ranked_count(teams), _ranked_count(versus.table("team")), "count"),
         ),
         (
             text("mean_score", lang),
             _e("—" if mean is None else f"{mean:.1f}"),
-            change(mean, None if before_people is None else _mean_score(before_people), "points", "higher"),
+            versus.change(mean, before_mean, "points", "higher"),
         ),
     ]
+    floor = card.floor
     if floor.get("recovery_rate") is not None:
+        rate = floor["recovery_rate"]
         tiles.append(
             (
                 text("floor_recovery_rate", lang),
-                _e(format_value("recovery_rate", floor["recovery_rate"])),
-                change(floor["recovery_rate"], before_floor.get("recovery_rate"), "rate", "higher"),
+                _e(format_value("recovery_rate", rate)),
+                versus.change(rate, versus.floor("recovery_rate"), "rate", "higher"),
             )
         )
     if floor.get("recovered_cents") is not None:
-        before_cents = before_floor.get("recovered_cents")
+        before_cents = versus.floor("recovered_cents")
+        recovered = int(floor["recovered_cents"]) / 100
+        before = None if before_cents is None else int(before_cents) / 100
         tiles.append(
-            (
-                text("floor_recovered", lang),
-                _e(_money(int(floor["recovered_cents"]) / 100)),
-                change(
-                    int(floor["recovered_cents"]) / 100,
-                    None if before_cents is None else int(before_cents) / 100,
-                    "money",
-                    "higher",
-                ),
-            )
+            (text("floor_recovered", lang), _e(_money(recovered)), versus.change(recovered, before, "money", "higher"))
         )
-    if "bonus" in people.columns:
-        paid = [b for b in (_finite(v) for v in people["bonus"]) if b is not None]
-        before_paid = None
-        if before_people is not None and "bonus" in before_people.columns:
-            before_paid = sum(b for b in (_finite(v) for v in before_people["bonus"]) if b is not None)
-        tiles.append((text("total_bonus", lang), _e(_money(sum(paid))), change(sum(paid), before_paid, "money")))
-    if compared:
+    paid = _bonus_total(people)
+    if paid is not None:
+        tiles.append(
+            (text("total_bonus", lang), _e(_money(paid)), versus.change(paid, _bonus_total(before_people), "money"))
+        )
+    if versus.previous is not None:
         moves = [m for m in people["movement"].to_list() if m]
         up = sum(1 for m in moves if m.startswith("▲"))
         down = sum(1 for m in moves if m.startswith("▼"))
-        tiles.append(
-            (
-                text("movement_title", lang),
-                f'<span class="up">▲{up}</span> <span class="down">▼{down}</span> ={moves.count("=")}',
-                "",
-            )
+        shown = f'<span class="up">▲{up}</span> <span class="down">▼{down}</span> ={moves.count("=")}'
+        tiles.append((text("movement_title", lang), shown, ""))
+    return tiles
+
+
+def _floor_tiles(card: Scorecard, lang: Lang, versus: _Versus) -> list[str]:
+    """A tile per weighted metric: the floor's value and its change."""
+    out = []
+    for metric_id in card.scheme.metrics:
+        if metric_id not in card.floor:
+            continue
+        value = card.floor[metric_id]
+        unit = METRICS[metric_id].unit if metric_id in METRICS else "points"
+        delta = versus.change(value, versus.floor(metric_id), unit, card.scheme.direction(metric_id))
+        label, alt = metric_name(metric_id, lang), metric_name(metric_id, other_lang(lang))
+        out.append(
+            f'<div class="tile" data-metric="{_e(metric_id)}"><div class="v">{_e(_shown(metric_id, value))}</div>'
+            f'{delta}<div class="k">{_e(label)} · {_e(alt)}</div></div>'
         )
+    return out
+
+
+def _headline(
+    card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, previous: Scorecard | None
+) -> str:
+    versus = _Versus(previous, lang)
     parts = ['<section id="headline">', f"<h2>{_e(text('headline', lang))}</h2>", '<div class="tiles">']
-    for key, value, delta in tiles:
+    for key, value, delta in _headline_tiles(card, people, teams, lang, versus):
         parts.append(f'<div class="tile"><div class="v">{value}</div>{delta}<div class="k">{_e(key)}</div></div>')
     parts.append("</div>")
-
     parts.append(f"<h3>{_e(text('floor_values', lang))}</h3>")
     if _fair_metrics(card):
         parts.append(f'<p class="note">{_e(text("fairness_note", lang))}</p>')
-    parts.append('<div class="tiles small">')
-    for metric_id in card.scheme.metrics:
-        if metric_id not in floor:
-            continue
-        value = _shown(metric_id, floor[metric_id])
-        label = metric_name(metric_id, lang)
-        alt = metric_name(metric_id, other_lang(lang))
-        unit = METRICS[metric_id].unit if metric_id in METRICS else "points"
-        delta = change(floor[metric_id], before_floor.get(metric_id), unit, card.scheme.direction(metric_id))
-        parts.append(
-            f'<div class="tile" data-metric="{_e(metric_id)}"><div class="v">{_e(value)}</div>{delta}'
-            f'<div class="k">{_e(label)} · {_e(alt)}</div></div>'
-        )
-    parts.append("</div>")
+    parts += ['<div class="tiles small">', *_floor_tiles(card, lang, versus), "</div>"]
+    ranked = people.filter(pl.col("rank").is_not_null())
     parts.append(_grade_distribution(card, ranked, people.height - ranked.height, lang))
     parts.append("</section>")
     return "\n".join(parts)
@@ -745,7 +766,7 @@ def _table_row(row: dict[str, Any], metric_ids: list[str], fair: set[str], level
     note = "; ".join(str(n) for n in (row.get("ineligible_reason"), row.get("gates")) if n)
     if gone and row.get("previous_rank") is not None:
         note = f"{text('was_rank', lang)} {row['previous_rank']}"
-    cells.append(f'<td class="t">{_e(note)}</td>')
+    cells.append(f'<td class="t note">{_e(note)}</td>')
     key = row["collector_id" if level == "collector" else "team_id"]
     return f'<tr{cls} data-key="{_e(key)}">{"".join(cells)}</tr>'
 
