@@ -225,9 +225,9 @@ class FileProposal:
     values: dict[str, dict[str, str | bool]] = field(default_factory=dict)
     unknown_values: dict[str, list[str]] = field(default_factory=dict)
 
-    def mapped(self, sure_only: bool = True) -> dict[str, str]:
-        """Source header → canonical column (the sure ones only, by default)."""
-        return {m.source: m.column for m in self.matches if m.column and (m.sure or not sure_only)}
+    def mapped(self) -> dict[str, str]:
+        """Source header → canonical column, the sure mappings only."""
+        return {m.source: m.column for m in self.matches if m.column and m.sure}
 
     def columns(self) -> set[str]:
         return set(self.mapped().values()) | set(self.datetime_parts)
@@ -252,13 +252,12 @@ def _separator(path: str, encoding: str) -> str:
     return max(counts, key=lambda sep: counts[sep]) if any(counts.values()) else ","
 
 
-def _read(path: str) -> tuple[InputSpec, str | None, str | None]:
-    """How to read one file: its spec, encoding and separator (None for Parquet / xlsx)."""
+def _read(path: str) -> InputSpec:
+    """How to read one file: a text file's encoding and separator (Parquet, xlsx: as they are)."""
     if path.lower().endswith((".csv", ".tsv", ".txt")):
         encoding = detect_encoding(path)
-        separator = _separator(path, encoding)
-        return InputSpec(encoding=encoding, separator=separator), encoding, separator
-    return InputSpec(), None, None
+        return InputSpec(encoding=encoding, separator=_separator(path, encoding))
+    return InputSpec()
 
 
 def _code_map(column: str, kind: ColumnType, found: list[str]) -> tuple[dict[str, str | bool], list[str]]:
@@ -291,9 +290,8 @@ def _code_map(column: str, kind: ColumnType, found: list[str]) -> tuple[dict[str
 
 def _propose_file(path: str, table: str, headers: list[str], spec: InputSpec) -> FileProposal:
     matches, parts = match_headers(headers, table)
-    proposal = FileProposal(path, table, matches, spec.encoding, spec.separator, parts)
-    if proposal.encoding == "auto":
-        proposal.encoding = None
+    encoding = None if spec.encoding == "auto" else spec.encoding
+    proposal = FileProposal(path, table, matches, encoding, spec.separator, parts)
     kinds = CANONICAL[table]
     rename = proposal.mapped()
     sample = sample_rows(path, spec, FORMAT_SAMPLE, table)
@@ -372,7 +370,7 @@ def propose(folder: str | Path) -> Proposal:
     found: dict[str, FileProposal] = {}
     aside: list[tuple[str, str]] = []
     for path in files:
-        spec, _, _ = _read(path)
+        spec = _read(path)
         try:
             headers = sample_rows(path, spec, 0).columns
         except InputError as exc:

@@ -108,11 +108,15 @@ def _fair_column(column: str) -> tuple[str, str] | None:
     return None
 
 
+def _money_format(lang: Lang | None) -> str:
+    return YUAN_MONEY_FORMAT if lang == "zh" else UNIT_FORMATS["money"]
+
+
 def _column_format(column: str, dtype: pl.DataType, lang: Lang | None = None) -> str | None:
     """The Excel number format of one output-contract column (None: leave it alone)."""
     if not dtype.is_numeric():
         return None
-    money = YUAN_MONEY_FORMAT if lang == "zh" else UNIT_FORMATS["money"]
+    money = _money_format(lang)
     unit_format = {**UNIT_FORMATS, "money": money}
     if column in METRICS:
         return unit_format[METRICS[column].unit]
@@ -359,7 +363,7 @@ def xlsx_bytes(
             _write_table(shown, workbook, "scheme", lang, {"weight": "General"}, [], 1)
             sheet = workbook.get_worksheet_by_name("scheme")
             col = shown.columns.index("floor_value")
-            money = YUAN_MONEY_FORMAT if lang == "zh" else UNIT_FORMATS["money"]
+            money = _money_format(lang)
             widths = [_text_width(_headers(["floor_value"], lang)["floor_value"])]
             for index, (metric_id, value) in enumerate(zip(rows["metric"], floor_values, strict=True)):
                 if value is not None:
