@@ -450,8 +450,7 @@ def score(
                 card.scheme,
                 floor=card.floor,
                 manifest=_manifest(card, scheme_path, {}, level, format, hashes),
-                # headers stay the contract's ids unless a language is asked for
-                lang=language if (lang or card.scheme.lang) else None,
+                lang=language,  # a workbook is for people: labels, even under LANG=C (in English)
             )
         elif format is Format.csv:
             payload = render.to_csv(frame, bom=output is not None)
@@ -727,6 +726,22 @@ def _print_report(report: Any, lang: Lang) -> None:
     out = _stdout()
     for renderable in validation_view(report, lang):
         out.print(renderable)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A folder holding one month's exports (cases, contacts, …).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the proposed scheme; never over an existing file.")
+    ] = Path("kpi.yaml"),
+    debug: DebugOption = False,
+) -> None:
+    """Propose a first scheme from a folder of exports: tables, columns, codes, formats, metrics."""
+    with _guard(debug):
+        from .init_scheme import summary, write_scheme
+
+        proposal = write_scheme(folder, output)
+        _stderr().print("\n".join(summary(proposal, output)), markup=False, soft_wrap=True)
 
 
 @app.command()

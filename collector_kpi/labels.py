@@ -252,6 +252,37 @@ SHORT: dict[str, tuple[str, str]] = {
     "knowledge": ("Know", "知识"),
     "teamwork": ("Teamw.", "协作"),
     "violations": ("Viol.", "违规"),
+    # workbook and HTML report: money, fairness, scheme sheet, headline changes
+    "yuan": ("¥", "¥"),
+    "provisional": ("Provisional", "暂定"),
+    "provisional_note": (
+        "provisional: too little volume for a firm value",
+        "暂定：业务量不足，数值仅供参考",
+    ),
+    "fair_value": ("fair", "公平值"),
+    "raw_value": ("raw", "原始值"),
+    "fairness_note": (
+        "Fair values (case-mix adjusted or shrunk) are scored; the raw value is shown below each.",
+        "按公平值（案件结构调整或可信度收缩）计分；原始值列于其下。",
+    ),
+    "change_vs": ("vs", "较"),
+    "period": ("Period", "期间"),
+    "total_bonus": ("Bonus (total)", "奖金合计"),
+    "method_range": ("range", "区间"),
+    "method_percentile": ("percentile", "百分位"),
+    "method_target": ("target", "目标"),
+    "method_band": ("band", "区间带"),
+    "param_floor": ("floor", "下限"),
+    "param_ceiling": ("ceiling", "上限"),
+    "param_target": ("target", "目标"),
+    "param_cap": ("cap", "封顶"),
+    "param_low": ("low", "下沿"),
+    "param_high": ("high", "上沿"),
+    "param_falloff": ("falloff", "衰减"),
+    "value_label": ("Value", "值"),
+    "expected": ("expected", "预期值"),
+    "oe_ratio": ("O/E", "实际/预期"),
+    "credibility": ("credibility Z", "可信度 Z"),
 }
 
 

@@ -1364,3 +1364,17 @@ def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
         if "month" not in mapped:
             return False
     return True
+
+
+def sample_rows(path: str, spec: InputSpec, rows: int, table: str = "input") -> pl.DataFrame:
+    """The first ``rows`` rows of one file as read (headers as written, CSV values as text)."""
+    return _scan_file(path, spec, table).drop("_row", "_file", "_line_bytes").head(rows).collect()
+
+
+def distinct_values(path: str, spec: InputSpec, columns: Sequence[str], table: str = "input") -> dict[str, list[str]]:
+    """Each column's distinct non-blank values over the whole file, as stripped text, sorted."""
+    frame = _scan_file(path, spec, table).select(
+        pl.col(c).cast(pl.String).str.strip_chars().unique().implode() for c in columns
+    )
+    found = frame.collect().row(0, named=True)
+    return {c: sorted(v for v in found[c] if v) for c in columns}
