@@ -225,33 +225,6 @@ WORDS: dict[str, tuple[str, str]] = {
         "{count} metric(s) not shown: {names}; --wide shows all, --columns {picks} picks",
         "另有 {count} 项指标未显示: {names}; --wide 显示全部, --columns {picks} 选择要显示的指标",
     ),
-}
-
-# Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
-# so its header should not take twenty.
-SHORT: dict[str, tuple[str, str]] = {
-    "case_count": ("Cases", "案件量"),
-    "recovered_amount": ("Recov.", "回收额"),
-    "target_attainment": ("Target", "目标"),
-    "recovery_rate": ("Rec.%", "回款率"),
-    "settlement_rate": ("Settle", "结清率"),
-    "settled_amount_rate": ("Set.amt", "结清额"),
-    "success_rate": ("Success", "成功率"),
-    "team_recovery_rate": ("Team%", "团队回收"),
-    "call_connect_rate": ("Connect", "接通率"),
-    "sms_reply_rate": ("SMS", "短信"),
-    "visit_rate": ("Visit", "上门"),
-    "call_quality": ("QA", "质检"),
-    "handling_days": ("Days", "时效"),
-    "on_time_rate": ("OnTime", "期内"),
-    "cycle_days": ("Cycle", "周期"),
-    "waiver_rate": ("Waiver", "减免"),
-    "ptp_rate": ("PTP", "承诺"),
-    "contact_coverage": ("Reach", "触达"),
-    "followup_timeliness": ("Follow", "跟进"),
-    "knowledge": ("Know", "知识"),
-    "teamwork": ("Teamw.", "协作"),
-    "violations": ("Viol.", "违规"),
     # workbook and HTML report: money, fairness, scheme sheet, headline changes
     "yuan": ("¥", "¥"),
     "provisional": ("Provisional", "暂定"),
@@ -283,6 +256,33 @@ SHORT: dict[str, tuple[str, str]] = {
     "expected": ("expected", "预期值"),
     "oe_ratio": ("O/E", "实际/预期"),
     "credibility": ("credibility Z", "可信度 Z"),
+}
+
+# Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
+# so its header should not take twenty.
+SHORT: dict[str, tuple[str, str]] = {
+    "case_count": ("Cases", "案件量"),
+    "recovered_amount": ("Recov.", "回收额"),
+    "target_attainment": ("Target", "目标"),
+    "recovery_rate": ("Rec.%", "回款率"),
+    "settlement_rate": ("Settle", "结清率"),
+    "settled_amount_rate": ("Set.amt", "结清额"),
+    "success_rate": ("Success", "成功率"),
+    "team_recovery_rate": ("Team%", "团队回收"),
+    "call_connect_rate": ("Connect", "接通率"),
+    "sms_reply_rate": ("SMS", "短信"),
+    "visit_rate": ("Visit", "上门"),
+    "call_quality": ("QA", "质检"),
+    "handling_days": ("Days", "时效"),
+    "on_time_rate": ("OnTime", "期内"),
+    "cycle_days": ("Cycle", "周期"),
+    "waiver_rate": ("Waiver", "减免"),
+    "ptp_rate": ("PTP", "承诺"),
+    "contact_coverage": ("Reach", "触达"),
+    "followup_timeliness": ("Follow", "跟进"),
+    "knowledge": ("Know", "知识"),
+    "teamwork": ("Teamw.", "协作"),
+    "violations": ("Viol.", "违规"),
 }
 
 
@@ -467,7 +467,8 @@ def issue_text(issue: Any, lang: Lang) -> str:
     count = f"{issue.count:,}"
     if issue.type in WARNINGS_ZH:
         return WARNINGS_ZH[issue.type].format(count=count)
-    found = re.match(r"([\d,]+) row\(s\) rejected: (.+)$", issue.message)
+    found = re.match(r"([\d,]+) (row|cell)\(s\) rejected: (.+)$", issue.message)
     if found is not None:
-        return f"{found.group(1)} 行被拒绝: {_reject_reason_zh(found.group(2))}"
+        what = "行" if found.group(2) == "row" else "个单元格"
+        return f"{found.group(1)} {what}被拒绝: {_reject_reason_zh(found.group(3))}"
     return str(issue.message)

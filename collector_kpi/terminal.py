@@ -227,16 +227,14 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
     cells = any(stats.cells_rejected for stats in report.tables.values())
     columns = ("table", "read", "used", "rejected", *(["cells_rejected"] if cells else []), "other_months", "files")
     for column in columns:
-        numeric = column not in ("table", "files", "cells_rejected")
+        numeric = column not in ("table", "files")
         tables.add_column(
             text(f"v_{column}", lang), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
         )
     for stats in report.tables.values():
-        by_column = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
-        counts = [f"{n:,}" for n in (stats.read, stats.used, stats.rejected)]
-        tables.add_row(
-            stats.table, *counts, *([by_column] if cells else []), f"{stats.other_month:,}", "\n".join(stats.files)
-        )
+        # The cells per column are in the problems below.
+        counts = (stats.read, stats.used, stats.rejected, *([stats.cells_rejected] if cells else []), stats.other_month)
+        tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
     out: list[Any] = [tables]
     if not report.issues:
         return [*out, Text(text("v_no_problems", lang))]
