@@ -709,7 +709,11 @@ def _fair_cells(
             COMPONENTS[metric.denominator].summed(params).alias("den"),
         ]
         if rule.adjust is not None and rule.adjust.expected_column:
-            sums.append(pl.col(rule.adjust.expected_column).fill_null(0).sum().alias("expected"))
+            # The model's expectation is written in the numerator's unit (an amount in yuan,
+            # a probability for a count): the sums are in cents where the numerator is.
+            # NOTE: sorted before the float sum, so its last bit does not hang on the row order.
+            expected = pl.col(rule.adjust.expected_column).fill_null(0).sort().sum()
+            sums.append((expected * COMPONENTS[metric.numerator].scale).alias("expected"))
         out[metric_id] = frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
     return out
 

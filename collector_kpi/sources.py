@@ -35,7 +35,9 @@ if TYPE_CHECKING:
 # The paths given for a table: one, several, or none (then the scheme's template).
 PathsArg = str | Sequence[str] | None
 
-ColumnType = Literal["id", "text", "month", "date", "datetime", "money", "int", "score", "bool", "channel", "outcome"]
+ColumnType = Literal[
+    "id", "text", "month", "date", "datetime", "money", "number", "int", "score", "bool", "channel", "outcome"
+]
 
 CANONICAL: dict[str, dict[str, ColumnType]] = {
     "cases": {
@@ -768,7 +770,7 @@ def _parse(
         text = _text(raw)
         parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
-    if kind == "money":
+    if kind in ("money", "number"):
         if dtype.is_numeric():
             number = raw.cast(pl.Float64)
         else:
@@ -786,6 +788,8 @@ def _parse(
                 )
             else:
                 number = text.cast(pl.Float64, strict=False)
+        if kind == "number":
+            return pl.when(number.is_finite()).then(number)  # NaN or infinity is no number
         # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13);
         # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
@@ -842,7 +846,7 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
         return dtype.is_integer()
     if kind == "money":
         return False  # a float can be NaN or infinite, an integer too large once in cents
-    if kind == "score":
+    if kind in ("score", "number"):
         return dtype.is_integer()  # a float can be NaN or infinite
     if kind == "bool":
         return dtype == pl.Boolean
@@ -876,6 +880,7 @@ def _problems(
         "date": "not a date",
         "datetime": "not a date and time",
         "money": "not a number",
+        "number": "not a number",
         "int": "not a whole number",
         "score": "not a number",
         "bool": "not yes/no",
@@ -885,7 +890,7 @@ def _problems(
     if column in REQUIRED_VALUES.get(table, ()) or kind == "month":
         # A file with a month column says which month each row is: a blank one is none.
         checks.append((value.is_null(), f"{column}: missing value"))
-    if kind in ("money", "int"):
+    if kind in ("money", "number", "int"):
         checks.append((value < 0, f"{column}: negative"))
     if kind == "score":
         checks.append(((value < 0) | (value > 100), f"{column}: outside 0–100"))
@@ -934,8 +939,9 @@ def read_table(
     ``needed_by`` names, for each column, the metric that needs it (for error messages).
     Optional canonical columns absent from the files come out as nulls.
     """
-    # Columns beyond the contract (a model's expected amount) are read as money.
-    canonical: dict[str, ColumnType] = {c: "money" for c in columns if c not in CANONICAL[table]}
+    # Columns beyond the contract (a model's expected amount or probability) are read as
+    # numbers, in the unit they are written in (yuan, not cents).
+    canonical: dict[str, ColumnType] = {c: "number" for c in columns if c not in CANONICAL[table]}
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
     stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
@@ -1136,7 +1142,7 @@ def _fast_how(column: str, kind: ColumnType, table: str, spec: InputSpec) -> Fas
         return "as read"
     if kind in CODED:
         return "coded"
-    if kind in ("date", "datetime", "money", "int", "score") and column not in spec.values:
+    if kind in ("date", "datetime", "money", "number", "int", "score") and column not in spec.values:
         return "as written"
     return "full"
 
