@@ -14,6 +14,7 @@ import codecs
 import difflib
 import glob as globlib
 import gzip
+import math
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -642,6 +643,39 @@ def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
     return rename
 
 
+# How a repeated header comes out of the reader: polars' CSV reader names the second
+# `x_duplicated_0`, fastexcel names it `x_1`.
+_REPEATED = {"csv": re.compile(r"(.+)_duplicated_\d+"), "xlsx": re.compile(r"(.+)_\d+")}
+
+
+def _check_one_header_each(
+    table: str, path: str, spec: InputSpec, found: Sequence[str], rename: dict[str, str], columns: Sequence[str]
+) -> None:
+    """A column read from two headers is an error naming both: a header repeated in the
+    file, or two headers (or a header and the column's own name) mapped onto it."""
+    repeated = _REPEATED.get(spec.format if spec.format != "auto" else _format_of(path))
+    by_column: dict[str, list[tuple[int, str, bool]]] = {}
+    for position, header in enumerate(found, start=1):
+        match = repeated.fullmatch(header) if repeated else None
+        again = match is not None and match.group(1) in found
+        written = match.group(1) if match is not None and again else header
+        column = rename.get(written, written)
+        by_column.setdefault(column, []).append((position, written, again))
+    for column, headers in by_column.items():
+        if len(headers) < 2 or (column not in CANONICAL[table] and column not in columns):
+            continue
+        (first_at, first, _), (second_at, second, again) = headers[:2]
+        if again or _bare(first) == _bare(second):
+            raise InputError(
+                f"{table}: {path}: the header '{_bare(first)}' is given twice (columns {first_at} and {second_at}); "
+                f"keep one, so it is clear which is {column}"
+            )
+        raise InputError(
+            f"{table}: {path}: headers '{first}' (column {first_at}) and '{second}' (column {second_at}) are both "
+            f"read as {column} (inputs.{table}.columns); keep one of them"
+        )
+
+
 def _bare(header: str) -> str:
     return header.strip(" \t\u3000\ufeff")
 
@@ -722,9 +756,13 @@ def _parse(
     values = spec.values.get(column)
     if values:
         # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call).
+        # A code mapped to null (`未知: ~`) is a missing value, not the text "None".
         raw = _mapped(
             raw.cast(pl.String).str.strip_chars(),
-            {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()},
+            {
+                str(k): None if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in values.items()
+            },
         )
         dtype = pl.String()
     if kind in ("id", "text"):
@@ -817,7 +855,7 @@ def _parse(
     raise AssertionError(kind)
 
 
-def _mapped(text: pl.Expr, table: dict[str, str]) -> pl.Expr:
+def _mapped(text: pl.Expr, table: dict[str, str | None]) -> pl.Expr:
     """``text`` with the keys of ``table`` replaced by their values (others kept).
 
     NOTE: ``replace`` held the whole column in memory (1.5 GB for a 20M-row CSV); a cast
@@ -952,6 +990,7 @@ def read_table(
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
+        _check_one_header_each(table, path, spec, found, rename, columns)
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
         optional_absent: list[str] = []
@@ -1223,6 +1262,24 @@ def check_spec(table: str, spec: InputSpec) -> None:
             close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; {table} columns are {', '.join(known)}"
             raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
+    for column, value in spec.constants.items():
+        if CANONICAL[table][column] in ("money", "int", "score") and not _finite_text(value):
+            raise InputError(f"inputs.{table}.constants.{column}: {value!r} is not a finite number")
+    for column in spec.formats:
+        if CANONICAL[table][column] not in ("date", "datetime", "month"):
+            dated = [c for c, kind in CANONICAL[table].items() if kind in ("date", "datetime", "month")]
+            raise InputError(
+                f"inputs.{table}.formats.{column}: {column} is not a date or datetime column, so it takes no "
+                f"format; {table} dates are {', '.join(dated)}"
+            )
+
+
+def _finite_text(value: object) -> bool:
+    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
+    try:
+        return math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return True  # not a number at all: its rows are rejected as such
 
 
 def month_filter(table: str, columns: Sequence[str], months: Sequence[str], start: date, end: date) -> pl.Expr | None:
