@@ -262,8 +262,8 @@ def _headline(exp: Any) -> list[str]:
     lines.append(f"score {score} · grade {exp.grade or '—'}{band_text} · {rank}")
     if not exp.eligible:
         lines.append(f"not eligible: {exp.ineligible_reason}")
-    for gate in exp.gates:
-        lines.append(f"gate fired: {gate}")
+    if not exp.gate_lines:  # else each is a line of the points table
+        lines += [f"gate fired: {gate}" for gate in exp.gates]
     if exp.bonus is not None:
         lines.append(f"bonus {exp.bonus:,.2f}")
     return lines
@@ -307,6 +307,23 @@ def _explain_cells(exp: Any, line: Any) -> list[str]:
     ]
 
 
+_GATE_ACTIONS = {"zero_score": "score set to 0", "ineligible": "not ranked", "none": "flagged only"}
+
+
+def _gate_cells(gate: Any) -> list[str]:
+    """A fired gate as a line of the points table: what it did, and the points it adds."""
+    action = f"grade capped at {gate.grade}" if gate.action == "cap_grade" else _GATE_ACTIONS[gate.action]
+    if gate.cancel_bonus:
+        action += ", no bonus"
+    value = f"{METRICS[gate.metric].zh} {gate.metric} {format_value(gate.metric, gate.value)}"
+    return [f"gate: {gate.rule}", value, action, "", "", f"{gate.points:.2f}", "", "", ""]
+
+
+def _points_rows(exp: Any) -> list[list[str]]:
+    """The rows of the points table: the metrics, then the gates that fired."""
+    return [_explain_cells(exp, line) for line in exp.metrics] + [_gate_cells(gate) for gate in exp.gate_lines]
+
+
 def explain_table(exp: Any) -> Any:
     """The explanation as rich renderables: headline, per-metric table, levers."""
     from rich.console import Group
@@ -319,8 +336,8 @@ def explain_table(exp: Any) -> Any:
         table.add_column(
             column, footer=footer, justify="right" if column in ("score", "weight", "points", "rank") else "left"
         )
-    for line in exp.metrics:
-        table.add_row(*_explain_cells(exp, line))
+    for cells in _points_rows(exp):
+        table.add_row(*cells)
     return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_fair_lines(exp) + _lever_lines(exp))))
 
 
@@ -328,8 +345,8 @@ def explain_markdown(exp: Any) -> bytes:
     lines = [f"### {_headline(exp)[0]}", ""]
     lines += [f"- {text}" for text in _headline(exp)[1:]]
     lines += ["", "| " + " | ".join(EXPLAIN_COLUMNS) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
-    for line in exp.metrics:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line)) + " |")
+    for cells in _points_rows(exp):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
     lines += ["", *_fair_lines(exp), *_lever_lines(exp), ""]
     return "\n".join(lines).encode("utf-8")
