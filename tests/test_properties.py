@@ -111,7 +111,12 @@ FAIR = """\
   call_connect_rate: {weight: 30, score: {method: percentile}, shrink: {k: auto}}
 """
 
-SCHEMES = {"many": MANY, "fair": pair_scheme(FAIR), **{name: pair_scheme(body) for name, body in PAIRS.items()}}
+# … and teams scored by the mean of their members' scores (a float mean per team).
+SCHEMES = {
+    "many": MANY,
+    "fair": pair_scheme(FAIR) + "team: {method: mean}\n",
+    **{name: pair_scheme(body) for name, body in PAIRS.items()},
+}
 
 BUCKETS = ["M1", "M2", "M3", "M4+"]
 
