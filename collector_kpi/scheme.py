@@ -181,7 +181,11 @@ class Adjust(_Model):
     segments: list[Literal["dpd_bucket", "product"]] = Field(default_factory=list)
     reference: Literal["same_month", "leave_one_out", "trailing", "expected"] = "same_month"
     months: int | None = Field(None, ge=1, le=24, description="trailing: how many months before this one")
-    expected_column: str | None = Field(None, description="expected: the cases column holding a model's expectation")
+    expected_column: str | None = Field(
+        None,
+        description="expected: the cases column holding a model's expectation per case, in the numerator's unit "
+        "(an amount for a money rate, a probability for a count rate)",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Adjust:
