@@ -8,9 +8,11 @@ from typing import Any
 import polars as pl
 
 from .errors import KpiError
+from .labels import text
 from .metrics import COMPONENTS, METRICS
 from .scheme import BandMethod, PercentileMethod, RangeMethod, Scheme, TargetMethod
 from .scoring import Scorecard, method_score
+from .sources import normal_id
 
 
 @dataclass
@@ -147,6 +149,8 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
     scheme = card.scheme
     key_column = "collector_id" if level == "collector" else "team_id"
     frame = card.frame(level)
+    # As the files' ids are matched: a full-width Ｃ005 typed is C005.
+    key = pl.select(normal_id(pl.lit(key, dtype=pl.String))).item() or key
     match = frame.filter(pl.col(key_column) == key)
     if match.is_empty():
         import difflib
@@ -224,9 +228,7 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
     zeroed = [gate for gate in explanation.gate_lines if gate.action == "zero_score"]
     if zeroed:
         explanation.levers = []
-        explanation.levers_note = (
-            f"the gate {zeroed[0].rule} sets the score to 0: no other metric moves it while the gate fires"
-        )
+        explanation.levers_note = text("x_zero_score_levers", "en").format(rule=zeroed[0].rule)
     elif level == "team" and scheme.team.method == "mean":
         explanation.levers_note = (
             "the team's score is the mean of its eligible members' scores (each metric's points the mean of "

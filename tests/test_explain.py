@@ -91,6 +91,11 @@ def test_alone_in_team_is_compared_with_the_other_collectors(tiny: Path) -> None
     assert gains == pytest.approx([0.4 * ((median - 0.1) / 0.4 * 100 - 25), 15, 7, waiver])
 
 
+def test_an_id_is_looked_up_as_the_files_ids_are_matched(tiny: Path) -> None:
+    assert explained(tiny, "Ｂ\u200b").key == "B"
+    assert explained(tiny, " Ｔ１ ", "team").key == "T1"
+
+
 def test_team_explanation(tiny: Path) -> None:
     exp = explained(tiny, "T1", "team")
     assert exp.points_total == pytest.approx(exp.score)
@@ -201,5 +206,8 @@ def test_cli_explain_shows_the_gate_and_points_that_add_up(tiny: Path, fmt: str)
         return
     points = f"{B_POINTS:.2f}"  # 25.95
     assert "gate: violations > 0" in out and "score set to 0" in out and f"-{points}" in out
-    assert ("**0.00**" if fmt == "markdown" else "│   0.00 │") in out
+    if fmt == "markdown":
+        assert "| **Σ** | | | | | **0.00** | | | |" in out
+    else:
+        assert [line.split() for line in out.splitlines() if line.startswith("Σ")] == [["Σ", "0.00"]]
     assert "score 0.00" in out and "gate fired" not in out
