@@ -879,8 +879,11 @@ def _fair_cells(
             denominator.row(params).filter(clean).sum().cast(pl.Int64).alias("den"),
         ]
         if rule.adjust is not None and rule.adjust.expected_column:
-            expected = pl.col(rule.adjust.expected_column).filter(clean)
-            sums.append(expected.fill_null(0).sum().alias("expected"))
+            # The model's expectation is written in the numerator's unit (an amount in yuan,
+            # a probability for a count): the sums are in cents where the numerator is.
+            # NOTE: sorted before the float sum, so its last bit does not hang on the row order.
+            expected = pl.col(rule.adjust.expected_column).filter(clean).fill_null(0).sort().sum()
+            sums.append((expected * numerator.scale).alias("expected"))
         out[metric_id] = frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
     return out
 

@@ -137,6 +137,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "x_not_ranked": ("not ranked", "未排名"),
     "x_not_eligible": ("not eligible", "不参与排名"),
     "x_gate_fired": ("gate fired", "触发规则"),
+    "x_gate": ("gate", "规则"),
+    "x_gate_zero_score": ("score set to 0", "得分归零"),
+    "x_gate_cap_grade": ("grade capped at {grade}", "等级最高为 {grade}"),
+    "x_gate_ineligible": ("not ranked", "不参与排名"),
+    "x_gate_none": ("flagged only", "仅标记"),
+    "x_gate_no_bonus": (", no bonus", ", 无奖金"),
     "x_bonus": ("bonus", "奖金"),
     "x_no_denominator": ("nothing to divide by", "分母为零"),
     "x_fair": ("fair", "公平值"),
@@ -173,6 +179,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "theirs): their own levers move it, see kpi explain MEMBER",
         "团队得分是参与排名成员得分的平均(每项指标的积分也是成员积分的平均): 成员自己的提升空间会带动它, "
         "见 kpi explain 成员编号",
+    ),
+    "x_zero_score_levers": (
+        "the gate {rule} sets the score to 0: no other metric moves it while the gate fires",
+        "规则 {rule} 使得分归零: 规则生效期间, 其他指标都不会改变得分",
     ),
     "x_against": ("against {period}", "对比 {period}"),
     "x_before": ("before", "上期"),

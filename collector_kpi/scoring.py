@@ -443,12 +443,14 @@ def score_month(
     collectors = _bonus(scheme, collectors)
 
     teams = team_values
+    # NOTE: sorted before each mean: a float sum's last bit depends on the order of its terms,
+    # and a group's rows come in no order polars promises.
     members = collectors.group_by("team_id").agg(
         pl.col("eligible").sum().alias("_eligible_members"),
-        pl.col("score").filter("eligible").mean().alias("_member_mean"),
-        *[pl.col(f"{m}_score").filter("eligible").mean().alias(f"_mean_{m}") for m in scheme.metrics],
+        pl.col("score").filter("eligible").sort().mean().alias("_member_mean"),
+        *[pl.col(f"{m}_score").filter("eligible").sort().mean().alias(f"_mean_{m}") for m in scheme.metrics],
         # and the mean of their points, so a mean team's points add up to its score
-        *[pl.col(f"{m}_points").filter("eligible").mean().alias(f"_mean_points_{m}") for m in scheme.metrics],
+        *[pl.col(f"{m}_points").filter("eligible").sort().mean().alias(f"_mean_points_{m}") for m in scheme.metrics],
     )
     teams = (
         teams.join(members, on="team_id", how="left")

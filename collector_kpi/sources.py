@@ -15,6 +15,7 @@ import codecs
 import difflib
 import glob as globlib
 import gzip
+import math
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -37,7 +38,9 @@ if TYPE_CHECKING:
 # The paths given for a table: one, several, or none (then the scheme's template).
 PathsArg = str | Sequence[str] | None
 
-ColumnType = Literal["id", "text", "month", "date", "datetime", "money", "int", "score", "bool", "channel", "outcome"]
+ColumnType = Literal[
+    "id", "text", "month", "date", "datetime", "money", "number", "int", "score", "bool", "channel", "outcome"
+]
 
 CANONICAL: dict[str, dict[str, ColumnType]] = {
     "cases": {
@@ -661,6 +664,39 @@ def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
     return rename
 
 
+# How a repeated header comes out of the reader: polars' CSV reader names the second
+# `x_duplicated_0`, fastexcel names it `x_1`.
+_REPEATED = {"csv": re.compile(r"(.+)_duplicated_\d+"), "xlsx": re.compile(r"(.+)_\d+")}
+
+
+def _check_one_header_each(
+    table: str, path: str, spec: InputSpec, found: Sequence[str], rename: dict[str, str], columns: Sequence[str]
+) -> None:
+    """A column read from two headers is an error naming both: a header repeated in the
+    file, or two headers (or a header and the column's own name) mapped onto it."""
+    repeated = _REPEATED.get(spec.format if spec.format != "auto" else _format_of(path))
+    by_column: dict[str, list[tuple[int, str, bool]]] = {}
+    for position, header in enumerate(found, start=1):
+        match = repeated.fullmatch(header) if repeated else None
+        again = match is not None and match.group(1) in found
+        written = match.group(1) if match is not None and again else header
+        column = rename.get(written, written)
+        by_column.setdefault(column, []).append((position, written, again))
+    for column, headers in by_column.items():
+        if len(headers) < 2 or (column not in CANONICAL[table] and column not in columns):
+            continue
+        (first_at, first, _), (second_at, second, again) = headers[:2]
+        if again or _bare(first) == _bare(second):
+            raise InputError(
+                f"{table}: {path}: the header '{_bare(first)}' is given twice (columns {first_at} and {second_at}); "
+                f"keep one, so it is clear which is {column}"
+            )
+        raise InputError(
+            f"{table}: {path}: headers '{first}' (column {first_at}) and '{second}' (column {second_at}) are both "
+            f"read as {column} (inputs.{table}.columns); keep one of them"
+        )
+
+
 def _bare(header: str) -> str:
     return header.strip(" \t\u3000\ufeff")
 
@@ -741,11 +777,15 @@ def _parse(
     values = spec.values.get(column)
     if values:
         # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call);
-        # an id as matched (a full-width ００７ is 007).
+        # an id as matched (a full-width ００７ is 007). A code mapped to null (`未知: ~`) is a
+        # missing value, not the text "None".
         text = raw.cast(pl.String)
         raw = _mapped(
             normal_id(text) if kind == "id" else text.str.strip_chars(),
-            {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()},
+            {
+                str(k): None if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in values.items()
+            },
         )
         dtype = pl.String()
     if kind == "id":
@@ -793,7 +833,7 @@ def _parse(
         text = _text(raw)
         parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
-    if kind == "money":
+    if kind in ("money", "number"):
         if dtype.is_numeric():
             number = raw.cast(pl.Float64)
         else:
@@ -811,6 +851,8 @@ def _parse(
                 )
             else:
                 number = text.cast(pl.Float64, strict=False)
+        if kind == "number":
+            return pl.when(number.is_finite()).then(number)  # NaN or infinity is no number
         # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13);
         # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
@@ -838,7 +880,7 @@ def _parse(
     raise AssertionError(kind)
 
 
-def _mapped(text: pl.Expr, table: dict[str, str]) -> pl.Expr:
+def _mapped(text: pl.Expr, table: dict[str, str | None]) -> pl.Expr:
     """``text`` with the keys of ``table`` replaced by their values (others kept).
 
     NOTE: ``replace`` held the whole column in memory (1.5 GB for a 20M-row CSV); a cast
@@ -885,7 +927,7 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
         return dtype.is_integer()
     if kind == "money":
         return False  # a float can be NaN or infinite, an integer too large once in cents
-    if kind == "score":
+    if kind in ("score", "number"):
         return dtype.is_integer()  # a float can be NaN or infinite
     if kind == "bool":
         return dtype == pl.Boolean
@@ -919,6 +961,7 @@ def _problems(
         "date": "not a date",
         "datetime": "not a date and time",
         "money": "not a number",
+        "number": "not a number",
         "int": "not a whole number",
         "score": "not a number",
         "bool": "not yes/no",
@@ -928,7 +971,7 @@ def _problems(
     if column in REQUIRED_VALUES.get(table, ()) or kind == "month":
         # A file with a month column says which month each row is: a blank one is none.
         checks.append((value.is_null(), f"{column}: missing value"))
-    if kind in ("money", "int"):
+    if kind in ("money", "number", "int"):
         checks.append((value < 0, f"{column}: negative"))
     if kind == "score":
         checks.append(((value < 0) | (value > 100), f"{column}: outside 0–100"))
@@ -982,8 +1025,9 @@ def read_table(
     ``needed_by`` names, for each column, the metric that needs it (for error messages).
     Optional canonical columns absent from the files come out as nulls.
     """
-    # Columns beyond the contract (a model's expected amount) are read as money.
-    canonical: dict[str, ColumnType] = {c: "money" for c in columns if c not in CANONICAL[table]}
+    # Columns beyond the contract (a model's expected amount or probability) are read as
+    # numbers, in the unit they are written in (yuan, not cents).
+    canonical: dict[str, ColumnType] = {c: "number" for c in columns if c not in CANONICAL[table]}
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
     stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
@@ -995,6 +1039,7 @@ def read_table(
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
+        _check_one_header_each(table, path, spec, found, rename, columns)
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
         optional_absent: list[str] = []
@@ -1228,7 +1273,7 @@ def _fast_how(column: str, kind: ColumnType, table: str, spec: InputSpec) -> Fas
         return "as read"
     if kind in CODED:
         return "coded"
-    if kind in ("date", "datetime", "money", "int", "score") and column not in spec.values:
+    if kind in ("date", "datetime", "money", "number", "int", "score") and column not in spec.values:
         return "as written"
     return "full"
 
@@ -1310,6 +1355,24 @@ def check_spec(table: str, spec: InputSpec) -> None:
             close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; {table} columns are {', '.join(known)}"
             raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
+    for column, value in spec.constants.items():
+        if CANONICAL[table][column] in ("money", "int", "score") and not _finite_text(value):
+            raise InputError(f"inputs.{table}.constants.{column}: {value!r} is not a finite number")
+    for column in spec.formats:
+        if CANONICAL[table][column] not in ("date", "datetime", "month"):
+            dated = [c for c, kind in CANONICAL[table].items() if kind in ("date", "datetime", "month")]
+            raise InputError(
+                f"inputs.{table}.formats.{column}: {column} is not a date or datetime column, so it takes no "
+                f"format; {table} dates are {', '.join(dated)}"
+            )
+
+
+def _finite_text(value: object) -> bool:
+    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
+    try:
+        return math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return True  # not a number at all: its rows are rejected as such
 
 
 def month_filter(table: str, columns: Sequence[str], months: Sequence[str], start: date, end: date) -> pl.Expr | None:
