@@ -796,8 +796,8 @@ def test_formats_only_for_dates_and_constants_only_finite(tmp_path: Path) -> Non
 
 
 def test_a_code_mapped_to_null_is_a_missing_value(tmp_path: Path) -> None:
-    """`values: {channel: {未知: null}}`: the contact has no channel (rejected as such), and
-    a collector_id mapped to null invents no collector "None"."""
+    """`values: {channel: {未知: null}}`: the contact has no channel (its cell rejected as
+    such), and a collector_id mapped to null invents no collector "None"."""
     write_base(tmp_path)
     (tmp_path / "contacts.csv").write_text(CONTACTS.replace("k10,c1,C,call", "k10,c1,C,未知"), encoding="utf-8")
     (tmp_path / "cases.csv").write_text(named(CASES).replace("b3,B,", "b3,-,"), encoding="utf-8")
@@ -806,7 +806,9 @@ def test_a_code_mapped_to_null_is_a_missing_value(tmp_path: Path) -> None:
         "contacts": {"path": "contacts.csv", "values": {"channel": {"未知": None}}},
     }
     card = run(write_scheme(tmp_path, inputs, TWO))
-    assert card.stats["contacts"].rejected_by_reason == {"channel: missing value": 1}
+    assert card.stats["contacts"].rejected_by_reason == {}
+    assert card.stats["contacts"].cells_by_reason == {"channel: missing value": 1}
     assert card.stats["cases"].rejected_by_reason == {"collector_id: missing value": 1}
     assert "None" not in card.table("collector")["collector_id"].to_list()
-    assert sorted(card.rejects["_reject"].to_list()) == ["channel: missing value", "collector_id: missing value"]
+    assert card.rejects["_reject"].to_list() == ["collector_id: missing value"]
+    assert card.cell_rejects["_reject"].to_list() == ["channel: missing value"]
