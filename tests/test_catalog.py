@@ -1,0 +1,138 @@
+"""catalog.yaml gives, per collector, exactly the sums today's hand-wired metrics give.
+
+For every metric, the numerator and denominator (and the fallback's) summed from the
+catalog's definitions over the month's usable rows equal the component sums of
+``aggregate.month_sums``, on the tiny month of conftest.py and on the bundled sample month.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import polars as pl
+import pytest
+
+from collector_kpi import load_month, load_scheme
+from collector_kpi.aggregate import month_sums
+from collector_kpi.compile_polars import collector_sums, metric_sums, value_expr
+from collector_kpi.definitions import load_catalog
+from collector_kpi.metrics import METRICS
+from collector_kpi.metrics import value_expr as hand_wired_value
+from collector_kpi.sources import MonthData, month_filter
+from tests.conftest import write_scheme
+
+CATALOG = load_catalog()
+SAMPLE = Path(__file__).parent.parent / "sample_data"
+
+EVERY_METRIC = "".join(
+    f"  {metric_id}: {{weight: {100 if metric_id == 'recovery_rate' else 0}, score: {{method: percentile}}"
+    + (", better: lower" if metric.better is None else "")
+    + "}\n"
+    for metric_id, metric in CATALOG.metrics.items()
+)
+
+
+def _components(metric_id: str) -> dict[str, str]:
+    """The role → component names of a metric in metrics.py."""
+    metric = METRICS[metric_id]
+    out = {"num": metric.numerator}
+    if metric.denominator:
+        out["den"] = metric.denominator
+    if metric.fallback:
+        out["fallback_num"], out["fallback_den"] = metric.fallback
+    return out
+
+
+def _usable_rows(data: MonthData) -> dict[str, pl.LazyFrame]:
+    """Each table's rows that month_sums uses: of the period, and not rejected."""
+    out = {}
+    for name, table in data.tables.items():
+        in_month = month_filter(name, table.columns, data.months, data.start, data.end)
+        keep = pl.col("_ok") & (in_month if in_month is not None else pl.lit(True))
+        out[name] = table.frame.filter(keep.fill_null(False))
+    return out
+
+
+def _params(scheme_path: Path, data: MonthData) -> dict[str, object]:
+    params = load_scheme(scheme_path).params
+    return {
+        "month_start": data.start,
+        "month_end": data.end,
+        "sla_days": params.sla_days,
+        "followup_hours": params.followup_hours,
+    }
+
+
+def _compare(scheme_path: Path, month: str) -> int:
+    """Assert the catalog's sums equal month_sums' for every metric; how many were compared."""
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, month)
+    today = month_sums(scheme, data).collectors
+    rows = _usable_rows(load_month(scheme, month))
+    compared = 0
+    for metric_id, metric in CATALOG.metrics.items():
+        sums = metric_sums(metric)
+        ours = collector_sums(sums, rows, _params(scheme_path, data))  # type: ignore[arg-type]
+        for role, component in _components(metric_id).items():
+            lookup = sums[role].kind == "lookup"
+            expected = dict(today.select("collector_id", component).iter_rows())
+            got = dict(ours.select("collector_id", role).iter_rows())
+            # A collector the catalog's tables do not hold sums 0 (a lookup: no value).
+            got = {c: got.get(c, None if lookup else 0) for c in expected}
+            assert got == expected, f"{metric_id}.{role} ({component})"
+            compared += 1
+    return compared
+
+
+def test_catalog_sums_equal_today_on_the_tiny_month(tiny: Path) -> None:
+    scheme = write_scheme(tiny, f"missing: reweight\nmetrics:\n{EVERY_METRIC}")
+    # Three metrics are a sum alone, one has a fallback: 22 · 2 − 3 + 2 sums.
+    assert _compare(scheme, "2025-03") == 43
+
+
+def test_catalog_sums_equal_today_on_the_sample_month(tmp_path: Path) -> None:
+    inputs = "".join(
+        f"  {table}: {{path: '{SAMPLE}/{{month}}/{name}'}}\n"
+        for table, name in (
+            ("cases", "cases.csv"),
+            ("contacts", "contacts.parquet"),
+            ("reviews", "reviews.csv"),
+            ("roster", "roster.csv"),
+        )
+    )
+    body = f"inputs:\n{inputs}params: {{sla_days: 30, followup_hours: 24}}\nmissing: reweight\nmetrics:\n{EVERY_METRIC}"
+    scheme = write_scheme(tmp_path, body, inputs=False)
+    assert _compare(scheme, "2025-03") == 43
+
+
+def test_the_catalog_values_of_the_ratio_metrics_equal_today(tiny: Path) -> None:
+    scheme_path = write_scheme(tiny, f"missing: reweight\nmetrics:\n{EVERY_METRIC}")
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, "2025-03")
+    today = month_sums(scheme, data).collectors
+    rows = _usable_rows(load_month(scheme, "2025-03"))
+    ratios = [m for m in CATALOG.metrics.values() if m.denominator is not None]
+    for metric in ratios:
+        sums = collector_sums(metric_sums(metric), rows, _params(scheme_path, data))  # type: ignore[arg-type]
+        names = {role: role for role in metric_sums(metric)}
+        ours = dict(sums.select("collector_id", value_expr(metric, names)).iter_rows())
+        expected = dict(today.select("collector_id", hand_wired_value(METRICS[metric.id])).iter_rows())
+        assert {c: ours.get(c) for c in expected if c in ours} == {c: expected[c] for c in ours}, metric.id
+
+
+@pytest.mark.parametrize("metric_id", list(METRICS))
+def test_every_metric_of_today_is_in_the_catalog_with_its_labels(metric_id: str) -> None:
+    ours, today = CATALOG.metrics[metric_id], METRICS[metric_id]
+    assert (ours.zh, ours.en, ours.definition, ours.unit, ours.better, ours.team_pooled) == (
+        today.zh,
+        today.en,
+        today.definition,
+        today.unit,
+        today.better,
+        today.team_pooled,
+    )
+    assert set(ours.tables) == set(today.tables) | ({"roster"} if metric_id == "target_attainment" else set())
+
+
+def test_the_catalog_holds_no_metric_today_lacks() -> None:
+    assert list(CATALOG.metrics) == list(METRICS)
