@@ -101,6 +101,11 @@ def operand_sql(operand: Column | Diff, table: str) -> exp.Expr:
     return exp.cast(column, exp.DataType.Type.BIGINT)
 
 
+def _raw(operand: Column | Diff, table: str) -> exp.Expr:
+    """The value as read (a span: its whole days), for what counts tell apart."""
+    return _span(operand, table) if isinstance(operand, Diff) else _column(operand.name, table)
+
+
 def _covered(aggregate: Aggregate, table: str) -> exp.Expr:
     """EXISTS a row of the other table with the row's collector and case."""
     other = aggregate.covered_by
@@ -129,8 +134,8 @@ def aggregate_sql(aggregate: Aggregate, params: ParamValues, table: str | None =
     condition = row_condition_sql(aggregate, params, table)
     if aggregate.kind == "count" and not aggregate.operands:
         values: list[exp.Expr] = [exp.Literal.number(1)]
-    elif aggregate.kind == "count_distinct" and isinstance(aggregate.operands[0], Column):
-        values = [_column(aggregate.operands[0].name, table)]
+    elif aggregate.kind in ("count", "count_distinct"):
+        values = [_raw(o, table) for o in aggregate.operands]
     else:
         values = [operand_sql(o, table) for o in aggregate.operands]
     if condition is not None:

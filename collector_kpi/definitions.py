@@ -316,6 +316,8 @@ class _Loader:
         if kind == "mean":
             raise self.fail("mean-in-ratio", (*loc, kind), "a mean is a ratio itself: write it as value: {mean: …}")
         table = self.table(spec["table"], (*loc, "table")) if "table" in spec else table
+        if kind == "lookup" and table not in LOOKUP_TABLES:
+            raise self.fail("lookup-table", (*loc, "table"), f"a lookup reads {' or '.join(LOOKUP_TABLES)}")
         columns: dict[str, str] = dict(CANONICAL[table])
         operands = self.operands(kind, spec[kind], (*loc, kind), table, columns)
         where = None
@@ -323,8 +325,6 @@ class _Loader:
             where = self.condition(str(spec["where"]), (*loc, "where"), table, columns)
         covered = self.covered(spec.get("covered_by"), (*loc, "covered_by"), table)
         default = self.default(kind, spec.get("default"), (*loc, "default"))
-        if kind == "lookup" and table not in LOOKUP_TABLES:
-            raise self.fail("lookup-table", (*loc, "table"), f"a lookup reads {' or '.join(LOOKUP_TABLES)}")
         return Aggregate(cast(AggregateKind, kind), table, operands, where, covered, default)
 
     def operands(
