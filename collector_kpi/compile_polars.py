@@ -9,7 +9,7 @@ does not count the row.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, timedelta
 from functools import reduce
 
@@ -153,21 +153,38 @@ def with_coverage(frames: Mapping[str, pl.LazyFrame], aggregates: list[Aggregate
 
 
 def collector_sums(
-    sums: Mapping[str, Aggregate], frames: Mapping[str, pl.LazyFrame], params: ParamValues
+    sums: Mapping[str, Aggregate],
+    frames: Mapping[str, pl.LazyFrame],
+    params: ParamValues,
+    keys: Sequence[str] = ("collector_id",),
 ) -> pl.DataFrame:
     """One row per collector seen in any table read, one Int64 column per named aggregate.
 
-    A sum or count a collector has no row for is 0; a lookup with no value stays null.
+    With more ``keys`` (a segment column, the case id), one row per combination of them: the
+    cells a case-mix adjustment or a shrinkage reads. A sum or count a group has no row for is
+    0; a lookup with no value stays null.
     """
     frames = with_coverage(frames, list(sums.values()))
+    keys = list(keys)
     parts = []
     for table in dict.fromkeys(a.table for a in sums.values()):
         exprs = [aggregate_expr(a, params).alias(name) for name, a in sums.items() if a.table == table]
-        parts.append(frames[table].group_by("collector_id").agg(exprs).collect())
-    ids = pl.concat([p.select("collector_id") for p in parts]).unique()
-    out = reduce(lambda acc, part: acc.join(part, on="collector_id", how="left"), parts, ids)
+        parts.append(frames[table].group_by(keys).agg(exprs).collect())
+    groups = pl.concat([p.select(keys) for p in parts]).unique()
+    out = reduce(lambda acc, part: acc.join(part, on=keys, how="left", nulls_equal=True), parts, groups)
     zeros = [pl.col(name).fill_null(0) for name, a in sums.items() if a.kind != "lookup"]
-    return out.with_columns(zeros).select("collector_id", *sums).sort("collector_id")
+    return out.with_columns(zeros).select(*keys, *sums).sort(keys, nulls_last=True)
+
+
+def pooled(sums: pl.DataFrame, keys: Sequence[str] = ()) -> pl.DataFrame:
+    """Sums added up over groups of collectors (a team: ``keys=["team_id"]``; no keys: the
+    floor), whose value is then computed as a collector's is: every metric pools this way.
+    A lookup that no member has stays null."""
+    columns = [c for c in sums.columns if c not in ("collector_id", *keys)]
+    added = [pl.when(pl.col(c).is_not_null().any()).then(pl.col(c).sum()).alias(c) for c in columns]
+    if not keys:
+        return sums.select(added)
+    return sums.group_by(list(keys)).agg(added).sort(list(keys))
 
 
 def metric_sums(metric: MetricDef) -> dict[str, Aggregate]:

@@ -14,7 +14,7 @@ import pytest
 
 from collector_kpi import load_month, load_scheme
 from collector_kpi.aggregate import month_sums
-from collector_kpi.compile_polars import collector_sums, metric_sums, value_expr
+from collector_kpi.compile_polars import collector_sums, metric_sums, pooled, value_expr
 from collector_kpi.definitions import load_catalog
 from collector_kpi.metrics import METRICS
 from collector_kpi.metrics import value_expr as hand_wired_value
@@ -136,3 +136,48 @@ def test_every_metric_of_today_is_in_the_catalog_with_its_labels(metric_id: str)
 
 def test_the_catalog_holds_no_metric_today_lacks() -> None:
     assert list(CATALOG.metrics) == list(METRICS)
+
+
+def test_teams_and_the_floor_pool_the_catalog_sums(tiny: Path) -> None:
+    scheme_path = write_scheme(tiny, f"missing: reweight\nmetrics:\n{EVERY_METRIC}")
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, "2025-03")
+    teams = month_sums(scheme, data).collectors.select("collector_id", "team_id")
+    rows = _usable_rows(data)
+    recovery, calls = CATALOG.metrics["recovery_rate"], CATALOG.metrics["call_connect_rate"]
+    names = {"num": "num", "den": "den"}
+    by_collector = collector_sums(metric_sums(recovery), rows, _params(scheme_path, data))  # type: ignore[arg-type]
+    by_team = pooled(by_collector.join(teams, on="collector_id"), ["team_id"])
+    # T1: A and B recovered 3100 + 1000 of 5000 + 7000; T2: C 1000 of 5000
+    assert dict(by_team.select("team_id", value_expr(recovery, names)).iter_rows()) == {
+        "T1": 4100 / 12000,
+        "T2": 1000 / 5000,
+    }
+    # The floor's calls: A 2 of 3 connected, B 1 of 2, C 0 of 1 (k11 is February's)
+    call_sums = collector_sums(metric_sums(calls), rows, _params(scheme_path, data))  # type: ignore[arg-type]
+    assert pooled(call_sums).select(value_expr(calls, names)).item() == 3 / 6
+
+
+@pytest.mark.parametrize(
+    ("rule", "keys"),
+    [
+        ("adjust: {segments: [dpd_bucket]}", ["collector_id", "dpd_bucket"]),
+        ("shrink: {k: 10}", ["collector_id", "case_id"]),
+    ],
+)
+def test_fairness_cells_from_the_catalog_equal_today(tiny: Path, rule: str, keys: list[str]) -> None:
+    metrics = "".join(
+        f"  {m}: {{weight: {w}, score: {{method: percentile}}, {rule}}}\n"
+        for m, w in (("recovery_rate", 50), ("contact_coverage", 50))
+    )
+    scheme_path = write_scheme(tiny, f"missing: reweight\nmetrics:\n{metrics}")
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, "2025-03")
+    today = month_sums(scheme, data).cells
+    rows = _usable_rows(load_month(scheme, "2025-03"))
+    for metric_id in ("recovery_rate", "contact_coverage"):
+        metric = CATALOG.metrics[metric_id]
+        ours = collector_sums(metric_sums(metric), rows, _params(scheme_path, data), keys)  # type: ignore[arg-type]
+        expected = today[metric_id].sort(keys, nulls_last=True)
+        assert ours.rows() == expected.select(*keys, "num", "den").rows(), metric_id
+        assert len(ours) > 2
