@@ -15,11 +15,14 @@ reports every problem with file:line and the YAML path.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, cast
+
+import yaml
 
 from .errors import KpiError
 from .scheme import _dotted, _line_of, _read_yaml
@@ -35,8 +38,9 @@ PARAM_KINDS = ("date", "int", "number", "money")
 LOOKUP_TABLES = ("reviews", "roster")
 # What the sums of an aggregate hold: money in cents and ratings in hundredths (exact sums).
 SCALES = {"money": 100, "points": 100}
-# Where several metrics' sums meet the value each needs.
+# `count: rows` counts the rows themselves (`count: column`, those with a value).
 ROWS = "rows"
+_METRIC_ID = re.compile(r"[a-z][a-z0-9_]*")
 
 
 @dataclass(frozen=True)
@@ -187,7 +191,7 @@ def parse_catalog(text: str, source: str = "<catalog>") -> Catalog:
     """Definition YAML → a Catalog; every problem is reported, with file:line and the path."""
     try:
         root, data = _read_yaml(text)
-    except Exception as exc:  # a YAML error of any kind: its position is in its mark
+    except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         raise CatalogError([Problem("yaml", f"not valid YAML: {getattr(exc, 'problem', exc)}", where)]) from exc
@@ -257,6 +261,8 @@ class _Loader:
 
     def metric(self, metric_id: str, spec: Any) -> MetricDef:
         loc: tuple[str | int, ...] = ("metrics", metric_id)
+        if not _METRIC_ID.fullmatch(metric_id):
+            raise self.fail("metric-id", loc, "a metric id is lower-case letters, digits and _ (e.g. recovery_rate)")
         keys = ("zh", "en", "definition", "unit", "better", "table", "numerator", "denominator", "value")
         spec = self.mapping(spec, loc, (*keys, "fallback", "team_pooled"), keys[:6])
         if spec["unit"] not in UNITS:

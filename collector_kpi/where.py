@@ -258,17 +258,16 @@ class _Parser:
 
     def diff(self, unit: DiffUnit, offset: int) -> Diff:
         self.take("(", "punct")
-        names = [self.take(kind="name"), None]
+        start = self.take(kind="name")
         self.take(",", "punct")
-        names[1] = self.take(kind="name")
+        end = self.take(kind="name")
         self.take(")", "punct")
         wanted = "date" if unit == "days" else "datetime"
         columns = []
-        for token in names:
-            assert token is not None
-            column = self.name(token[1], token[2])
+        for _, name, at in (start, end):
+            column = self.name(name, at)
             if not isinstance(column, Column) or column.kind != wanted:
-                raise WhereError(f"{unit}() takes two {wanted} columns; {token[1]} is not one", token[2])
+                raise WhereError(f"{unit}() takes two {wanted} columns; {name} is not one", at)
             columns.append(column)
         return Diff(unit, columns[0], columns[1])
 

@@ -15,11 +15,13 @@ import pytest
 from collector_kpi import load_month, load_scheme
 from collector_kpi.aggregate import month_sums
 from collector_kpi.compile_polars import collector_sums, metric_sums, pooled, value_expr
+from collector_kpi.compile_sql import sums_query, to_sql
 from collector_kpi.definitions import load_catalog
 from collector_kpi.metrics import METRICS
 from collector_kpi.metrics import value_expr as hand_wired_value
 from collector_kpi.sources import MonthData, month_filter
 from tests.conftest import write_scheme
+from tests.test_compile import in_duckdb
 
 CATALOG = load_catalog()
 SAMPLE = Path(__file__).parent.parent / "sample_data"
@@ -181,3 +183,22 @@ def test_fairness_cells_from_the_catalog_equal_today(tiny: Path, rule: str, keys
         expected = today[metric_id].sort(keys, nulls_last=True)
         assert ours.rows() == expected.select(*keys, "num", "den").rows(), metric_id
         assert len(ours) > 2
+
+
+def test_the_catalog_in_sql_gives_today_sums_in_duckdb(tiny: Path) -> None:
+    scheme_path = write_scheme(tiny, f"missing: reweight\nmetrics:\n{EVERY_METRIC}")
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, "2025-03")
+    today = month_sums(scheme, data).collectors
+    needed = CATALOG.columns_needed(CATALOG.metrics)
+    rows = {table: frame.select(needed[table]).collect() for table, frame in _usable_rows(data).items()}
+    connection = in_duckdb(rows)
+    params = _params(scheme_path, data)
+    for metric_id, metric in CATALOG.metrics.items():
+        for role, component in _components(metric_id).items():
+            aggregate = metric_sums(metric)[role]
+            sql = to_sql(sums_query({role: aggregate}, aggregate.table, params))  # type: ignore[arg-type]
+            got = dict(connection.execute(sql).fetchall())
+            expected = dict(today.select("collector_id", component).iter_rows())
+            default = None if aggregate.kind == "lookup" else 0
+            assert {c: got.get(c, default) for c in expected} == expected, f"{metric_id}.{role}"

@@ -192,13 +192,20 @@ _SQL_TYPES = {
 }
 
 
-def _by_duckdb(aggregate: Aggregate) -> dict[str, int | None]:
+def in_duckdb(tables: dict[str, pl.DataFrame]) -> duckdb.DuckDBPyConnection:
+    """An in-process database holding the tables (channel and outcome codes as text)."""
     connection = duckdb.connect()
-    for name, frame in TABLES.items():
+    for name, frame in tables.items():
+        frame = frame.with_columns(pl.col(pl.Enum, pl.Categorical).cast(pl.String))
         columns = ", ".join(f'"{c}" {_SQL_TYPES[dtype.base_type()]}' for c, dtype in frame.schema.items())
         connection.execute(f'CREATE TABLE "{name}" ({columns})')
         slots = ", ".join("?" for _ in frame.columns)
         connection.executemany(f'INSERT INTO "{name}" VALUES ({slots})', frame.rows())
+    return connection
+
+
+def _by_duckdb(aggregate: Aggregate) -> dict[str, int | None]:
+    connection = in_duckdb(TABLES)
     sql = to_sql(sums_query({"x": aggregate}, aggregate.table, PARAMS), "duckdb")
     return dict(sorted(connection.execute(sql).fetchall()))
 

@@ -207,3 +207,9 @@ def test_the_catalog_derives_the_columns_each_table_must_give() -> None:
         "contacts": ["collector_id", "case_id", "contacted_at", "logged_at"],
     }
     assert CATALOG.params_needed(["on_time_rate", "followup_timeliness"]) == ["month_end", "sla_days", "followup_hours"]
+
+
+def test_a_metric_id_is_a_plain_name() -> None:
+    text = HEAD.split("  bad:")[0] + HEAD.split("  bad:")[0].split("metrics:\n")[1].replace("  good:", "  Good Rate:")
+    with pytest.raises(CatalogError, match=r"defs.yaml:14: metrics.Good Rate: a metric id is lower-case letters"):
+        parse_catalog(text, "defs.yaml")
