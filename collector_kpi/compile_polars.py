@@ -162,7 +162,8 @@ def collector_sums(
 
     With more ``keys`` (a segment column, the case id), one row per combination of them: the
     cells a case-mix adjustment or a shrinkage reads. A sum or count a group has no row for is
-    0; a lookup with no value stays null.
+    0; a lookup with no value takes its default param (a monthly amount, once: a period of
+    several months is not multiplied here), or stays null.
     """
     frames = with_coverage(frames, list(sums.values()))
     keys = list(keys)
@@ -172,8 +173,17 @@ def collector_sums(
         parts.append(frames[table].group_by(keys).agg(exprs).collect())
     groups = pl.concat([p.select(keys) for p in parts]).unique()
     out = reduce(lambda acc, part: acc.join(part, on=keys, how="left", nulls_equal=True), parts, groups)
-    zeros = [pl.col(name).fill_null(0) for name, a in sums.items() if a.kind != "lookup"]
-    return out.with_columns(zeros).select(*keys, *sums).sort(keys, nulls_last=True)
+    filled = [pl.col(name).fill_null(pl.lit(_missing(a, params), dtype=pl.Int64)) for name, a in sums.items()]
+    return out.with_columns(filled).select(*keys, *sums).sort(keys, nulls_last=True)
+
+
+def _missing(aggregate: Aggregate, params: ParamValues) -> int | None:
+    """What a group with no row (or no value) holds: 0, or a lookup's default (else none)."""
+    if aggregate.kind != "lookup":
+        return 0
+    # A default param given no value (the scheme sets none) leaves the lookup empty.
+    value = params.get(aggregate.default) if aggregate.default is not None else None
+    return None if value is None else round(float(value) * aggregate.scale)  # type: ignore[arg-type]
 
 
 def pooled(sums: pl.DataFrame, keys: Sequence[str] = ()) -> pl.DataFrame:

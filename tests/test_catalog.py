@@ -202,3 +202,19 @@ def test_the_catalog_in_sql_gives_today_sums_in_duckdb(tiny: Path) -> None:
             expected = dict(today.select("collector_id", component).iter_rows())
             default = None if aggregate.kind == "lookup" else 0
             assert {c: got.get(c, default) for c in expected} == expected, f"{metric_id}.{role}"
+
+
+def test_a_lookup_without_a_value_takes_the_scheme_default(tiny: Path) -> None:
+    roster = tiny / "2025-03" / "roster.csv"
+    roster.write_text(roster.read_text(encoding="utf-8").replace("C,Cy,T2,1000,", "C,Cy,T2,,"), encoding="utf-8")
+    scheme_path = write_scheme(tiny, f"params: {{target_amount: 1500}}\nmissing: reweight\nmetrics:\n{EVERY_METRIC}")
+    scheme = load_scheme(scheme_path)
+    data = load_month(scheme, "2025-03")
+    today = month_sums(scheme, data).collectors
+    target = CATALOG.metrics["target_attainment"].denominator
+    assert target is not None
+    params = _params(scheme_path, data) | {"target_amount": 1500}
+    ours = collector_sums({"den": target}, _usable_rows(data), params)  # type: ignore[arg-type]
+    expected = dict(today.select("collector_id", "target_cents").iter_rows())
+    assert expected["C"] == 150_000  # C's own target is blank: the scheme's
+    assert dict(ours.iter_rows()) == expected
