@@ -16,7 +16,7 @@ from collector_kpi import load_month, load_scheme
 from collector_kpi.aggregate import month_sums
 from collector_kpi.compile_polars import collector_sums, metric_sums, pooled, value_expr
 from collector_kpi.compile_sql import sums_query, to_sql
-from collector_kpi.definitions import load_catalog
+from collector_kpi.definitions import load_catalog, parse_catalog
 from collector_kpi.metrics import METRICS
 from collector_kpi.metrics import value_expr as hand_wired_value
 from collector_kpi.sources import MonthData, month_filter
@@ -218,3 +218,42 @@ def test_a_lookup_without_a_value_takes_the_scheme_default(tiny: Path) -> None:
     expected = dict(today.select("collector_id", "target_cents").iter_rows())
     assert expected["C"] == 150_000  # C's own target is blank: the scheme's
     assert dict(ours.iter_rows()) == expected
+
+
+INDUSTRY = """\
+params:
+  month_end: {type: date, doc: last day of the period}
+metrics:
+  avg_handle_seconds:
+    zh: 平均通话时长
+    en: Average handle time
+    definition: Σ duration_s of connected calls with a duration / their number
+    unit: seconds
+    better: ~
+    table: contacts
+    value: {mean: duration_s, where: "channel = 'call' and outcome = 'connected'"}
+  contacts_per_case:
+    zh: 案均催记数
+    en: Contacts per case
+    definition: contact rows / case rows
+    unit: rate
+    better: ~
+    table: cases
+    numerator: {count: rows, table: contacts}
+    denominator: {count: rows}
+"""
+
+
+def test_industry_measures_the_columns_allow_are_written_in_the_language(tiny: Path) -> None:
+    scheme_path = write_scheme(tiny, f"missing: reweight\nmetrics:\n{EVERY_METRIC}")
+    data = load_month(load_scheme(scheme_path), "2025-03", every_column=True)  # duration_s too
+    rows = _usable_rows(data)
+    catalog = parse_catalog(INDUSTRY, "industry.yaml")
+    values = {}
+    for metric in catalog.metrics.values():
+        sums = collector_sums(metric_sums(metric), rows, _params(scheme_path, data))  # type: ignore[arg-type]
+        values[metric.id] = dict(sums.select("collector_id", value_expr(metric, {"num": "num", "den": "den"})).rows())
+    # Connected calls: A k01 120 s and k03 300 s, B k08 60 s; C's k11 is February's.
+    assert values["avg_handle_seconds"] == {"A": 210.0, "B": 60.0, "C": None}
+    # Contacts / cases: A 6 / 4, B 3 / 3, C 1 / 5 (k11 is February's)
+    assert values["contacts_per_case"] == {"A": 6 / 4, "B": 1.0, "C": 1 / 5}
