@@ -286,7 +286,7 @@ class _Loader:
             fallback,
             bool(spec.get("team_pooled", False)),
         )
-        for ratio, where in ((value, loc), *([(fallback, (*loc, "fallback"))] if fallback else [])):
+        for ratio, where in ((value, (*loc, "unit")), *([(fallback, (*loc, "fallback"))] if fallback else [])):
             self.check_unit(metric.unit, ratio, where)
         return metric
 
@@ -301,9 +301,8 @@ class _Loader:
                 raise self.fail("value-and-ratio", loc, "give value: or numerator: (and denominator:), not both")
             where = (*loc, key) if key else loc
             value = self.mapping(spec["value"], where, ("mean", "where", "table"), ("mean",))
-            mean_of = {"sum": value["mean"], **{k: v for k, v in value.items() if k != "mean"}}
-            count_of = {**mean_of, "sum": None, "count": value["mean"]}
-            return Ratio(self.aggregate(mean_of, where, table), self.aggregate(count_of, where, table))
+            # Σ x / count of x: the mean pools as a ratio of sums.
+            return Ratio(self.aggregate(value, where, table, "sum"), self.aggregate(value, where, table, "count"))
         if "numerator" not in spec:
             raise self.fail("missing-key", loc, "required key 'numerator' (or 'value') is missing")
         numerator = self.aggregate(spec["numerator"], (*loc, "numerator"), table)
@@ -312,20 +311,24 @@ class _Loader:
             denominator = self.aggregate(spec["denominator"], (*loc, "denominator"), table)
         return Ratio(numerator, denominator)
 
-    def aggregate(self, spec: Any, loc: tuple[str | int, ...], table: str) -> Aggregate:
+    def aggregate(
+        self, spec: Any, loc: tuple[str | int, ...], table: str, mean_as: AggregateKind | None = None
+    ) -> Aggregate:
+        """One aggregate; with ``mean_as``, the sum or the count a ``mean`` stands for."""
         kinds = ("sum", "count", "count_distinct", "lookup", "mean")
         spec = self.mapping(spec, loc, (*kinds, "where", "table", "covered_by", "default"), ())
         given = [k for k in kinds if spec.get(k) is not None]
         if len(given) != 1:
             raise self.fail("aggregate", loc, f"give exactly one of {', '.join(kinds[:4])}")
-        kind = given[0]
-        if kind == "mean":
-            raise self.fail("mean-in-ratio", (*loc, kind), "a mean is a ratio itself: write it as value: {mean: …}")
+        key = given[0]
+        if key == "mean" and mean_as is None:
+            raise self.fail("mean-in-ratio", (*loc, key), "a mean is a ratio itself: write it as value: {mean: …}")
+        kind = mean_as if key == "mean" and mean_as is not None else key
         table = self.table(spec["table"], (*loc, "table")) if "table" in spec else table
         if kind == "lookup" and table not in LOOKUP_TABLES:
             raise self.fail("lookup-table", (*loc, "table"), f"a lookup reads {' or '.join(LOOKUP_TABLES)}")
         columns: dict[str, str] = dict(CANONICAL[table])
-        operands = self.operands(kind, spec[kind], (*loc, kind), table, columns)
+        operands = self.operands(kind, spec[key], (*loc, key), table, columns)
         where = None
         if spec.get("where") is not None:
             where = self.condition(str(spec["where"]), (*loc, "where"), table, columns)
@@ -382,7 +385,7 @@ class _Loader:
         den = ratio.denominator.value_kind if ratio.denominator is not None else None
         problem = _unit_problem(unit, num, den)
         if problem:
-            raise self.fail("unit-mismatch", (*loc, "unit") if loc[0] == "metrics" else loc, problem)
+            raise self.fail("unit-mismatch", loc, problem)
 
 
 # What the numerator (and denominator) of each unit may hold; None: no denominator.

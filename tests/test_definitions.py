@@ -108,6 +108,19 @@ def problems(body: str) -> list[str]:
             "unit: rate\nnumerator: {count: rows, covered_by: reviews}\ndenominator: {count: rows}\n",
             "defs.yaml:21: metrics.bad.numerator.covered_by: covered_by matches case ids: reviews has none",
         ),
+        (
+            "unit: points\nvalue: {mean: qa_scor}\n",
+            "defs.yaml:21: metrics.bad.value.mean: 'qa_scor' is neither a column of the table nor a param",
+        ),
+        (
+            "unit: days\nvalue: {mean: 'days(assigned_date, settled_date)', where: 'settled_date <= month_ned'}\n",
+            "defs.yaml:21: metrics.bad.value.where: 'month_ned' is neither a column of the table nor a param",
+        ),
+        (
+            "unit: days\nvalue: {mean: 'days(assigned_date, settled_date)'}\n"
+            "fallback: {mean: knowledge, table: reviews}\n",
+            "defs.yaml:22: metrics.bad.fallback: a days value sums days, not points",
+        ),
     ],
 )
 def test_a_bad_definition_is_named_by_file_line_and_path(body: str, expected: str) -> None:
