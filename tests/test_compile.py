@@ -18,9 +18,10 @@ import polars as pl
 import pytest
 import yaml
 
+from collector_kpi.catalog import parse_catalog
 from collector_kpi.compile_polars import collector_sums
 from collector_kpi.compile_sql import sums_query, to_sql
-from collector_kpi.definitions import Aggregate, parse_catalog
+from collector_kpi.definitions import Aggregate
 from collector_kpi.where import And, Column, Compare, Diff, Flag, InList, IsNull, Literal, Not, Or, Param
 
 # Money in cents, as the reading gives it.
