@@ -20,7 +20,7 @@ value is unknown, and a row whose condition is unknown is not counted). Nothing 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Literal as TypingLiteral
 
@@ -167,18 +167,18 @@ class _Parser:
         return self.tokens[self.at][2]
 
     def condition(self) -> Condition:
-        parts = [self.conjunction()]
-        while self.peek("or", "word"):
-            self.take()
-            parts.append(self.conjunction())
-        return parts[0] if len(parts) == 1 else Or(tuple(parts))
+        return self.chain("or", self.conjunction, Or)
 
     def conjunction(self) -> Condition:
-        parts = [self.negation()]
-        while self.peek("and", "word"):
+        return self.chain("and", self.negation, And)
+
+    def chain(self, word: str, part: Callable[[], Condition], joined: type[And] | type[Or]) -> Condition:
+        """``part (word part)*``: one part alone, or all of them joined."""
+        parts = [part()]
+        while self.peek(word, "word"):
             self.take()
-            parts.append(self.negation())
-        return parts[0] if len(parts) == 1 else And(tuple(parts))
+            parts.append(part())
+        return parts[0] if len(parts) == 1 else joined(tuple(parts))
 
     def negation(self) -> Condition:
         if self.peek("not", "word"):
