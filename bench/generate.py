@@ -163,8 +163,10 @@ class Generator:
         return pl.min_horizontal((u.pow(1.15) * n).floor().cast(pl.Int64), pl.lit(n - 1))
 
     def case_no_of_row(self, row: pl.Expr) -> pl.Expr:
-        """~3% of rows are the second holder of the previous row's case (a transfer)."""
-        transfer = (self.rng.uniform(row, S_TRANSFER) < 0.03) & (row > 0)
+        """~3% of rows are the second holder of the previous row's case (a transfer to
+        another collector: a case is held once per collector)."""
+        other = self.collector_of_row(row) != self.collector_of_row(pl.max_horizontal(row - 1, pl.lit(0)))
+        transfer = (self.rng.uniform(row, S_TRANSFER) < 0.03) & (row > 0) & other
         return pl.when(transfer).then(row - 1).otherwise(row)
 
     def collector_id(self, index: pl.Expr) -> pl.Expr:

@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from .errors import InputError, NoDataError
+from .duplicates import check_queries, settle
+from .errors import InputError, Issue, NoDataError
 from .metrics import COMPONENTS, METRICS, Params, component_exprs, components_for
 from .scheme import Scheme
 from .sources import (
@@ -15,7 +16,6 @@ from .sources import (
     MonthData,
     PathsArg,
     available_columns,
-    has_month_column,
     month_filter,
     normal_text,
     period_bounds,
@@ -87,8 +87,8 @@ _KEYS = {
     "roster": {"collector_id": "the roster"},
 }
 _OPTIONAL = {
-    "cases": ("collector_name", "month"),
-    "contacts": (),
+    "cases": ("collector_name", "month", "case_id"),
+    "contacts": ("contact_id",),  # the contact log's row key, where it has one
     "reviews": ("month",),
     "roster": ("collector_name", "team_id", "active", "target_amount"),
 }
@@ -124,8 +124,10 @@ def load_month(
                 f"{table}: no file given, but {metric} needs it; "
                 f"set inputs.{table}.path in the scheme or pass --{table}"
             )
-        _refuse_copies(table, files)
         spec = scheme.inputs.get(table)
+        data.keys.policies[table] = spec.duplicates
+        if len(months) > 1 and not paths.get(table) and "{month}" in (spec.path or ""):
+            data.keys.file_months[table] = _file_months(scheme, table, months, files)
         columns = dict(_KEYS[table])
         columns.update(wanted)
         if every_column:
@@ -133,8 +135,11 @@ def load_month(
             optional = [c for c in CANONICAL[table] if c not in columns and c in present]
         else:
             optional = [c for c in _OPTIONAL[table] if c not in columns]
-            if "month" in optional and not has_month_column(table, files, spec):
-                optional.remove("month")
+            if "month" in optional or "case_id" in optional:
+                # Read where every file carries them: a missing month or case id would be a
+                # rejected row. (The case id is the cases' row key with the collector id.)
+                present = available_columns(table, files, spec) if table in ("cases", "reviews") else set()
+                optional = [c for c in optional if c not in ("month", "case_id") or c in present]
         ordered = list(columns) + optional
         data.tables[table] = read_table(table, files, spec, ordered, columns)
         if table == "roster":
@@ -145,25 +150,15 @@ def load_month(
     return data
 
 
-def _refuse_copies(table: str, files: list[str]) -> None:
-    """Two files of a table in one folder with the same bytes (`案件 (1).csv`, a 副本) would
-    count twice. (Months in folders of their own may hold the same roster.)"""
+def _file_months(scheme: Scheme, table: str, months: list[str], files: list[str]) -> dict[str, str]:
+    """The month each file of a `{month}` path was read for (the first, if several)."""
     import os
 
-    from .manifest import sha256_file
-
-    by_size: dict[tuple[str, int], list[str]] = {}
-    for file in files:
-        by_size.setdefault((os.path.dirname(file), os.path.getsize(file)), []).append(file)
-    for same_size in by_size.values():
-        seen: dict[str, str] = {}
-        for file in same_size if len(same_size) > 1 else []:
-            digest = sha256_file(file)
-            if digest in seen:
-                raise InputError(
-                    f"{table}: {seen[digest]} and {file} are the same file (a copy?); its rows would count twice"
-                )
-            seen[digest] = file
+    month_of: dict[str, str] = {}
+    for month in months:
+        for file in resolve_paths(scheme, table, [month], None) or []:
+            month_of.setdefault(os.path.realpath(file), month)
+    return {file: month_of.get(os.path.realpath(file), "") for file in files}
 
 
 @dataclass
@@ -177,10 +172,17 @@ class TableStats:
     other_month: int = 0
     blank: int = 0  # rows with nothing in any column read: skipped, and said so
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # The rows of the month dropped as another row holds their key (inputs.<table>.duplicates):
+    # counted in ``read``, so read = used + rejected + duplicates.
+    dropped: Issue | None = None
 
     @property
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
+
+    @property
+    def duplicates(self) -> int:
+        return self.dropped.count if self.dropped is not None else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +193,7 @@ class TableStats:
             "rejected": self.rejected,
             "other_month": self.other_month,
             "blank": self.blank,
+            "duplicates": self.duplicates,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
         }
 
@@ -285,6 +288,10 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     log: dict[str, pl.LazyFrame] = {}  # the contact log's queries, collected together
     if coverage and "groups:contacts" in queries:
         log["groups:contacts"] = queries.pop("groups:contacts")
+    key_rows = {table: _keyed(data, table, frame) for table, frame in frames.items()}
+    for name, query in check_queries(data, key_rows, frames).items():
+        # Each with its table's sums, whose read it shares.
+        (log if f"groups:{name.split(':')[1]}" in log else queries)[name] = query
     # NOTE: the other tables' reads are shared between their queries (CSV cases at 1M rows:
     # −0.4 s of 1.9, as the file is tokenised once, not three times); not the contact
     # log's for the cells, as sharing held its rows in memory.
@@ -316,6 +323,11 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         log["coverage"] = _coverage_query(source, codes, coded=uncoded is not None)
     if log:
         results.update(zip(log, collect_all(list(log.values()), data, share=True, by_sum=by_sum), strict=True))
+    errors, dropped = settle(data, results, key_rows, frames)
+    if errors:
+        raise InputError(errors[0].message)
+    if dropped:  # the month again, without the rows a policy dropped
+        return _month_sums(scheme, data, by_sum)
     if uncoded is not None and codes is not None:
         coded = results["groups:contacts"]
         results["groups:contacts"] = _decode_groups(data, coded, uncoded, codes, components, params, by_sum)
@@ -343,7 +355,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             held[table] = left
             if not blank:  # then every rejected row is one of them
                 listed[table] = left
-    stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
+    stats = {table: _stats_from_groups(data, table, groups[table]) for table in frames}
     rejects = _rejected_rows(data, listed, stats)
     for name, table_stats in stats.items():
         if table_stats.used == 0 and name != "roster":
@@ -374,6 +386,16 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
 
 def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
     return data.tables[table].frame.with_columns(_in_month=_in_month(data, table))
+
+
+def _keyed(data: MonthData, table: str, frame: pl.LazyFrame) -> pl.LazyFrame:
+    """A table's rows for its key check: the fast reading's where the sums read that (its
+    optional ids, as contact_id, are the full reading's), with where each row came from."""
+    if table not in FAST_TABLES:
+        return frame
+    info = data.tables[table]
+    fast = info.frame.select("_file", "_row", *[pl.col(f"_fast_{c}").alias(c) for c in info.columns])
+    return fast.with_columns(_in_month=_in_month(data, table, blank=False))
 
 
 def _group_query(
@@ -590,8 +612,9 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
                         raise error
 
 
-def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> TableStats:
-    stats = TableStats(table, files)
+def _stats_from_groups(data: MonthData, table: str, groups: pl.DataFrame) -> TableStats:
+    stats = TableStats(table, data.tables[table].files, dropped=data.keys.dropped.get(table))
+    stats.read += stats.duplicates
     totals = groups.group_by("_in_month", "_ok").agg(pl.col("_rows").sum())
     for in_month, ok, rows in totals.iter_rows():
         if in_month is None:
@@ -717,17 +740,19 @@ def _fair_cells(
 _EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_row": pl.Int64, "_reject": pl.String})
 
 
-def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
-    """Row accounting alone (read / used / rejected / other month) and the rejected rows."""
+def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, list[Issue]]:
+    """Row accounting alone (read / used / rejected / other month / duplicates), the
+    rejected rows, and the row keys seen twice (errors) or dropped (warnings)."""
     try:
         return _account_rows(data, by_sum=True)
     except _FieldsBeyondHeader:
         return _account_rows(data, by_sum=False)
 
 
-def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame]:
+def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame, list[Issue]]:
     frames = {table: _with_month(data, table) for table in data.tables}
-    queries = {
+    queries = check_queries(data, frames, frames)
+    queries |= {
         f"groups:{table}": frame.group_by("_in_month", "_ok").agg(
             pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else [])
         )
@@ -736,8 +761,13 @@ def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats],
     queries.update(_shape_queries(data, by_sum))
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
     _raise_shape_errors(data, results, by_sum)
-    stats = {table: _stats_from_groups(table, data.tables[table].files, results[f"groups:{table}"]) for table in frames}
-    return stats, _rejected_rows(data, frames, stats)
+    errors, dropped = settle(data, results, frames, frames)
+    if dropped:  # the month again, without the rows a policy dropped
+        stats, rejects, _ = _account_rows(data, by_sum)
+    else:
+        stats = {table: _stats_from_groups(data, table, results[f"groups:{table}"]) for table in frames}
+        rejects = _rejected_rows(data, frames, stats)
+    return stats, rejects, errors + list(data.keys.dropped.values())
 
 
 def collect_all(

@@ -245,6 +245,7 @@ def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --
     listed; None: not warned, as --strict stops on them), and where an estimated K came from
     (fairness.md: "and says so")."""
     lines = [_accounting_line(card.month, card.stats)]
+    lines += [f"warning: {stats.dropped.message}" for stats in card.stats.values() if stats.dropped is not None]
     if card.rejects.height and rejects is not None:
         lines.append(
             f"warning: {card.rejects.height:,} row(s) of {card.month} rejected and left out of every score "
@@ -260,6 +261,8 @@ def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     parts = []
     for table, stats in tables.items():
         text = f"{table} {stats.read:,} read, {stats.used:,} used, {stats.rejected:,} rejected"
+        if stats.duplicates:
+            text += f", {stats.duplicates:,} duplicate(s) dropped"
         skipped = [f"{stats.other_month:,} of other months"] if stats.other_month else []
         skipped += [f"{stats.blank:,} blank"] if stats.blank else []
         if skipped:
@@ -677,7 +680,9 @@ def _print_report(report: Any) -> None:
             issue.severity, issue.type, issue.table or "", issue.column or "", rows, issue.message, issue.file or ""
         )
     out.print(issues)
-    verdict = "errors found: rows were rejected" if not report.valid else "usable, with warnings"
+    verdict = "usable, with warnings"
+    if not report.valid:
+        verdict = "errors found: rows were rejected" if report.rejects.height else "errors found: a row key is repeated"
     out.print(verdict)
 
 

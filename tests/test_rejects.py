@@ -56,11 +56,11 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
     assert target.read_text(encoding="utf-8-sig").splitlines() == [
         "table,source_file,row,reason,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
-        "contacted_at,channel,outcome",
-        f"cases,{cases},4,recovered_amount: not a number,A,T1,n/a,1000,Ann,,,",
-        f"cases,{cases},7,overdue_amount: negative,B,T1,0,'-2000,Bo,,,",
-        f"cases,{cases},12,collector_id: missing value,,T2,0,1000,Cy,,,",
-        f"contacts,{contacts},9,channel: unknown channel,B,,,,,2025-03-09 10:00:00,telegram,connected",
+        "case_id,contacted_at,channel,outcome,contact_id",
+        f"cases,{cases},4,recovered_amount: not a number,A,T1,n/a,1000,Ann,a3,,,,",
+        f"cases,{cases},7,overdue_amount: negative,B,T1,0,'-2000,Bo,b2,,,,",
+        f"cases,{cases},12,collector_id: missing value,,T2,0,1000,Cy,c4,,,,",
+        f"contacts,{contacts},9,channel: unknown channel,B,,,,,,2025-03-09 10:00:00,telegram,connected,k08",
     ]
     # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
     rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}

@@ -1,0 +1,266 @@
+"""Rows that would count twice: two files of a table holding the same rows, and a row key
+seen twice.
+
+(One file reached by two names is read once: see ``sources.resolve_paths``.) Both checks
+are queries collected together with each table's sums, so they share its read; only where
+they find something is a file read again, to confirm a copy or to name the rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Literal
+
+import polars as pl
+
+from .errors import InputError, Issue
+
+if TYPE_CHECKING:
+    from .sources import MonthData, TableData
+
+Policy = Literal["error", "first", "last"]
+
+# The columns naming a row once. A table with a month column is keyed within each month
+# (a case held in February and March is two rows); a contact is made once, whatever the month.
+KEYS: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id", "collector_id"),
+    "contacts": ("contact_id",),
+    "reviews": ("collector_id", "month"),
+    "roster": ("collector_id",),
+}
+SLUGS = {
+    "cases": "duplicate-case-row",
+    "contacts": "duplicate-contact-id",
+    "reviews": "duplicate-review-row",
+    "roster": "duplicate-roster-row",
+}
+_SCOPE = "_scope"  # the month a file was read for, where a `{month}` path spans several months
+
+
+@dataclass
+class RowKeys:
+    """How one month's row keys are checked, and what a policy dropped."""
+
+    # inputs.<table>.duplicates
+    policies: dict[str, Policy] = field(default_factory=dict)
+    # Per table read through a `{month}` path over several months: each file's month. Rows
+    # of a table without a month column are keyed within their file's month, and only
+    # files of one month are compared (months in folders of their own may hold one roster).
+    file_months: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Tables whose rows were checked (a month is checked once, also when scored again).
+    checked: set[str] = field(default_factory=set)
+    # Per table: the warning for the rows its policy dropped.
+    dropped: dict[str, Issue] = field(default_factory=dict)
+
+
+def row_key(table: str, columns: Sequence[str], scoped: bool = False) -> list[str]:
+    """The columns naming a row of ``table`` once; empty where it has no key (a contact log
+    without contact_id). ``scoped``: its files were read for several months."""
+    key = [column for column in KEYS[table] if column in columns]
+    if table == "contacts":
+        return key
+    if "month" in columns and "month" not in key:
+        key.append("month")
+    elif "month" not in columns and scoped:
+        key.append(_SCOPE)
+    return key
+
+
+def check_queries(
+    data: MonthData, keyed: dict[str, pl.LazyFrame], full: dict[str, pl.LazyFrame]
+) -> dict[str, pl.LazyFrame]:
+    """The checks of the tables not checked yet, as queries to collect with their sums.
+
+    ``copies:<table>`` (where a month has several files of the table): each file's
+    fingerprint, a sum of its parsed rows' hashes (row order does not matter), over ``full``
+    (every column read, typed). ``repeats:<table>``: the row keys held by more than one row
+    of the month, over ``keyed`` (``_file``, ``_row``, ``_in_month`` and the key's columns);
+    for a key of one column, ``ordered:<table>`` instead: whether the keys, as read, only
+    ever increase (then none repeats; else `settle` looks for the repeated ones).
+    """
+    queries: dict[str, pl.LazyFrame] = {}
+    for table, info in data.tables.items():
+        if table in data.keys.checked:
+            continue
+        if any(len(files) > 1 for files in _by_month(data, table).values()):
+            row = pl.struct(info.columns)
+            queries[f"copies:{table}"] = (
+                full[table]
+                .filter(~pl.col("_blank"))
+                .group_by("_file")
+                .agg(pl.len().alias("rows"), row.hash(1).sum().alias("h1"), row.hash(2).sum().alias("h2"))
+            )
+        key = row_key(table, info.columns, table in data.keys.file_months)
+        if len(key) == 1:
+            # NOTE: exports list their contacts by id more often than not; checking that each
+            # id is greater than the one before costs next to nothing, where grouping 4M
+            # contact ids cost 0.8 s of CPU (the benchmark's whole run: 5.4 s at 20M contacts).
+            column = pl.col(key[0])
+            rows = _keyed_rows(data, table, keyed[table], key)
+            queries[f"ordered:{table}"] = rows.select((column > column.shift(1)).all().alias("ordered"))
+        elif key:
+            queries[f"repeats:{table}"] = _repeated_keys(data, table, keyed[table], key)
+    return queries
+
+
+def _repeated_keys(data: MonthData, table: str, rows: pl.LazyFrame, key: list[str]) -> pl.LazyFrame:
+    counts = _keyed_rows(data, table, rows, key).group_by(key).agg(pl.len().alias("_count"))
+    return counts.filter(pl.col("_count") > 1).select(key)
+
+
+def settle(
+    data: MonthData,
+    results: dict[str, pl.DataFrame],
+    keyed: dict[str, pl.LazyFrame],
+    full: dict[str, pl.LazyFrame],
+) -> tuple[list[Issue], bool]:
+    """Act on the checks' results: two files holding the same rows stop the run
+    (InputError); a repeated row key is an error Issue (``inputs.<table>.duplicates:
+    error``), or its other rows are dropped from ``data`` (``first``/``last``) with a
+    warning in ``data.keys.dropped``. Returns the errors and whether rows were dropped
+    (then the month is to be summed again).
+    """
+    errors: list[Issue] = []
+    dropped = False
+    for table, info in data.tables.items():
+        if table in data.keys.checked:
+            continue
+        if f"copies:{table}" in results:
+            _refuse_copies(data, table, results[f"copies:{table}"], full[table])
+        data.keys.checked.add(table)
+        key = row_key(table, info.columns, table in data.keys.file_months)
+        found = results.get(f"repeats:{table}")
+        if f"ordered:{table}" in results and not results[f"ordered:{table}"].item():
+            found = _repeated_keys(data, table, keyed[table], key).collect()
+        if found is None or found.is_empty():
+            continue
+        rows = _occurrences(data, table, keyed[table], key, found)
+        policy = data.keys.policies.get(table, "error")
+        if policy == "error":
+            errors.append(_repeat_error(table, key, rows))
+            continue
+        last = pl.len().over(key) - 1
+        drop = rows.filter(pl.col("_n") > 0 if policy == "first" else pl.col("_n") < last)
+        drop_rows(info, drop)
+        data.keys.dropped[table] = _drop_warning(table, key, policy, rows, drop)
+        dropped = True
+    return errors, dropped
+
+
+def drop_rows(info: TableData, rows: pl.DataFrame) -> None:
+    """Leave ``rows`` (``_file``, ``_row``) out of a table, in all its readings."""
+    gone = pl.lit(False)
+    for file, numbers in rows.group_by("_file").agg("_row").sort("_file").iter_rows():
+        gone = gone | ((pl.col("_file") == file) & pl.col("_row").is_in(numbers))
+    info.frame = info.frame.filter(~gone)
+    if info.left is not None:
+        info.left = info.left.filter(~gone)
+
+
+def _by_month(data: MonthData, table: str) -> dict[str, list[str]]:
+    months = data.keys.file_months.get(table, {})
+    groups: dict[str, list[str]] = {}
+    for file in data.tables[table].files:
+        groups.setdefault(months.get(file, ""), []).append(file)
+    return groups
+
+
+def _keyed_rows(data: MonthData, table: str, frame: pl.LazyFrame, key: list[str]) -> pl.LazyFrame:
+    """The month's rows that hold a whole key (a blank row, or one of another month, holds none)."""
+    if _SCOPE in key:
+        months = data.keys.file_months[table]
+        frame = frame.with_columns(
+            pl.col("_file").replace_strict(list(months), list(months.values()), return_dtype=pl.String).alias(_SCOPE)
+        )
+    whole = pl.all_horizontal([pl.col(column).is_not_null() for column in key])
+    return frame.filter(pl.col("_in_month").fill_null(False) & whole)
+
+
+def _occurrences(data: MonthData, table: str, frame: pl.LazyFrame, key: list[str], found: pl.DataFrame) -> pl.DataFrame:
+    """Every row of the repeated keys, by file path then row, with ``_n``: its place
+    among the rows of its key."""
+    rows = (
+        _keyed_rows(data, table, frame, key)
+        .join(found.lazy(), on=key, how="semi")
+        .select(*key, "_file", "_row")
+        .collect()
+    )
+    return rows.sort("_file", "_row").with_columns(pl.int_range(pl.len()).over(key).alias("_n"))
+
+
+def _describe(key: list[str], row: dict[str, object]) -> str:
+    return ", ".join(f"{column} {row[column]!s}" for column in key if column != _SCOPE)
+
+
+def _repeat_error(table: str, key: list[str], rows: pl.DataFrame) -> Issue:
+    """The first repeated key (by where it is first seen), its first two rows named."""
+    first = rows.row(0, named=True)
+    same = rows.filter(pl.all_horizontal([pl.col(c) == first[c] for c in key]))
+    second = same.row(1, named=True)
+    keys = rows.filter(pl.col("_n") == 1).height
+    more = f" ({keys:,} keys are repeated)" if keys > 1 else ""
+    message = (
+        f"{table}: the same {' + '.join(c for c in key if c != _SCOPE)} ({_describe(key, first)}) is in "
+        f"{first['_file']} row {first['_row']} and {second['_file']} row {second['_row']}{more}; "
+        f"a row must count once: fix the export, or set inputs.{table}.duplicates to first or last"
+    )
+    examples = same.head(2)
+    return Issue(
+        type=SLUGS[table],
+        message=message,
+        severity="error",
+        table=table,
+        file=first["_file"] if examples["_file"].n_unique() == 1 else None,
+        column=key[0],
+        rows=tuple(examples["_row"].to_list()),
+        count=rows.height,
+    )
+
+
+def _drop_warning(table: str, key: list[str], policy: Policy, rows: pl.DataFrame, drop: pl.DataFrame) -> Issue:
+    first = drop.row(0, named=True)
+    kept = rows.join(drop.select("_file", "_row"), on=["_file", "_row"], how="anti")
+    keeper = kept.filter(pl.all_horizontal([pl.col(c) == first[c] for c in key])).row(0, named=True)
+    message = (
+        f"{table}: {drop.height:,} duplicate row(s) dropped, as inputs.{table}.duplicates is {policy} "
+        f"(first: {first['_file']} row {first['_row']}, {_describe(key, first)}, "
+        f"also in {keeper['_file']} row {keeper['_row']}, which is kept)"
+    )
+    return Issue(
+        type="duplicate-rows-dropped",
+        message=message,
+        severity="warning",
+        table=table,
+        file=first["_file"] if drop["_file"].n_unique() == 1 else None,
+        column=key[0],
+        rows=tuple(drop["_row"].head(5).to_list()),
+        count=drop.height,
+    )
+
+
+def _refuse_copies(data: MonthData, table: str, prints: pl.DataFrame, full: pl.LazyFrame) -> None:
+    """Two files of one month whose parsed rows are the same (whatever their encoding, BOM,
+    line ends or format) would count twice: an InputError naming both."""
+    columns = data.tables[table].columns
+    months = data.keys.file_months.get(table, {})
+    candidates: dict[tuple[str, int, int, int], list[str]] = {}
+    for file, rows, h1, h2 in prints.sort("_file").iter_rows():
+        if rows:
+            candidates.setdefault((months.get(file, ""), rows, h1, h2), []).append(file)
+    for files in candidates.values():
+        read: dict[str, pl.DataFrame] = {}
+        for index, file in enumerate(files):
+            # NOTE: a fingerprint match is confirmed on the rows themselves before the run stops.
+            read[file] = (
+                full.filter((pl.col("_file") == file) & ~pl.col("_blank"))
+                .select(columns)
+                .collect()
+                .sort(columns, nulls_last=True)
+            )
+            for other in files[:index]:
+                if read[other].equals(read[file]):
+                    raise InputError(
+                        f"{table}: {other} and {file} hold the same {read[file].height:,} rows (a copy, or one "
+                        "export saved again in another encoding or format?); they would count twice: remove one"
+                    )
