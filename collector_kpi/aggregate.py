@@ -288,7 +288,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     log: dict[str, pl.LazyFrame] = {}  # the contact log's queries, collected together
     if coverage and "groups:contacts" in queries:
         log["groups:contacts"] = queries.pop("groups:contacts")
-    key_rows = {table: _keyed(data, table, frame) for table, frame in frames.items()}
+    key_rows = {table: fast.get(table, frame) for table, frame in frames.items()}
     for name, query in check_queries(data, key_rows, frames).items():
         # Each with its table's sums, whose read it shares.
         (log if f"groups:{name.split(':')[1]}" in log else queries)[name] = query
@@ -386,16 +386,6 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
 
 def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
     return data.tables[table].frame.with_columns(_in_month=_in_month(data, table))
-
-
-def _keyed(data: MonthData, table: str, frame: pl.LazyFrame) -> pl.LazyFrame:
-    """A table's rows for its key check: the fast reading's where the sums read that (its
-    optional ids, as contact_id, are the full reading's), with where each row came from."""
-    if table not in FAST_TABLES:
-        return frame
-    info = data.tables[table]
-    fast = info.frame.select("_file", "_row", *[pl.col(f"_fast_{c}").alias(c) for c in info.columns])
-    return fast.with_columns(_in_month=_in_month(data, table, blank=False))
 
 
 def _group_query(

@@ -215,7 +215,8 @@ class TableData:
         typo, a missing value) go through ``frame``'s full per-row reading, so no result
         depends on which path a row took.
         """
-        return self.frame.select(*[pl.col(f"_fast_{c}").alias(c) for c in self.columns], "_fast", "_line_bytes")
+        fast = [pl.col(f"_fast_{c}").alias(c) for c in self.columns]
+        return self.frame.select(*fast, "_fast", "_line_bytes", "_file", "_row")
 
     def line_bytes(self) -> int | None:
         """What the rows' ``_line_bytes`` add up to when every line of the files checked by
