@@ -425,7 +425,9 @@ def _group_query(
         if "active" in columns:
             aggs.append(pl.col("active").fill_null(True).all())
         if "target_amount" in columns:
-            # All targets missing is no target (null), not a target of 0.
+            # A collector has one roster row a month (a repeated one stops the run or is
+            # dropped, see duplicates.py): the sum adds the months of a period read month by
+            # month, never two rows of one month. All targets missing is no target (null), not 0.
             target = pl.col("target_amount")
             aggs.append(pl.when(target.is_not_null().any()).then(target.sum()).alias("target_cents"))
     else:

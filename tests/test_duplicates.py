@@ -106,6 +106,13 @@ def test_each_month_of_a_period_may_hold_the_same_rows(tmp_path: Path) -> None:
     glob = str(tmp_path / "*" / "roster.csv")
     with pytest.raises(InputError, match="hold the same 4 rows"):
         month_sums(scheme, load_month(scheme, "2025-02..2025-03", {"roster": glob}))
+    # … and where they differ, each collector twice: their targets would add up (and count for each month)
+    february = tmp_path / "2025-02" / "roster.csv"
+    february.write_text(february.read_text(encoding="utf-8").replace("D,Di,T2,1000", "D,Di,T2,1500"), encoding="utf-8")
+    with pytest.raises(
+        InputError, match=f"roster: the same collector_id \\(collector_id A\\) is in {february} row 2 and"
+    ):
+        month_sums(scheme, load_month(scheme, "2025-02..2025-03", {"roster": glob}))
 
 
 def test_a_dropped_row_is_dropped_once_when_scored_again(tiny: Path) -> None:
