@@ -15,7 +15,7 @@ own hash or RNG. No per-row Python. Contacts are produced in chunks by the strea
 
 Shape (scaled with ``--cases``): one collector per ~500 case rows (2,000 at 1M), 20
 collectors per team (100 teams at 1M), 1% roster-only collectors (a few inactive), ~3% of
-case rows are a second holder of a transferred case (same case_id, another row), ~10% of
+case rows are a second holder of a transferred case (same case_id, another collector), ~10% of
 case rows are "quiet" (contacted only by someone else), ~1% of contacts fall outside the
 month, some logged_at exactly 24 h after contacted_at (the follow-up boundary).
 """

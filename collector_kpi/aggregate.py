@@ -289,7 +289,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     if coverage and "groups:contacts" in queries:
         log["groups:contacts"] = queries.pop("groups:contacts")
     key_rows = {table: fast.get(table, frame) for table, frame in frames.items()}
-    for name, query in check_queries(data, key_rows, frames).items():
+    for name, query in check_queries(data, key_rows).items():
         # Each with its table's sums, whose read it shares.
         (log if f"groups:{name.split(':')[1]}" in log else queries)[name] = query
     # NOTE: the other tables' reads are shared between their queries (CSV cases at 1M rows:
@@ -323,7 +323,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         log["coverage"] = _coverage_query(source, codes, coded=uncoded is not None)
     if log:
         results.update(zip(log, collect_all(list(log.values()), data, share=True, by_sum=by_sum), strict=True))
-    errors, dropped = settle(data, results, key_rows, frames)
+    errors, dropped = settle(data, results, key_rows, frames, fast)
     if errors:
         raise InputError(errors[0].message)
     if dropped:  # the month again, without the rows a policy dropped
@@ -743,7 +743,7 @@ def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, 
 
 def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame, list[Issue]]:
     frames = {table: _with_month(data, table) for table in data.tables}
-    queries = check_queries(data, frames, frames)
+    queries = check_queries(data, frames)
     queries |= {
         f"groups:{table}": frame.group_by("_in_month", "_ok").agg(
             pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else [])
