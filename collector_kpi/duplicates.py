@@ -1,9 +1,10 @@
 """Rows that would count twice: two files of a table holding the same rows, and a row key
 seen twice.
 
-(One file reached by two names is read once: see ``sources.resolve_paths``.) Both checks
-are queries collected together with each table's sums, so they share its read; only where
-they find something is a file read again, to confirm a copy or to name the rows.
+(One file reached by two names is read once: see ``sources.resolve_paths``.) The key
+checks are queries collected together with each table's sums, so they share its read; only
+where they find something is a file read again, to name the rows. Copies are looked for
+among a month's files with as many rows only (see `_refuse_copies`).
 """
 
 from __future__ import annotations
