@@ -53,6 +53,10 @@ class InputSpec(_Model):
         default_factory=dict,
         description="canonical datetime column → [date column, time column] to join with a space",
     )
+    duplicates: Literal["error", "first", "last"] = Field(
+        "error",
+        description="a row key seen twice: stop (`error`), or keep its `first` or `last` row (by file path, then row)",
+    )
 
     @field_validator("values", mode="before")
     @classmethod

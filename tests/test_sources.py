@@ -812,3 +812,32 @@ def test_a_code_mapped_to_null_is_a_missing_value(tmp_path: Path) -> None:
     assert "None" not in card.table("collector")["collector_id"].to_list()
     assert card.rejects["_reject"].to_list() == ["collector_id: missing value"]
     assert card.cell_rejects["_reject"].to_list() == ["channel: missing value"]
+
+
+def test_one_file_reached_by_two_names_is_read_once(tmp_path: Path) -> None:
+    import os
+
+    from collector_kpi.sources import resolve_paths
+
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    cases = folder / "cases.csv"
+    cases.write_text(CASES, encoding="utf-8")
+    (tmp_path / "latest").symlink_to("2025-03")  # a `latest` link to the month's folder
+    os.link(cases, folder / "cases-hard.csv")  # a hard link: one file, two names
+    (folder / "other.csv").write_text(CASES.replace("a1,", "z1,"), encoding="utf-8")
+    scheme = load_scheme(_scheme_file(tmp_path))
+    glob = tmp_path / "2025-03" / ".." / "latest" / "*.csv"
+    given = [str(cases), str(tmp_path / "latest" / "cases.csv"), str(glob)]
+    # each file under the first name it is reached by
+    assert resolve_paths(scheme, "cases", ["2025-03"], given) == [str(cases), str(glob.parent / "other.csv")]
+    # a `**` glob through the folder and through the link to it: four names, one file (the first name sorted)
+    assert resolve_paths(scheme, "cases", ["2025-03"], str(tmp_path / "**" / "cases*.csv")) == [
+        str(folder / "cases-hard.csv")
+    ]
+
+
+def _scheme_file(root: Path) -> Path:
+    path = root / "scheme.yaml"
+    path.write_text(TINY_SCHEME + GRADES, encoding="utf-8")
+    return path
