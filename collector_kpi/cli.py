@@ -6,7 +6,7 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -59,8 +59,10 @@ class _PlainStderr:
     is_terminal = False
 
     def print(self, text: str, **_: Any) -> None:
+        from .terminal import printable_lines
+
         if sys.stderr is not None:
-            sys.stderr.write(f"{text}\n")
+            sys.stderr.write(f"{printable_lines(text)}\n")
 
 
 def _stderr() -> Console | _PlainStderr:
@@ -69,7 +71,14 @@ def _stderr() -> Console | _PlainStderr:
         return _PlainStderr()
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    from .terminal import printable_lines
+
+    class Stderr(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            # Messages quote the data (a value, a file name): never a control sequence.
+            super().print(*(printable_lines(o) if isinstance(o, str) else o for o in objects), **options)
+
+    return Stderr(stderr=True, highlight=False)
 
 
 def _stdout() -> Console:
@@ -217,9 +226,12 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
         seen[where] = option
 
 
-def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> dict[str, bytes]:
+def _handle_rejects(
+    rejects: Any, path: Path | None, strict: bool, inputs: list[str], write: Any = None
+) -> dict[str, bytes]:
     """Write the rejected rows where asked (returned as path → bytes, for the manifest);
-    with --strict any rejected row stops the run."""
+    with --strict any rejected row stops the run. ``write(path, payload)``: how (by default
+    on its own, not as one of a set of outputs)."""
     from . import render
     from .errors import InputError
 
@@ -227,7 +239,10 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
     if path is not None:
         frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
         written[str(path)] = render.to_csv(frame, bom=True)
-        render.write_atomic(path, written[str(path)], protected=inputs)
+        if write is not None:
+            write(path, written[str(path)])
+        else:
+            render.write_atomic(path, written[str(path)], protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
@@ -358,9 +373,10 @@ def score(
     if output is not None and str(output) == "-":
         output = None  # the usual spelling of stdout
     paths = _paths(cases, contacts, reviews, roster)
-    with _guard(debug), _input_hashes(output is not None or manifest is not None, paths) as hashes:
+    with _guard(debug), _input_hashes(output is not None or manifest is not None, paths) as hashes, ExitStack() as held:
         from . import render
         from .errors import KpiError, OutputError
+        from .manifest import files_read
 
         format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
@@ -370,13 +386,16 @@ def score(
                 raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths, hashes.add if hashes is not None else None)
-        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
         _stderr().print(_summary(card, listed), markup=False, soft_wrap=True)
-        _check_targets({**written, "--rejects": rejects}, inputs)
-        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths)
+        inputs = files_read(card, scheme_path, previous)
+        if hashes is not None:
+            hashes.add(inputs)
+        _check_targets({**written, "--rejects": rejects}, inputs)
+        unit = held.enter_context(_output_set(output, rejects, written["--manifest"], inputs))
+        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs, unit.write)
         language = _lang(lang, card)
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
@@ -405,7 +424,7 @@ def score(
                 tables,
                 card.scheme,
                 floor=card.floor,
-                manifest=_manifest(card, scheme_path, {}, level, format, hashes),
+                manifest=_manifest(card, scheme_path, {}, level, format, hashes, previous),
                 # headers stay the contract's ids unless a language is asked for
                 lang=language if (lang or card.scheme.lang) else None,
             )
@@ -415,19 +434,20 @@ def score(
             payload = render.WRITERS[format.value](frame)
         if output is None:
             if payload:
-                sys.stdout.buffer.write(payload)
+                from .terminal import on_terminal
+
+                sys.stdout.buffer.write(on_terminal(payload))
                 sys.stdout.flush()
         else:
-            render.write_atomic(output, payload, protected=inputs)
+            unit.write(output, payload)
             _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
-        if output is not None or manifest is not None:
+        if unit.manifest is not None:
             from .manifest import manifest_bytes
 
-            target = manifest or Path(f"{output}.manifest.json")
             outputs = ({str(output): payload} if output is not None else {}) | rejects_written
-            record = _manifest(card, scheme_path, outputs, level, format, hashes)
-            render.write_atomic(target, manifest_bytes(record), protected=inputs)
-            _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+            record = _manifest(card, scheme_path, outputs, level, format, hashes, previous)
+            unit.write_manifest(manifest_bytes(record))
+            _stderr().print(f"wrote {unit.manifest}", markup=False, soft_wrap=True)
 
 
 # The format a file name asks for.
@@ -501,10 +521,26 @@ def _manifest(
     level: Level,
     format: Format,
     hashes: Any = None,
+    previous: Scorecard | None = None,
 ) -> Any:
     from .manifest import build_manifest
 
-    return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes)
+    return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes, previous)
+
+
+def _output_set(output: Path | None, rejects: Path | None, manifest: Path | None, inputs: list[str]) -> Any:
+    """The files `score` writes, with their manifest, as one unit (see writing.OutputSet); a
+    manifest left beside the output under its usual name goes too when another is asked for."""
+    from .writing import OutputSet
+
+    usual = Path(f"{output}.manifest.json") if output is not None else None
+    return OutputSet(
+        [p for p in (output, rejects) if p is not None],
+        manifest,
+        protected=inputs,
+        stale=[usual] if usual is not None and manifest is not None and usual.resolve() != manifest.resolve() else [],
+        on_wait=lambda target: _stderr().print(f"waiting for another run writing {target}", markup=False),
+    )
 
 
 def _captured(renderable: Any) -> bytes:
@@ -543,7 +579,9 @@ def report(
         card = _run(_period(month, quarter), scheme_path, paths)
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         previous = _compared(card, compare, scheme_path, paths)
-        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
+        from .manifest import files_read
+
+        inputs = files_read(card, scheme_path, previous)
         _check_targets({"--output": output}, inputs)
         html = render_html(card, previous, _lang(lang, card))
         render.write_atomic(output, html.encode("utf-8"), protected=inputs)
@@ -595,11 +633,13 @@ def explain(
             if deltas is not None:
                 data["compared_with"] = previous.month
                 data["deltas"] = deltas.to_dicts()
-            typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            _echo(json.dumps(data, ensure_ascii=False, indent=2))
         elif format is CatalogFormat.markdown:
-            sys.stdout.buffer.write(render.explain_markdown(result))
+            from .terminal import on_terminal
+
+            sys.stdout.buffer.write(on_terminal(render.explain_markdown(result)))
             if deltas is not None:
-                sys.stdout.buffer.write(render.deltas_markdown(deltas, previous.month))
+                sys.stdout.buffer.write(on_terminal(render.deltas_markdown(deltas, previous.month)))
         else:
             _stdout().print(render.explain_table(result))
             if deltas is not None:
@@ -641,15 +681,26 @@ def validate(
         if format is ReportFormat.json:
             import json
 
-            typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+            _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:
             _print_report(report)
     if not report.valid:
         raise typer.Exit(code=1)
 
 
+def _echo(text: str) -> None:
+    """Print a text output (JSON): as it is to a file or a pipe, printable on a terminal."""
+    from .terminal import on_terminal
+
+    sys.stdout.buffer.write(on_terminal(f"{text}\n".encode()))
+    sys.stdout.flush()
+
+
 def _print_report(report: Any) -> None:
     from rich.table import Table
+    from rich.text import Text
+
+    from .terminal import printable
 
     out = _stdout()
     tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
@@ -662,7 +713,7 @@ def _print_report(report: Any) -> None:
             f"{stats.used:,}",
             f"{stats.rejected:,}",
             f"{stats.other_month:,}",
-            ", ".join(stats.files),
+            Text(printable(", ".join(stats.files))),
         )
     out.print(tables)
     if not report.issues:
@@ -673,9 +724,16 @@ def _print_report(report: Any) -> None:
         issues.add_column(column)
     for issue in report.issues:
         rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
-        issues.add_row(
-            issue.severity, issue.type, issue.table or "", issue.column or "", rows, issue.message, issue.file or ""
+        cells = (
+            issue.severity,
+            issue.type,
+            issue.table or "",
+            issue.column or "",
+            rows,
+            issue.message,
+            issue.file or "",
         )
+        issues.add_row(*(Text(printable(cell)) for cell in cells))
     out.print(issues)
     verdict = "errors found: rows were rejected" if not report.valid else "usable, with warnings"
     out.print(verdict)
@@ -734,6 +792,8 @@ def main() -> None:
     # already written and closed (render.write_atomic); the exit handlers still run (they
     # remove the transcoded copies of GBK files), then stdout and stderr are flushed.
     atexit._run_exitfuncs()
+    from .errors import KpiError
+
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
@@ -742,6 +802,9 @@ def main() -> None:
             sys.stdout.flush()
     except BrokenPipeError:  # the reader went away after the last write
         code = 128 + 13
+    except KpiError as exc:  # a full disk found by the last write (terminal.guard_stdout)
+        _stderr().print(f"Error: {exc.message}")
+        code = exc.exit_code
     if sys.stderr is not None:
         sys.stderr.flush()
     os._exit(code or 0)

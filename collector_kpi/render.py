@@ -5,16 +5,14 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .errors import OutputError
 from .metrics import METRICS
+from .terminal import markdown_cell, printable
+from .writing import write_atomic as write_atomic  # where the outputs have always been written from
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,7 +68,8 @@ def display_columns(frame: pl.DataFrame, level: str, metric_ids: list[str], lang
 
 
 def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: str = "en") -> list[str]:
-    """One scorecard row formatted for people, matching :func:`display_columns`."""
+    """One scorecard row formatted for people, matching :func:`display_columns`; text from
+    the data is :func:`~collector_kpi.terminal.printable`."""
     from .labels import movement_label
 
     if level == "collector":
@@ -93,22 +92,24 @@ def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: 
     if row.get("gates"):
         notes.append(f"gate: {row['gates']}")
     cells.append("; ".join(n for n in notes if n))
-    return cells
+    return [printable(cell) for cell in cells]
 
 
 def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: str, lang: str = "en") -> Any:
-    """The scorecard as a rich Table: ranked rows first, then the ineligible with why."""
+    """The scorecard as a rich Table: ranked rows first, then the ineligible with why.
+    Cells are plain text: a name such as ``[link=…]`` is shown, not read as rich markup."""
     from rich.cells import cell_len
     from rich.table import Table
+    from rich.text import Text
 
-    table = Table(title=title, title_justify="left", header_style="bold")
+    table = Table(title=Text(printable(title)), title_justify="left", header_style="bold")
     rows = [display_cells(row, level, metric_ids, lang) for row in frame.iter_rows(named=True)]
     for index, (header, justify) in enumerate(display_columns(frame, level, metric_ids, lang)):
         # Values are never cut: a column is at least as wide as its widest value.
         widest = max((cell_len(cells[index]) for cells in rows), default=1)
         table.add_column(header, justify=justify, min_width=widest, overflow="fold")  # type: ignore[arg-type]
     for row, cells in zip(frame.iter_rows(named=True), rows, strict=True):
-        table.add_row(*cells, style=None if row["eligible"] else "dim")
+        table.add_row(*map(Text, cells), style=None if row["eligible"] else "dim")
     return table
 
 
@@ -157,46 +158,11 @@ def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str, lang: st
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in frame.iter_rows(named=True):
         cells = display_cells(row, level, metric_ids, lang)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append("| " + " | ".join(map(markdown_cell, cells)) + " |")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 WRITERS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "json": to_json, "parquet": to_parquet}
-
-
-def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    target = path.resolve()
-    for other in protected or []:
-        try:
-            if Path(other).resolve() == target:
-                raise OutputError(f"{path}: refusing to overwrite an input file")
-        except OSError:
-            continue
-    if target.is_dir():
-        raise OutputError(f"{path}: is a directory")
-    if not target.parent.is_dir():
-        raise OutputError(f"{path}: folder {target.parent} does not exist")
-    try:
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    try:
-        # mkstemp makes the file private; give it the mode any new file gets here.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _amount(metric_id: str, value: float | None, which: str) -> str:
@@ -320,18 +286,19 @@ def explain_table(exp: Any) -> Any:
             column, footer=footer, justify="right" if column in ("score", "weight", "points", "rank") else "left"
         )
     for line in exp.metrics:
-        table.add_row(*_explain_cells(exp, line))
-    return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_fair_lines(exp) + _lever_lines(exp))))
+        table.add_row(*(Text(printable(cell)) for cell in _explain_cells(exp, line)))
+    above, below = _headline(exp), _fair_lines(exp) + _lever_lines(exp)
+    return Group(Text("\n".join(map(printable, above))), table, Text("\n".join(map(printable, below))))
 
 
 def explain_markdown(exp: Any) -> bytes:
-    lines = [f"### {_headline(exp)[0]}", ""]
-    lines += [f"- {text}" for text in _headline(exp)[1:]]
+    lines = [f"### {markdown_cell(_headline(exp)[0])}", ""]
+    lines += [f"- {markdown_cell(text)}" for text in _headline(exp)[1:]]
     lines += ["", "| " + " | ".join(EXPLAIN_COLUMNS) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
     for line in exp.metrics:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line)) + " |")
+        lines.append("| " + " | ".join(map(markdown_cell, _explain_cells(exp, line))) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
-    lines += ["", *_fair_lines(exp), *_lever_lines(exp), ""]
+    lines += ["", *map(markdown_cell, _fair_lines(exp) + _lever_lines(exp)), ""]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -371,5 +338,5 @@ def deltas_table(deltas: pl.DataFrame, previous: str) -> Any:
 def deltas_markdown(deltas: pl.DataFrame, previous: str) -> bytes:
     lines = [f"#### against {previous}", "", "| " + " | ".join(DELTA_COLUMNS) + " |"]
     lines.append("|" + "|".join("---" for _ in DELTA_COLUMNS) + "|")
-    lines += ["| " + " | ".join(_delta_cells(row)) + " |" for row in deltas.iter_rows(named=True)]
+    lines += ["| " + " | ".join(map(markdown_cell, _delta_cells(row))) + " |" for row in deltas.iter_rows(named=True)]
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -41,6 +41,8 @@ class Scorecard:
     reconciliation: dict[str, Any] = field(default_factory=dict)
     # Per fair metric: the credibility constant used and how it was found.
     fairness: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Files of other months read for a trailing reference: month, table, path.
+    references: list[dict[str, str]] = field(default_factory=list)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams

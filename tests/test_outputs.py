@@ -10,7 +10,6 @@ import random
 import signal
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 from pathlib import Path
@@ -123,7 +122,9 @@ def test_manifest_hashes_files_named_on_the_command_line(tiny: Path, monkeypatch
     assert set(listed) == {"cases", "contacts", "reviews", "roster"}
     for entry in listed.values():
         assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
-    assert sorted(hashed) == sorted(e["path"] for e in listed.values())
+    # The scheme file's bytes are hashed too, once.
+    assert manifest["scheme"]["file_sha256"] == hashlib.sha256(scheme.read_bytes()).hexdigest()
+    assert sorted(hashed) == sorted([*(e["path"] for e in listed.values()), str(scheme)])
 
 
 class _Recorded:
@@ -333,12 +334,12 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: p
     assert [p.name for p in tmp_path.iterdir()] == ["card.csv"]
 
 
-@pytest.mark.parametrize("failing", ["mkstemp", "fsync"])
+@pytest.mark.parametrize("failing", ["open", "fsync", "replace"])
 def test_a_write_the_system_refuses_is_our_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
     def refused(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile if failing == "mkstemp" else os, failing, refused)
+    monkeypatch.setattr(os, failing, refused)
     with pytest.raises(OutputError, match=r"card.csv: cannot write \(Permission denied\)"):
         write_atomic(tmp_path / "card.csv", b"rows")
     assert list(tmp_path.iterdir()) == []
