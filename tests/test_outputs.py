@@ -25,7 +25,7 @@ from collector_kpi.cli import app
 from collector_kpi.errors import OutputError
 from collector_kpi.manifest import _Stopped, sha256_file
 from collector_kpi.render import to_csv, write_atomic
-from tests.conftest import write_scheme
+from tests.conftest import write_month, write_scheme
 from tests.test_scoring import MIXED
 
 ROOT = Path(__file__).parent.parent
@@ -430,3 +430,56 @@ def test_a_change_that_rounds_to_zero_has_no_sign() -> None:
         "-2.0",
         "—",
     ]
+
+
+TRAILING = MIXED.replace(
+    "recovery_rate: {weight: 40, score: {method: range, floor: 0.1, ceiling: 0.5}}",
+    "recovery_rate:\n    weight: 40\n    score: {method: range, floor: 0.1, ceiling: 0.5}\n"
+    "    adjust: {segments: [dpd_bucket], reference: trailing, months: 1}",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "options", "role"),
+    [(MIXED, ["--compare", "2025-02"], "compare"), (TRAILING, [], "trailing")],
+)
+def test_files_of_another_month_are_listed_and_never_written_over(
+    tiny: Path, body: str, options: list[str], role: str
+) -> None:
+    write_month(tiny, "2025-02")
+    scheme = write_scheme(tiny, body)
+    assert ("reference: trailing" in scheme.read_text()) == (role == "trailing")
+    earlier = tiny / "2025-02" / "cases.csv"
+    before = earlier.read_bytes()
+    args = ["score", "-m", "2025-03", "-c", str(scheme), *options]
+    refused = CliRunner().invoke(app, [*args, "-f", "csv", "-o", str(earlier)])
+    assert refused.exit_code == 2
+    assert f"--output {earlier}: refusing to overwrite an input file" in refused.stderr
+    assert earlier.read_bytes() == before
+    run_score(*args[1:], "-o", str(tiny / "card.csv"))
+    references = json.loads((tiny / "card.csv.manifest.json").read_text())["references"]
+    listed = {Path(e["path"]).resolve(): e for e in references}
+    assert earlier.resolve() in listed
+    for entry in references:
+        assert (entry["role"], entry["month"]) == (role, "2025-02")
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    assert {e["table"] for e in references} == {"cases", "contacts", "reviews", "roster"}
+
+
+def test_a_manifest_only_run_lists_no_references(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    target = tiny / "audit.json"
+    run_score("-m", "2025-03", "-c", str(scheme), "-f", "json", "--manifest", str(target))
+    record = json.loads(target.read_text())
+    assert record["references"] == []
+    assert record["scheme"]["file_sha256"] == hashlib.sha256(scheme.read_bytes()).hexdigest()
+
+
+def test_a_manifest_asked_elsewhere_removes_the_one_beside_the_output(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    out, usual, asked = tiny / "card.csv", tiny / "card.csv.manifest.json", tiny / "audit.json"
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out))
+    assert usual.is_file()
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out), "--top", "1", "--manifest", str(asked))
+    assert not usual.exists()  # it described the card before this one
+    assert json.loads(asked.read_text())["outputs"][0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
