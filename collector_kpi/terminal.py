@@ -14,8 +14,6 @@ import os
 import re
 import sys
 
-from .errors import OutputError
-
 # C0 controls, DEL, C1 controls, the bidi marks, embeddings, overrides and isolates, and the
 # Unicode line and paragraph separators. A zero-width joiner stays: emoji are made with it.
 _UNSAFE = "\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
@@ -51,13 +49,10 @@ def markdown_cell(text: str) -> str:
     return printable(text).translate(_MARKDOWN)
 
 
-class StdoutError(OutputError):
-    """Standard output cannot be written (closed, or its disk full)."""
-
-
 class _Stdout(io.RawIOBase):
-    """File descriptor 1 (None where it was closed), whose write errors are ours: the first
-    says what went wrong, the later ones write nothing (the run is stopping)."""
+    """File descriptor 1 (None where it was closed), whose write errors are ours (an
+    OutputError): the first says what went wrong, the later ones write nothing (the run is
+    stopping)."""
 
     def __init__(self, fd: int | None) -> None:
         super().__init__()
@@ -79,23 +74,27 @@ class _Stdout(io.RawIOBase):
         size = len(memoryview(data))
         if self._failed:
             return size
+        # NOTE: errors is imported here, not above: this module is imported before the
+        # input files' hashing is begun, and errors' imports (dataclasses) would delay it.
+        from .errors import OutputError
+
         if self._fd is None:
             self._failed = True
-            raise StdoutError("stdout is closed; nothing can be printed (give --output FILE, or leave stdout open)")
+            raise OutputError("stdout is closed; nothing can be printed (give --output FILE, or leave stdout open)")
         try:
             return os.write(self._fd, data)
         except BrokenPipeError:
             raise  # the reader went away: stopped quietly by the command line
         except OSError as exc:
             self._failed = True
-            raise StdoutError(f"stdout: cannot write ({exc.strerror or exc})") from None
+            raise OutputError(f"stdout: cannot write ({exc.strerror or exc})") from None
 
 
 def guard_stdout() -> None:
     """Set up the standard streams before anything is printed.
 
     - stdout writes a character its encoding lacks (an emoji on a GBK console) as ``?``;
-    - a write that fails (stdout closed, or a full disk) is a :class:`StdoutError`;
+    - a write that fails (stdout closed, or a full disk) is an ``OutputError``;
     - a closed stdin, stdout or stderr is held by /dev/null, so that no file the run opens
       takes its number (a file opened as descriptor 1 would get what is printed).
     """

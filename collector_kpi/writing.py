@@ -14,13 +14,17 @@ file it does not describe.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from types import TracebackType
 
 from .errors import OutputError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - a system without flock: files are still written whole
+    fcntl = None  # type: ignore[assignment]
 
 TEMP_TAG = ".kpi-tmp-"
 LOCK_TAG = ".kpi-lock"
@@ -68,15 +72,18 @@ def _locked(target: Path, on_wait: Callable[[Path], None] | None) -> Iterator[No
         yield
     finally:
         del _held[lock]
-        # Removed while still held: a run waiting on this file finds it gone and opens anew.
-        with contextlib.suppress(OSError):
-            os.unlink(lock)
-        os.close(fd)
+        if fd >= 0:
+            # Removed while still held: a run waiting on this file finds it gone and opens anew.
+            with contextlib.suppress(OSError):
+                os.unlink(lock)
+            os.close(fd)
 
 
 def _acquire(target: Path, lock: Path, on_wait: Callable[[Path], None] | None) -> int:
     told = False
     while True:
+        if fcntl is None:  # pragma: no cover
+            return -1
         try:
             fd = os.open(lock, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o666)
         except OSError as exc:
