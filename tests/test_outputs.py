@@ -7,11 +7,9 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -381,28 +379,6 @@ def test_a_closed_stream_is_no_error(tmp_path: Path, closed: str) -> None:
     assert child.returncode == 0, child.stderr.decode()
     assert out.read_text(encoding="utf-8-sig").count("\n") > 5
     assert (tmp_path / "card.csv.manifest.json").is_file()
-
-
-def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
-    target = tmp_path / "card.csv"
-    code = f"""
-import os, time
-from pathlib import Path
-from collector_kpi import render
-os.fsync = lambda fd: (Path({str(tmp_path)!r}, "writing").touch(), time.sleep(60))
-render.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
-"""
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "writing").exists():
-            assert time.monotonic() < deadline, "the child never started writing"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        child.kill()
-    assert not target.exists()  # only the temporary file, never the final name
 
 
 def test_csv_neutralises_formulas_but_not_numbers() -> None:

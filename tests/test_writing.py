@@ -39,7 +39,7 @@ def test_the_temporary_file_is_named_after_the_file_and_the_process(tmp_path: Pa
     assert lock_path(tmp_path / "card.csv") == tmp_path / ".card.csv.kpi-lock"
 
 
-def test_what_a_killed_run_left_is_removed_by_the_next(tmp_path: Path) -> None:
+def test_a_killed_run_leaves_no_partial_file_and_the_next_removes_what_it_left(tmp_path: Path) -> None:
     target = tmp_path / "card.csv"
     ready = tmp_path / "writing"
     code = f"""
@@ -47,7 +47,7 @@ import os, time
 from pathlib import Path
 from collector_kpi import writing
 os.fsync = lambda fd: (Path({str(ready)!r}).touch(), time.sleep(60))
-writing.write_atomic(Path({str(target)!r}), b"x" * 1000)
+writing.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
 """
     child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
     try:
@@ -60,6 +60,7 @@ writing.write_atomic(Path({str(target)!r}), b"x" * 1000)
     finally:
         child.kill()
     ready.unlink()
+    assert not target.exists()  # only the temporary file, never the final name
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == [".card.csv.kpi-lock", f".card.csv.kpi-tmp-{child.pid}"]  # the killed run's
     write_atomic(target, b"whole")
