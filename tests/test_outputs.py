@@ -459,3 +459,17 @@ def test_a_manifest_asked_elsewhere_removes_the_one_beside_the_output(tiny: Path
     run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out), "--top", "1", "--manifest", str(asked))
     assert not usual.exists()  # it described the card before this one
     assert json.loads(asked.read_text())["outputs"][0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_score_removes_what_a_killed_run_left_beside_its_output(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    for name in (
+        f".card.csv.kpi-tmp-{ended.pid}",
+        f".card.csv.manifest.json.kpi-tmp-{ended.pid}",
+        ".card.csv.kpi-lock",
+    ):
+        (tiny / name).write_bytes(b"half of a scorecard")
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(tiny / "card.csv"))
+    assert sorted(p.name for p in tiny.iterdir()) == ["2025-03", "card.csv", "card.csv.manifest.json", "scheme.yaml"]
