@@ -59,7 +59,7 @@ class _PlainStderr:
     is_terminal = False
 
     def print(self, text: str, **_: Any) -> None:
-        from .terminal import printable_lines
+        from .safe_text import printable_lines
 
         if sys.stderr is not None:
             sys.stderr.write(f"{printable_lines(text)}\n")
@@ -71,7 +71,7 @@ def _stderr() -> Console | _PlainStderr:
         return _PlainStderr()
     from rich.console import Console
 
-    from .terminal import printable_lines
+    from .safe_text import printable_lines
 
     class Stderr(Console):
         def print(self, *objects: Any, **options: Any) -> None:
@@ -434,7 +434,7 @@ def score(
             payload = render.WRITERS[format.value](frame)
         if output is None:
             if payload:
-                from .terminal import on_terminal
+                from .safe_text import on_terminal
 
                 sys.stdout.buffer.write(on_terminal(payload))
                 sys.stdout.flush()
@@ -635,7 +635,7 @@ def explain(
                 data["deltas"] = deltas.to_dicts()
             _echo(json.dumps(data, ensure_ascii=False, indent=2))
         elif format is CatalogFormat.markdown:
-            from .terminal import on_terminal
+            from .safe_text import on_terminal
 
             sys.stdout.buffer.write(on_terminal(render.explain_markdown(result)))
             if deltas is not None:
@@ -690,7 +690,7 @@ def validate(
 
 def _echo(text: str) -> None:
     """Print a text output (JSON): as it is to a file or a pipe, printable on a terminal."""
-    from .terminal import on_terminal
+    from .safe_text import on_terminal
 
     sys.stdout.buffer.write(on_terminal(f"{text}\n".encode()))
     sys.stdout.flush()
@@ -700,7 +700,7 @@ def _print_report(report: Any) -> None:
     from rich.table import Table
     from rich.text import Text
 
-    from .terminal import printable
+    from .safe_text import printable
 
     out = _stdout()
     tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
@@ -802,7 +802,7 @@ def main() -> None:
             sys.stdout.flush()
     except BrokenPipeError:  # the reader went away after the last write
         code = 128 + 13
-    except KpiError as exc:  # a full disk found by the last write (terminal.guard_stdout)
+    except KpiError as exc:  # a full disk found by the last write (safe_text.guard_stdout)
         _stderr().print(f"Error: {exc.message}")
         code = exc.exit_code
     if sys.stderr is not None:

@@ -7,7 +7,7 @@ import sys
 
 
 def main() -> None:
-    from .terminal import guard_stdout
+    from .safe_text import guard_stdout
 
     guard_stdout()
     if sys.argv[1:2] == ["score"]:

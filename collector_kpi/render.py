@@ -11,7 +11,7 @@ from typing import Any
 import polars as pl
 
 from .metrics import METRICS
-from .terminal import markdown_cell, printable
+from .safe_text import markdown_cell, printable
 from .writing import write_atomic as write_atomic  # where the outputs have always been written from
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -69,7 +69,7 @@ def display_columns(frame: pl.DataFrame, level: str, metric_ids: list[str], lang
 
 def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: str = "en") -> list[str]:
     """One scorecard row formatted for people, matching :func:`display_columns`; text from
-    the data is :func:`~collector_kpi.terminal.printable`."""
+    the data is :func:`~collector_kpi.safe_text.printable`."""
     from .labels import movement_label
 
     if level == "collector":

@@ -16,7 +16,7 @@ import pytest
 from typer.testing import CliRunner
 
 from collector_kpi.cli import app
-from collector_kpi.terminal import MARK, markdown_cell, printable, printable_lines
+from collector_kpi.safe_text import MARK, markdown_cell, printable, printable_lines
 from tests.conftest import GRADES, INPUTS, TINY_SCHEME, write_month
 
 TITLE = "\x1b]0;pwned\x07"  # an xterm sequence that retitles the terminal
