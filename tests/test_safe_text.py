@@ -87,7 +87,7 @@ def test_a_name_is_not_read_as_rich_markup(tmp_path: Path) -> None:
     scheme = _month(tmp_path, "[link=http://evil.example]Ann[/link]")
     result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(scheme)])
     assert result.exit_code == 0, result.stderr
-    assert "A [link=http://evil.example]Ann[/link]" in result.stdout
+    assert "[link=http://evil.example]Ann[/link]" in result.stdout
 
 
 def test_a_markdown_cell_cannot_add_a_row_or_html(tmp_path: Path) -> None:
@@ -168,8 +168,8 @@ def test_a_console_that_lacks_a_character_gets_a_replacement(tmp_path: Path) -> 
         child = _kpi([*args, "-c", "scheme.yaml"], tmp_path, env=env)
         assert child.returncode == 0, child.stderr.decode("gbk", "replace")
         shown = child.stdout.decode("gbk")
-        assert "A Ann?" in shown
-        assert "回款率" in shown or "recovery_rate" in shown
+        assert "Ann?" in shown and "😀" not in shown
+        assert "· 2025-03 ·" in shown  # the rest as the console's encoding has it
 
 
 @pytest.mark.parametrize(
