@@ -158,7 +158,7 @@ QuarterOption = Annotated[str | None, typer.Option(help="A quarter instead of --
 RejectsOption = Annotated[
     Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
 ]
-StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an error (exit 2).")]
+StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row or cell as an error (exit 2).")]
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
@@ -230,25 +230,28 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
 
 
 def _handle_rejects(
-    rejects: Any, path: Path | None, strict: bool, inputs: list[str], write: Any = None
+    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str], write: Any = None
 ) -> dict[str, bytes]:
-    """Write the rejected rows where asked (returned as path → bytes, for the manifest);
-    with --strict any rejected row stops the run. ``write(path, payload)``: how (by default
-    on its own, not as one of a set of outputs)."""
+    """Write the rejected rows and cells where asked (returned as path → bytes, for the
+    manifest); with --strict any rejected row or cell stops the run. ``write(path, payload)``:
+    how (by default on its own, not as one of a set of outputs)."""
     from . import render
+    from .checks import listing
     from .errors import InputError
 
     written = {}
     if path is not None:
-        frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
-        written[str(path)] = render.to_csv(frame, bom=True)
+        written[str(path)] = render.to_csv(listing(rejects, cell_rejects), bom=True)
         if write is not None:
             write(path, written[str(path)])
         else:
             render.write_atomic(path, written[str(path)], protected=inputs)
-        _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
+        cells = f" and {cell_rejects.height:,} rejected cell(s)" if cell_rejects.height else ""
+        _stderr().print(f"wrote {rejects.height:,} rejected row(s){cells} to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
+    if strict and cell_rejects.height:
+        raise InputError(f"{cell_rejects.height:,} cell(s) rejected (--strict); first: {_first_reject(cell_rejects)}")
     return written
 
 
@@ -272,6 +275,13 @@ def _summary(
         lines.append(
             text("rejected_warning", lang).format(
                 count=f"{card.rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
+            )
+        )
+    if card.cell_rejects.height and rejects is not None:
+        first = reject_text(_first_reject(card.cell_rejects), lang)
+        lines.append(
+            text("cells_warning", lang).format(
+                count=f"{card.cell_rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
             )
         )
     lines += [f"warning: {issue.message}" for issue in card.warnings]
@@ -301,6 +311,9 @@ def _accounting_line(month: str, tables: dict[str, Any], lang: Lang = "en") -> s
         skipped += [text("skipped_blank", lang).format(**counts)] if stats.blank else []
         if skipped:
             line += " " + text("skipped", lang).format(what=text("and", lang).join(skipped))
+        if stats.cells_rejected:
+            columns = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
+            line += text("cells_accounting", lang).format(count=f"{stats.cells_rejected:,}", columns=columns)
         parts.append(line)
     return f"{month}: " + "; ".join(parts)
 
@@ -428,7 +441,7 @@ def score(
             hashes.add(inputs)
         _check_targets({**written, "--rejects": rejects}, inputs)
         unit = held.enter_context(_output_set(output, rejects, written["--manifest"], inputs))
-        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs, unit.write)
+        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs, unit.write)
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
                 "--level team: no collector has a team; a collector's team comes from the cases' team_id "
@@ -454,8 +467,7 @@ def score(
                 card.scheme,
                 floor=card.floor,
                 manifest=_manifest(card, scheme_path, {}, level, format, hashes, previous),
-                # headers stay the contract's ids unless a language is asked for
-                lang=language if (lang or card.scheme.lang) else None,
+                lang=language,  # a workbook is for people: labels, even under LANG=C (in English)
             )
         elif format is Format.csv:
             payload = render.to_csv(frame, bom=output is not None)
@@ -721,9 +733,9 @@ def validate(
     lang: LangOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Check a month's exports: rows read, used and rejected per table, and warnings.
+    """Check a month's exports: rows read, used and rejected per table, rejected cells, and warnings.
 
-    Exit 0 when no row is rejected (warnings allowed), 1 when there are errors.
+    Exit 0 when no row or cell is rejected (warnings allowed), 1 when there are errors.
     """
     with _guard(debug):
         from . import api
@@ -735,7 +747,7 @@ def validate(
         report = api.validate(scheme, _period(month, quarter), paths)
         inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--rejects": rejects}, inputs)
-        _handle_rejects(report.rejects, rejects, False, inputs)
+        _handle_rejects(report.rejects, report.cell_rejects, rejects, False, inputs)
         if format is ReportFormat.json:
             import json
 
@@ -760,6 +772,22 @@ def _print_report(report: Any, lang: Lang) -> None:
     out = _stdout()
     for renderable in validation_view(report, lang):
         out.print(renderable)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A folder holding one month's exports (cases, contacts, …).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the proposed scheme; never over an existing file.")
+    ] = Path("kpi.yaml"),
+    debug: DebugOption = False,
+) -> None:
+    """Propose a first scheme from a folder of exports: tables, columns, codes, formats, metrics."""
+    with _guard(debug):
+        from .init_scheme import summary, write_scheme
+
+        proposal = write_scheme(folder, output)
+        _stderr().print("\n".join(summary(proposal, output)), markup=False, soft_wrap=True)
 
 
 @app.command()

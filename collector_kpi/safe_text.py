@@ -40,12 +40,14 @@ def on_terminal(payload: bytes) -> bytes:
     return printable_lines(payload.decode("utf-8")).encode("utf-8")
 
 
-_MARKDOWN = str.maketrans({"\\": "\\\\", "|": "\\|", "&": "&amp;", "<": "&lt;", ">": "&gt;"})
+# NOTE: `<` opens every HTML tag, so escaping it (and `&`, which would start an entity)
+# is enough; a `>` stays as it is (`violations > 0` reads right in the raw text too).
+_MARKDOWN = str.maketrans({"\\": "\\\\", "|": "\\|", "&": "&amp;", "<": "&lt;"})
 
 
 def markdown_cell(text: str) -> str:
     """Text as one Markdown table cell: printable, on one line, no cell break (``|``) and
-    no HTML (``<script>`` shows as text)."""
+    no HTML tag (``<script>`` shows as text)."""
     return printable(text).translate(_MARKDOWN)
 
 
