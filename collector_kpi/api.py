@@ -17,17 +17,20 @@ __all__ = ["load_month", "load_scheme", "score", "validate"]
 
 def score(scheme: Scheme, data: MonthData) -> Scorecard:
     """Score every collector and team of a loaded month."""
-    trailing = trailing_reference(scheme, data.months[0])
+    read: list[dict[str, str]] = []
+    trailing = trailing_reference(scheme, data.months[0], read)
     sums = month_sums(scheme, data)
     card = score_month(scheme, sums, data.month, trailing)
     card.warnings = identity_issues(data, sums)
+    card.references = read
     return card
 
 
-def trailing_reference(scheme: Scheme, month: str) -> dict[str, pl.DataFrame]:
+def trailing_reference(scheme: Scheme, month: str, read: list[dict[str, str]] | None = None) -> dict[str, pl.DataFrame]:
     """Per metric adjusted against trailing months: their pooled num / den per segment.
 
-    The earlier months are found through the scheme's input paths.
+    The earlier months are found through the scheme's input paths; the files read are added
+    to ``read`` (month, table, path).
     """
     wanted = {
         m: rule.adjust
@@ -41,9 +44,14 @@ def trailing_reference(scheme: Scheme, month: str) -> dict[str, pl.DataFrame]:
     for back in range(1, longest + 1):
         previous = shift_month(month, -back)
         try:
-            sums = month_sums(scheme, load_month(scheme, previous))
+            data = load_month(scheme, previous)
+            sums = month_sums(scheme, data)
         except KpiError as exc:
             raise KpiError(f"trailing reference needs {previous}: {exc.message}") from exc
+        if read is not None:
+            read += [
+                {"month": previous, "table": t, "path": f} for t, table in data.tables.items() for f in table.files
+            ]
         for metric_id, adjust in wanted.items():
             if back <= (adjust.months or 0) and metric_id in sums.cells:
                 cells[metric_id].append(sums.cells[metric_id])

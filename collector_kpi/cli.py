@@ -6,7 +6,7 @@ import atexit
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from enum import StrEnum
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -61,8 +61,10 @@ class _PlainStderr:
     is_terminal = False
 
     def print(self, text: str, **_: Any) -> None:
+        from .safe_text import printable_lines
+
         if sys.stderr is not None:
-            sys.stderr.write(f"{text}\n")
+            sys.stderr.write(f"{printable_lines(text)}\n")
 
 
 def _stderr() -> Console | _PlainStderr:
@@ -71,7 +73,14 @@ def _stderr() -> Console | _PlainStderr:
         return _PlainStderr()
     from rich.console import Console
 
-    return Console(stderr=True, highlight=False)
+    from .safe_text import printable_lines
+
+    class Stderr(Console):
+        def print(self, *objects: Any, **options: Any) -> None:
+            # Messages quote the data (a value, a file name): never a control sequence.
+            super().print(*(printable_lines(o) if isinstance(o, str) else o for o in objects), **options)
+
+    return Stderr(stderr=True, highlight=False)
 
 
 def _stdout() -> Console:
@@ -221,10 +230,11 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
 
 
 def _handle_rejects(
-    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str]
+    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str], write: Any = None
 ) -> dict[str, bytes]:
     """Write the rejected rows and cells where asked (returned as path → bytes, for the
-    manifest); with --strict any rejected row or cell stops the run."""
+    manifest); with --strict any rejected row or cell stops the run. ``write(path, payload)``:
+    how (by default on its own, not as one of a set of outputs)."""
     from . import render
     from .checks import listing
     from .errors import InputError
@@ -232,7 +242,10 @@ def _handle_rejects(
     written = {}
     if path is not None:
         written[str(path)] = render.to_csv(listing(rejects, cell_rejects), bom=True)
-        render.write_atomic(path, written[str(path)], protected=inputs)
+        if write is not None:
+            write(path, written[str(path)])
+        else:
+            render.write_atomic(path, written[str(path)], protected=inputs)
         cells = f" and {cell_rejects.height:,} rejected cell(s)" if cell_rejects.height else ""
         _stderr().print(f"wrote {rejects.height:,} rejected row(s){cells} to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
@@ -408,9 +421,10 @@ def score(
     if output is not None and str(output) == "-":
         output = None  # the usual spelling of stdout
     paths = _paths(cases, contacts, reviews, roster)
-    with _guard(debug), _input_hashes(output is not None or manifest is not None, paths) as hashes:
+    with _guard(debug), _input_hashes(output is not None or manifest is not None, paths) as hashes, ExitStack() as held:
         from . import render
         from .errors import KpiError, OutputError
+        from .manifest import files_read
 
         format = _output_format(format, output)
         if format in (Format.parquet, Format.xlsx) and output is None:
@@ -420,14 +434,17 @@ def score(
                 raise OutputError(f"{target}: folder {target.resolve().parent} does not exist")
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths, hashes.add if hashes is not None else None)
-        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
         language = _lang(lang, card.scheme)
         _stderr().print(_summary(card, listed, language), markup=False, soft_wrap=True)
-        _check_targets({**written, "--rejects": rejects}, inputs)
-        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths, language)
+        inputs = files_read(card, scheme_path, previous)
+        if hashes is not None:
+            hashes.add(inputs)
+        _check_targets({**written, "--rejects": rejects}, inputs)
+        unit = held.enter_context(_output_set(output, rejects, written["--manifest"], inputs))
+        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs, unit.write)
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
                 "--level team: no collector has a team; a collector's team comes from the cases' team_id "
@@ -452,7 +469,7 @@ def score(
                 tables,
                 card.scheme,
                 floor=card.floor,
-                manifest=_manifest(card, scheme_path, {}, level, format, hashes),
+                manifest=_manifest(card, scheme_path, {}, level, format, hashes, previous),
                 lang=language,  # a workbook is for people: labels, even under LANG=C (in English)
             )
         elif format is Format.csv:
@@ -463,19 +480,20 @@ def score(
             payload = render.WRITERS[format.value](frame)
         if output is None:
             if payload:
-                sys.stdout.buffer.write(payload)
+                from .safe_text import on_terminal
+
+                sys.stdout.buffer.write(on_terminal(payload))
                 sys.stdout.flush()
         else:
-            render.write_atomic(output, payload, protected=inputs)
+            unit.write(output, payload)
             _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
-        if output is not None or manifest is not None:
+        if unit.manifest is not None:
             from .manifest import manifest_bytes
 
-            target = manifest or Path(f"{output}.manifest.json")
             outputs = ({str(output): payload} if output is not None else {}) | rejects_written
-            record = _manifest(card, scheme_path, outputs, level, format, hashes)
-            render.write_atomic(target, manifest_bytes(record), protected=inputs)
-            _stderr().print(f"wrote {target}", markup=False, soft_wrap=True)
+            record = _manifest(card, scheme_path, outputs, level, format, hashes, previous)
+            unit.write_manifest(manifest_bytes(record))
+            _stderr().print(f"wrote {unit.manifest}", markup=False, soft_wrap=True)
 
 
 # The format a file name asks for.
@@ -570,10 +588,26 @@ def _manifest(
     level: Level,
     format: Format,
     hashes: Any = None,
+    previous: Scorecard | None = None,
 ) -> Any:
     from .manifest import build_manifest
 
-    return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes)
+    return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes, previous)
+
+
+def _output_set(output: Path | None, rejects: Path | None, manifest: Path | None, inputs: list[str]) -> Any:
+    """The files `score` writes, with their manifest, as one unit (see writing.OutputSet); a
+    manifest left beside the output under its usual name goes too when another is asked for."""
+    from .writing import OutputSet
+
+    usual = Path(f"{output}.manifest.json") if output is not None else None
+    return OutputSet(
+        [p for p in (output, rejects) if p is not None],
+        manifest,
+        protected=inputs,
+        stale=[usual] if usual is not None and manifest is not None and usual.resolve() != manifest.resolve() else [],
+        on_wait=lambda target: _stderr().print(f"waiting for another run writing {target}", markup=False),
+    )
 
 
 def _captured(*renderables: Any) -> bytes:
@@ -613,7 +647,9 @@ def report(
         card = _run(_period(month, quarter), scheme_path, paths)
         _stderr().print(_summary(card), markup=False, soft_wrap=True)
         previous = _compared(card, compare, scheme_path, paths)
-        inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
+        from .manifest import files_read
+
+        inputs = files_read(card, scheme_path, previous)
         _check_targets({"--output": output}, inputs)
         html = render_html(card, previous, _lang(lang, card.scheme))
         render.write_atomic(output, html.encode("utf-8"), protected=inputs)
@@ -668,11 +704,13 @@ def explain(
             if deltas is not None:
                 data["compared_with"] = previous.month
                 data["deltas"] = deltas.to_dicts()
-            typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+            _echo(json.dumps(data, ensure_ascii=False, indent=2))
         elif format is CatalogFormat.markdown:
-            sys.stdout.buffer.write(render.explain_markdown(result, language))
+            from .safe_text import on_terminal
+
+            sys.stdout.buffer.write(on_terminal(render.explain_markdown(result, language)))
             if deltas is not None:
-                sys.stdout.buffer.write(render.deltas_markdown(deltas, previous.month, language))
+                sys.stdout.buffer.write(on_terminal(render.deltas_markdown(deltas, previous.month, language)))
         else:
             _stdout().print(render.explain_table(result, language))
             if deltas is not None:
@@ -716,11 +754,19 @@ def validate(
         if format is ReportFormat.json:
             import json
 
-            typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
+            _echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:
             _print_report(report, _lang(lang, scheme))
     if not report.valid:
         raise typer.Exit(code=1)
+
+
+def _echo(text: str) -> None:
+    """Print a text output (JSON): as it is to a file or a pipe, printable on a terminal."""
+    from .safe_text import on_terminal
+
+    sys.stdout.buffer.write(on_terminal(f"{text}\n".encode()))
+    sys.stdout.flush()
 
 
 def _print_report(report: Any, lang: Lang) -> None:
@@ -795,6 +841,8 @@ def main() -> None:
     # already written and closed (render.write_atomic); the exit handlers still run (they
     # remove the transcoded copies of GBK files), then stdout and stderr are flushed.
     atexit._run_exitfuncs()
+    from .errors import KpiError
+
     if isinstance(code, str):
         print(code, file=sys.stderr)
         code = 1
@@ -803,6 +851,9 @@ def main() -> None:
             sys.stdout.flush()
     except BrokenPipeError:  # the reader went away after the last write
         code = 128 + 13
+    except KpiError as exc:  # a full disk found by the last write (safe_text.guard_stdout)
+        _stderr().print(f"Error: {exc.message}")
+        code = exc.exit_code
     if sys.stderr is not None:
         sys.stderr.flush()
     os._exit(code or 0)

@@ -7,6 +7,9 @@ import sys
 
 
 def main() -> None:
+    from .safe_text import guard_stdout
+
+    guard_stdout()
     if sys.argv[1:2] == ["score"]:
         from .manifest import hash_from_argv
 

@@ -245,21 +245,38 @@ def build_manifest(
     level: str,
     output_format: str,
     hashes: InputHashes | None = None,
+    compared: Scorecard | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to audit or reproduce a run (no clock time: same run, same bytes)."""
+    """Everything needed to audit or reproduce a run (no clock time: same run, same bytes):
+    the scheme (its file's bytes and as applied), every file read, the totals, the outputs.
+
+    ``inputs`` are the files of the period scored; ``references`` those of other periods
+    it was measured against (``trailing`` months of a fair metric, the ``compare`` period).
+    """
     scheme = resolved_scheme(card)
-    inputs = []
-    for table, stats in card.stats.items():
-        for file in stats.files:
-            digest = hashes.get(file) if hashes is not None else sha256_file(file)
-            inputs.append({"table": table, "path": file, "size": Path(file).stat().st_size, "sha256": digest})
+
+    def described(path: str) -> dict[str, Any]:
+        digest = hashes.get(path) if hashes is not None else sha256_file(path)
+        return {"path": path, "size": Path(path).stat().st_size, "sha256": digest}
+
+    inputs = [{"table": table, **described(file)} for table, stats in card.stats.items() for file in stats.files]
+    references = [
+        {"role": role, "month": read["month"], "table": read["table"], **described(read["path"])}
+        for role, read in _references(card, compared)
+    ]
     return {
         "tool": {"name": "collector-kpi", "version": __version__},
         "month": card.month,
         "level": level,
         "format": output_format,
-        "scheme": {"path": str(scheme_path), "sha256": scheme_hash(scheme), "resolved": scheme},
+        "scheme": {
+            "path": str(scheme_path),
+            "file_sha256": described(str(scheme_path))["sha256"],
+            "sha256": scheme_hash(scheme),
+            "resolved": scheme,
+        },
         "inputs": inputs,
+        "references": references,
         "rows": {table: stats.to_dict() for table, stats in card.stats.items()},
         "reconciliation": card.reconciliation,
         "fairness": card.fairness,
@@ -268,6 +285,33 @@ def build_manifest(
             for path, payload in outputs.items()
         ],
     }
+
+
+def _references(card: Scorecard, compared: Scorecard | None) -> list[tuple[str, dict[str, str]]]:
+    """(role, month/table/path) of each file of another period the run read, once."""
+    found = [("trailing", read) for read in card.references]
+    if compared is not None:
+        found += [
+            ("compare", {"month": compared.month, "table": table, "path": file})
+            for table, stats in compared.stats.items()
+            for file in stats.files
+        ]
+        found += [("compare", read) for read in compared.references]
+    own = {file for stats in card.stats.values() for file in stats.files}
+    seen: set[str] = set()
+    unique = []
+    for role, read in found:
+        if read["path"] not in own and read["path"] not in seen:
+            seen.add(read["path"])
+            unique.append((role, read))
+    return unique
+
+
+def files_read(card: Scorecard, scheme_path: str | Path, compared: Scorecard | None = None) -> list[str]:
+    """Every file a run read (the scheme, the period's inputs, the other periods'): none of
+    them may be written over."""
+    own = [file for stats in card.stats.values() for file in stats.files]
+    return [str(scheme_path), *own, *(read["path"] for _, read in _references(card, compared))]
 
 
 def manifest_bytes(manifest: dict[str, Any]) -> bytes:

@@ -5,16 +5,14 @@ from __future__ import annotations
 import io
 import json
 import math
-import os
-import tempfile
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 import polars as pl
 
-from .errors import OutputError
 from .metrics import METRICS
+from .safe_text import markdown_cell, printable
+from .writing import write_atomic as write_atomic  # where the outputs have always been written from
 
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -70,7 +68,8 @@ def display_columns(frame: pl.DataFrame, level: str, metric_ids: list[str], lang
 
 
 def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: str = "en") -> list[str]:
-    """One scorecard row formatted for people, matching :func:`display_columns`."""
+    """One scorecard row formatted for people, matching :func:`display_columns`; text from
+    the data is :func:`~collector_kpi.safe_text.printable`."""
     from .labels import movement_label
 
     if level == "collector":
@@ -95,7 +94,7 @@ def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: 
     if row.get("gates"):
         notes.append(f"{text('gate_fired', lang)}: {row['gates']}")  # type: ignore[arg-type]
     cells.append("; ".join(n for n in notes if n))
-    return cells
+    return [printable(cell) for cell in cells]
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
@@ -149,46 +148,11 @@ def to_markdown(frame: pl.DataFrame, metric_ids: list[str], level: str, lang: st
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
     for row in frame.iter_rows(named=True):
         cells = display_cells(row, level, metric_ids, lang)
-        lines.append("| " + " | ".join(cell.replace("|", "\\|") for cell in cells) + " |")
+        lines.append("| " + " | ".join(map(markdown_cell, cells)) + " |")
     return ("\n".join(lines) + "\n").encode("utf-8")
 
 
 WRITERS: dict[str, Callable[..., bytes]] = {"csv": to_csv, "json": to_json, "parquet": to_parquet}
-
-
-def write_atomic(path: Path, payload: bytes, protected: list[str] | None = None) -> None:
-    """Write to a temporary file beside ``path``, then rename: never a half-written file."""
-    target = path.resolve()
-    for other in protected or []:
-        try:
-            if Path(other).resolve() == target:
-                raise OutputError(f"{path}: refusing to overwrite an input file")
-        except OSError:
-            continue
-    if target.is_dir():
-        raise OutputError(f"{path}: is a directory")
-    if not target.parent.is_dir():
-        raise OutputError(f"{path}: folder {target.parent} does not exist")
-    try:
-        handle, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    except OSError as exc:
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    try:
-        # mkstemp makes the file private; give it the mode any new file gets here.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.fchmod(handle, 0o666 & ~umask)
-        with os.fdopen(handle, "wb") as tmp:
-            tmp.write(payload)
-            tmp.flush()
-            os.fsync(tmp.fileno())
-        os.replace(tmp_name, target)
-    except OSError as exc:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise OutputError(f"{path}: cannot write ({exc.strerror or exc})") from exc
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
 
 
 def _amount(metric_id: str, value: float | None, which: str) -> str:
@@ -379,12 +343,13 @@ def explain_table(exp: Any, lang: str = "en") -> Any:
             min_width=_longest_word(cells) if wraps else max(_longest_word(cells), len(footer)),
         )
     for row in rows:
-        metric = Text(row[0])
-        metric.append("\n" + row[2], style="dim")
-        shown_cells: list[Text | str] = [metric if c == "metric" else row[EXPLAIN_COLUMNS.index(c)] for c in shown]
+        metric = Text(printable(row[0]))
+        metric.append("\n" + printable(row[2]), style="dim")
+        shown_cells = [metric if c == "metric" else Text(printable(row[EXPLAIN_COLUMNS.index(c)])) for c in shown]
         table.add_row(*shown_cells)
     tail = _fair_lines(exp) + _lever_lines(exp, lang)
-    return Group(Text("\n".join(_headline(exp, lang))), _Narrowing(table), Text("\n".join(tail)))
+    above = _headline(exp, lang)
+    return Group(Text("\n".join(map(printable, above))), _Narrowing(table), Text("\n".join(map(printable, tail))))
 
 
 class _Narrowing:
@@ -407,14 +372,14 @@ class _Narrowing:
 
 
 def explain_markdown(exp: Any, lang: str = "en") -> bytes:
-    lines = [f"### {_headline(exp, lang)[0]}", ""]
-    lines += [f"- {text}" for text in _headline(exp, lang)[1:]]
+    lines = [f"### {markdown_cell(_headline(exp, lang)[0])}", ""]
+    lines += [f"- {markdown_cell(text)}" for text in _headline(exp, lang)[1:]]
     headers = [_t(f"x_{c}", lang) for c in EXPLAIN_COLUMNS]
     lines += ["", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
     for cells in _points_rows(exp, lang):
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+        lines.append("| " + " | ".join(map(markdown_cell, cells)) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
-    lines += ["", *_fair_lines(exp), *_lever_lines(exp, lang), ""]
+    lines += ["", *map(markdown_cell, _fair_lines(exp) + _lever_lines(exp, lang)), ""]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -459,5 +424,5 @@ def deltas_markdown(deltas: pl.DataFrame, previous: str, lang: str = "en") -> by
     headers = [_t(f"x_{c}", lang) for c in DELTA_COLUMNS]
     lines = [f"#### {_t('x_against', lang).format(period=previous)}", "", "| " + " | ".join(headers) + " |"]
     lines.append("|" + "|".join("---" for _ in DELTA_COLUMNS) + "|")
-    lines += ["| " + " | ".join(_delta_cells(row)) + " |" for row in deltas.iter_rows(named=True)]
+    lines += ["| " + " | ".join(map(markdown_cell, _delta_cells(row))) + " |" for row in deltas.iter_rows(named=True)]
     return ("\n".join(lines) + "\n").encode("utf-8")

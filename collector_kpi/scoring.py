@@ -45,6 +45,8 @@ class Scorecard:
     warnings: list[Issue] = field(default_factory=list)
     # The rejected cells of used rows (each left out of the metrics that read its column).
     cell_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Files of other months read for a trailing reference: month, table, path.
+    references: list[dict[str, str]] = field(default_factory=list)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams

@@ -18,6 +18,7 @@ import polars as pl
 from .labels import Lang, metric_short, note_text, text
 from .metrics import METRICS
 from .render import _signed, format_value
+from .safe_text import printable
 
 if TYPE_CHECKING:  # pragma: no cover
     from rich.console import JustifyMethod
@@ -112,7 +113,8 @@ def _lead_columns(frame: pl.DataFrame, level: str, lang: Lang, marks: list[str])
     rows = list(frame.iter_rows(named=True))
 
     def column(key: str, justify: JustifyMethod, cells: list[str], no_wrap: bool = True) -> _Column:
-        return _Column(text(key, lang), justify, cells, no_wrap)
+        # The cells quote the data (ids, names, teams): shown printable.
+        return _Column(text(key, lang), justify, [printable(cell) for cell in cells], no_wrap)
 
     ranks = [("—" if r["rank"] is None else str(r["rank"])) + mark for r, mark in zip(rows, marks, strict=True)]
     lead = [column("rank_short", "right", ranks)]
@@ -171,6 +173,8 @@ def card_view(
     width: int | None = None,
 ) -> CardView:
     """The scorecard for a terminal ``width`` cells wide (None: as wide as it needs)."""
+    from rich.text import Text
+
     notes: dict[str, int] = {}
     marks = []
     for row in frame.iter_rows(named=True):
@@ -196,17 +200,19 @@ def card_view(
             overflow="fold",
         )
     for index, row in enumerate(frame.iter_rows(named=True)):
-        table.add_row(*(c.cells[index] for c in columns), style=None if row["eligible"] else "dim")
-    footnotes = [f"{note_mark(number)} {note}" for note, number in notes.items()]
+        # Text, not str: a name such as `[link=…]` is shown as typed, not read as rich markup.
+        table.add_row(*(Text(c.cells[index]) for c in columns), style=None if row["eligible"] else "dim")
+    footnotes = [printable(f"{note_mark(number)} {note}") for note, number in notes.items()]
     return CardView(table, footnotes, metric_ids[shown:])
 
 
 def _simple_table(title: str | None = None) -> Any:
     from rich import box
     from rich.table import Table
+    from rich.text import Text
 
     return Table(
-        title=title,
+        title=None if title is None else Text(printable(title)),
         title_justify="left",
         header_style="bold",
         box=box.SIMPLE_HEAD,
@@ -234,7 +240,8 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
     for stats in report.tables.values():
         # The cells per column are in the problems below.
         counts = (stats.read, stats.used, stats.rejected, *([stats.cells_rejected] if cells else []), stats.other_month)
-        tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
+        files = Text("\n".join(printable(file) for file in stats.files))
+        tables.add_row(stats.table, *(f"{n:,}" for n in counts), files)
     out: list[Any] = [tables]
     if not report.issues:
         return [*out, Text(text("v_no_problems", lang))]
@@ -245,10 +252,13 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
         rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
         where = [issue.table, issue.column, f"{text('v_rows', lang)} {rows}" if rows else None]
         head = f"{number}. {text(issue.severity, lang)} [{issue.type}] " + " · ".join(p for p in where if p)
-        out.append(Text(head))
-        out.append(Padding(Text(issue_text(issue, lang)), (0, 0, 0, 3)))
+        # A column name, a message and a file name quote the data: shown printable.
+        out.append(Text(printable(head)))
+        # NOTE: not expanded: to a pipe the console is 100,000 columns wide, and an expanded
+        # padding would fill every line to that width.
+        out.append(Padding(Text(printable(issue_text(issue, lang))), (0, 0, 0, 3), expand=False))
         if issue.file:
-            out.append(Padding(Text(issue.file, overflow="fold"), (0, 0, 0, 3)))
+            out.append(Padding(Text(printable(issue.file), overflow="fold"), (0, 0, 0, 3), expand=False))
     verdict = "v_usable"
     if not report.valid:
         rejected = report.rejects.height or report.cell_rejects.height

@@ -7,12 +7,9 @@ import hashlib
 import json
 import os
 import random
-import signal
 import subprocess
 import sys
-import tempfile
 import threading
-import time
 from pathlib import Path
 from typing import ClassVar
 
@@ -26,7 +23,7 @@ from collector_kpi.cli import app
 from collector_kpi.errors import OutputError
 from collector_kpi.manifest import _Stopped, sha256_file
 from collector_kpi.render import to_csv, write_atomic
-from tests.conftest import write_scheme
+from tests.conftest import write_month, write_scheme
 from tests.test_scoring import MIXED
 
 ROOT = Path(__file__).parent.parent
@@ -123,7 +120,9 @@ def test_manifest_hashes_files_named_on_the_command_line(tiny: Path, monkeypatch
     assert set(listed) == {"cases", "contacts", "reviews", "roster"}
     for entry in listed.values():
         assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
-    assert sorted(hashed) == sorted(e["path"] for e in listed.values())
+    # The scheme file's bytes are hashed too, once.
+    assert manifest["scheme"]["file_sha256"] == hashlib.sha256(scheme.read_bytes()).hexdigest()
+    assert sorted(hashed) == sorted([*(e["path"] for e in listed.values()), str(scheme)])
 
 
 class _Recorded:
@@ -333,12 +332,12 @@ def test_interrupted_write_leaves_no_partial_file(tmp_path: Path, monkeypatch: p
     assert [p.name for p in tmp_path.iterdir()] == ["card.csv"]
 
 
-@pytest.mark.parametrize("failing", ["mkstemp", "fsync"])
+@pytest.mark.parametrize("failing", ["open", "fsync", "replace"])
 def test_a_write_the_system_refuses_is_our_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failing: str) -> None:
     def refused(*args: object, **kwargs: object) -> None:
         raise PermissionError(13, "Permission denied")
 
-    monkeypatch.setattr(tempfile if failing == "mkstemp" else os, failing, refused)
+    monkeypatch.setattr(os, failing, refused)
     with pytest.raises(OutputError, match=r"card.csv: cannot write \(Permission denied\)"):
         write_atomic(tmp_path / "card.csv", b"rows")
     assert list(tmp_path.iterdir()) == []
@@ -382,28 +381,6 @@ def test_a_closed_stream_is_no_error(tmp_path: Path, closed: str) -> None:
     assert (tmp_path / "card.csv.manifest.json").is_file()
 
 
-def test_killed_run_leaves_no_partial_file(tmp_path: Path) -> None:
-    target = tmp_path / "card.csv"
-    code = f"""
-import os, time
-from pathlib import Path
-from collector_kpi import render
-os.fsync = lambda fd: (Path({str(tmp_path)!r}, "writing").touch(), time.sleep(60))
-render.write_atomic(Path({str(target)!r}), b"x" * 10_000_000)
-"""
-    child = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT)
-    try:
-        deadline = time.monotonic() + 30
-        while not (tmp_path / "writing").exists():
-            assert time.monotonic() < deadline, "the child never started writing"
-            time.sleep(0.05)
-        child.send_signal(signal.SIGKILL)
-        child.wait(timeout=10)
-    finally:
-        child.kill()
-    assert not target.exists()  # only the temporary file, never the final name
-
-
 def test_csv_neutralises_formulas_but_not_numbers() -> None:
     frame = pl.DataFrame({"name": ["=SUM(A1)", "+1", "-x", "@here", "plain"], "score": [-1.5, 2.0, 3.0, 4.0, 5.0]})
     text = to_csv(frame).decode()
@@ -429,3 +406,70 @@ def test_a_change_that_rounds_to_zero_has_no_sign() -> None:
         "-2.0",
         "—",
     ]
+
+
+TRAILING = MIXED.replace(
+    "recovery_rate: {weight: 40, score: {method: range, floor: 0.1, ceiling: 0.5}}",
+    "recovery_rate:\n    weight: 40\n    score: {method: range, floor: 0.1, ceiling: 0.5}\n"
+    "    adjust: {segments: [dpd_bucket], reference: trailing, months: 1}",
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "options", "role"),
+    [(MIXED, ["--compare", "2025-02"], "compare"), (TRAILING, [], "trailing")],
+)
+def test_files_of_another_month_are_listed_and_never_written_over(
+    tiny: Path, body: str, options: list[str], role: str
+) -> None:
+    write_month(tiny, "2025-02")
+    scheme = write_scheme(tiny, body)
+    assert ("reference: trailing" in scheme.read_text()) == (role == "trailing")
+    earlier = tiny / "2025-02" / "cases.csv"
+    before = earlier.read_bytes()
+    args = ["score", "-m", "2025-03", "-c", str(scheme), *options]
+    refused = CliRunner().invoke(app, [*args, "-f", "csv", "-o", str(earlier)])
+    assert refused.exit_code == 2
+    assert f"--output {earlier}: refusing to overwrite an input file" in refused.stderr
+    assert earlier.read_bytes() == before
+    run_score(*args[1:], "-o", str(tiny / "card.csv"))
+    references = json.loads((tiny / "card.csv.manifest.json").read_text())["references"]
+    listed = {Path(e["path"]).resolve(): e for e in references}
+    assert earlier.resolve() in listed
+    for entry in references:
+        assert (entry["role"], entry["month"]) == (role, "2025-02")
+        assert entry["sha256"] == hashlib.sha256(Path(entry["path"]).read_bytes()).hexdigest()
+    assert {e["table"] for e in references} == {"cases", "contacts", "reviews", "roster"}
+
+
+def test_a_manifest_only_run_lists_no_references(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    target = tiny / "audit.json"
+    run_score("-m", "2025-03", "-c", str(scheme), "-f", "json", "--manifest", str(target))
+    record = json.loads(target.read_text())
+    assert record["references"] == []
+    assert record["scheme"]["file_sha256"] == hashlib.sha256(scheme.read_bytes()).hexdigest()
+
+
+def test_a_manifest_asked_elsewhere_removes_the_one_beside_the_output(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    out, usual, asked = tiny / "card.csv", tiny / "card.csv.manifest.json", tiny / "audit.json"
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out))
+    assert usual.is_file()
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(out), "--top", "1", "--manifest", str(asked))
+    assert not usual.exists()  # it described the card before this one
+    assert json.loads(asked.read_text())["outputs"][0]["sha256"] == hashlib.sha256(out.read_bytes()).hexdigest()
+
+
+def test_score_removes_what_a_killed_run_left_beside_its_output(tiny: Path) -> None:
+    scheme = write_scheme(tiny, MIXED)
+    ended = subprocess.Popen([sys.executable, "-c", "pass"])
+    ended.wait()
+    for name in (
+        f".card.csv.kpi-tmp-{ended.pid}",
+        f".card.csv.manifest.json.kpi-tmp-{ended.pid}",
+        ".card.csv.kpi-lock",
+    ):
+        (tiny / name).write_bytes(b"half of a scorecard")
+    run_score("-m", "2025-03", "-c", str(scheme), "-o", str(tiny / "card.csv"))
+    assert sorted(p.name for p in tiny.iterdir()) == ["2025-03", "card.csv", "card.csv.manifest.json", "scheme.yaml"]

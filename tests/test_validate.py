@@ -177,6 +177,15 @@ def test_warnings_table_says_usable(tiny: Path, scheme: Path) -> None:
     assert out.rstrip().endswith("usable, with warnings")
 
 
+def test_a_report_to_a_pipe_is_not_padded(tiny: Path, scheme: Path) -> None:
+    """Written to a file or a pipe, each line is as long as its text, not the console's width."""
+    append(tiny / "2025-03" / "contacts.csv", EXTRA_CONTACTS)
+    code, out, err = validate("-c", str(scheme))
+    assert code == 0, err
+    assert out.splitlines(), out
+    assert max(len(line) for line in out.splitlines()) < 300
+
+
 def test_a_repeated_row_key_is_an_error_naming_both_rows(tiny: Path, scheme: Path) -> None:
     month = tiny / "2025-03"
     append(month / "cases.csv", REPEATED_CASE)
