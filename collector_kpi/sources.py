@@ -154,7 +154,8 @@ def period_months(period: str, option: str = "--month") -> list[str]:
 
 def _bounds(month: str, period: str, option: str = "--month") -> tuple[date, date]:
     match = _MONTH.match(month)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    # NOTE: year 0000 is no year of the calendar (Python's dates begin at year 1).
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         if option == "--quarter":
             raise KpiError(f"--quarter: '{period}' is not a quarter; write it as YYYYQn, n from 1 to 4 (2025Q1)")
         raise KpiError(
