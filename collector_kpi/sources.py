@@ -334,6 +334,12 @@ def _check_text(path: str, head: bytes, table: str) -> None:
         if head.startswith(magic):
             raise InputError(f"{table}: {path}: not a CSV text file: it looks like {what}")
     if b"\x00" in head[:8192]:
+        wide = utf16_without_bom(head)
+        if wide is not None:
+            raise InputError(
+                f"{table}: {path}: looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+                f"(or set inputs.{table}.encoding: {wide})"
+            )
         raise InputError(f"{table}: {path}: not a CSV text file (it holds binary data)")
 
 
@@ -391,24 +397,73 @@ def detect_encoding(path: str, declared: str = "auto") -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # what Excel writes as "Unicode text"
+    without_bom = utf16_without_bom(head)
+    if without_bom is not None:
+        return without_bom
     if _utf8_error(path, head) is not None:
         # NOTE: GB18030 is a superset of GBK and GB2312, what Excel on a Chinese Windows writes.
         return "gb18030"
     return "utf-8"
 
 
-def _plain_utf8(path: str, encoding: str, table: str) -> str:
-    """A path polars can scan: the file itself, or a decompressed / transcoded copy."""
+def utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` where the first bytes are UTF-16 text without a
+    byte-order mark (every other byte a NUL where the text is ASCII: digits, separators,
+    line ends), else None.
+
+    NOTE: no UTF-8 or GBK text holds a NUL byte, so a NUL at every other place, in text
+    that decodes as UTF-16 to characters with no NUL among them and a line end, is UTF-16.
+    """
+    sample = head[:8192]
+    sample = sample[: len(sample) - len(sample) % 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        # (a few characters of the other half have a NUL byte too: 一 is 00 4E)
+        if zeros * 4 < pairs or others * 8 > zeros:
+            continue
+        try:
+            text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text and ("\n" in text or "\r" in text):
+            return encoding
+    return None
+
+
+def _cr_only(head: bytes) -> bool:
+    """Whether the lines end in a bare carriage return (Excel for Mac's "CSV"): a \r and no
+    \n in the first bytes."""
+    return b"\r" in head and b"\n" not in head
+
+
+def _plain_utf8(path: str, encoding: str, table: str, cr_only: bool = False) -> str:
+    """A path polars can scan: the file itself, or a decompressed / transcoded copy (with
+    ``cr_only``, its lines ended in \n)."""
     gz = path.lower().endswith(".gz")
-    if not gz and encoding in ("utf-8", "utf-8-sig"):
+    if not gz and not cr_only and encoding in ("utf-8", "utf-8-sig"):
         return path
     target = _scratch_dir() / f"{len(list(_scratch_dir().iterdir()))}-{Path(path).name.removesuffix('.gz')}"
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    # NOTE: polars ends a line at \n only, and reads a file whose lines end in \r alone as
+    # one header line. A \r\n (should one come later) stays one line end: a \r at the end
+    # of a chunk waits for the next one.
+    pending = ""
+
+    def lines_ended(text: str, final: bool = False) -> str:
+        nonlocal pending
+        text = pending + text
+        pending = "" if final or not text.endswith("\r") else "\r"
+        text = text[: len(text) - len(pending)]
+        return text.replace("\r\n", "\n").replace("\r", "\n") if cr_only else text
+
     try:
         with _open_raw(path) as source, open(target, "w", encoding="utf-8", newline="") as sink:
             while chunk := source.read(1 << 22):
-                sink.write(decoder.decode(chunk))
-            sink.write(decoder.decode(b"", final=True))
+                sink.write(lines_ended(decoder.decode(chunk)))
+            sink.write(lines_ended(decoder.decode(b"", final=True), final=True))
     except UnicodeError as exc:  # also utf-16 without a byte-order mark
         at = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else f" ({exc})"
         raise InputError(f"{table}: {path}: not valid {encoding} text{at}; set inputs.{table}.encoding") from exc
@@ -581,7 +636,9 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             _check_text(path, head, table)
         if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
             _check_utf8(path, head, table)
-        readable = _plain_utf8(path, encoding, table)
+        wide = encoding.startswith(("utf-16", "utf-32"))  # a line end is more than one byte
+        ends = head.decode(encoding, "replace").encode() if wide else head
+        readable = _plain_utf8(path, encoding, table, cr_only=_cr_only(ends))
         if Path(readable).stat().st_size == 0:
             raise InputError(f"{table}: {path}: the file is empty")
         try:

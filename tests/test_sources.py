@@ -22,6 +22,7 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.cli import app
 from collector_kpi.scoring import Scorecard
+from collector_kpi.sources import utf16_without_bom
 from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER, TINY_SCHEME
 
 ROOT = Path(__file__).parent.parent
@@ -187,6 +188,23 @@ def v_utf16_unicode_text(root: Path) -> dict[str, dict[str, Any]]:
     return _both(root, ".txt", lambda t: _encoded(t.replace(",", "\t").replace("\n", "\r\n"), "utf-16-le", b"\xff\xfe"))
 
 
+def v_cr_only(root: Path) -> dict[str, dict[str, Any]]:
+    # Excel for Mac's "CSV": lines ended by a bare carriage return
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode())
+
+
+def v_cr_only_gbk(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode("gbk"))
+
+
+def v_utf16_without_bom(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.encode("utf-16-le"))
+
+
+def v_utf16_big_endian_without_bom_cr_only(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode("utf-16-be"))
+
+
 def v_parquet_text(root: Path) -> dict[str, dict[str, Any]]:
     for table in ("cases", "contacts"):
         _frame(table).write_parquet(root / f"{table}.parquet")
@@ -276,6 +294,15 @@ def test_every_format_reads_the_same_numbers(variant: str, tmp_path: Path, base:
     assert card.rejects.height == 0
     assert csv_card(write_scheme(tmp_path, inputs, FULL, "full.yaml")) == base["full_csv"]
     assert csv_card(write_scheme(tmp_path, inputs, TWO, "two.yaml")) == base["two"]
+
+
+def test_utf16_without_a_byte_order_mark_is_told_by_its_nul_bytes() -> None:
+    text = BASE["cases"].replace("安娜", "一一")  # 一 is 00 4E: a NUL byte in the other half
+    assert utf16_without_bom(text.encode("utf-16-le")) == "utf-16-le"
+    assert utf16_without_bom(text.encode("utf-16-be")) == "utf-16-be"
+    # no NUL in UTF-8 or GBK text; binary data is not text of any encoding
+    for other in (text.encode("utf-8"), text.encode("gbk"), b"\x00\x01\x02\x03" * 8, b"a\x00"):
+        assert utf16_without_bom(other) is None
 
 
 def test_gb18030_beyond_gbk_is_detected(tmp_path: Path) -> None:
