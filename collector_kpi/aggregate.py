@@ -177,10 +177,22 @@ class TableStats:
     other_month: int = 0
     blank: int = 0  # rows with nothing in any column read: skipped, and said so
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # Lines that go on with the record above them (a quoted value holding a line break).
+    continued: int = 0
 
     @property
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
+
+    @property
+    def records(self) -> int:
+        """Every record of the files: of the month, of other months and blank."""
+        return self.read + self.other_month + self.blank
+
+    @property
+    def lines(self) -> int:
+        """The lines those records are written on (below the header)."""
+        return self.records + self.continued
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -191,6 +203,7 @@ class TableStats:
             "rejected": self.rejected,
             "other_month": self.other_month,
             "blank": self.blank,
+            "lines": self.lines,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
         }
 
@@ -322,7 +335,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     if apart:
         results.update(zip(apart, collect_all(list(apart.values()), data, by_sum=by_sum), strict=True))
 
-    _raise_shape_errors(data, results, by_sum)
+    continued = _raise_shape_errors(data, results, by_sum)
     groups = {table: results[f"groups:{table}"].drop("_line_bytes", "_packs", strict=False) for table in frames}
     exact = True
     listed = dict(frames)  # where each table's rejected rows are listed from
@@ -344,6 +357,8 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             if not blank:  # then every rejected row is one of them
                 listed[table] = left
     stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
+    for table, count in continued.items():
+        stats[table].continued = count
     rejects = _rejected_rows(data, listed, stats)
     for name, table_stats in stats.items():
         if table_stats.used == 0 and name != "roster":
@@ -569,13 +584,17 @@ def _by_sum(data: MonthData, table: str, by_sum: bool) -> bool:
     return by_sum and any(check.line_bytes is not None for check in data.tables[table].shape_checks)
 
 
-def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_sum: bool) -> None:
+def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_sum: bool) -> dict[str, int]:
+    """Raise the first CSV shape error; else, per table, how many lines go on with the
+    record above them (a quoted value holding a line break: records are fewer than lines)."""
+    continued: dict[str, int] = {}
     for key, result in results.items():
         if key.startswith("shape:"):
             _, table, index = key.split(":")
             error = data.tables[table].shape_checks[int(index)].error(table, result)
             if error is not None:
                 raise error
+            continued[table] = continued.get(table, 0) + int(result["continued"][0])
     for name, info in data.tables.items():
         if not _by_sum(data, name, by_sum):
             continue
@@ -585,9 +604,12 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
             # the lines one by one, which tells.
             for check in info.shape_checks:
                 if check.line_bytes is not None:
-                    error = check.error(name, collect_all([check.count_query()], data)[0])
+                    counts = collect_all([check.count_query()], data)[0]
+                    error = check.error(name, counts)
                     if error is not None:
                         raise error
+                    continued[name] = continued.get(name, 0) + int(counts["continued"][0])
+    return continued
 
 
 def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> TableStats:
@@ -735,8 +757,10 @@ def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats],
     }
     queries.update(_shape_queries(data, by_sum))
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
-    _raise_shape_errors(data, results, by_sum)
+    continued = _raise_shape_errors(data, results, by_sum)
     stats = {table: _stats_from_groups(table, data.tables[table].files, results[f"groups:{table}"]) for table in frames}
+    for table, count in continued.items():
+        stats[table].continued = count
     return stats, _rejected_rows(data, frames, stats)
 
 

@@ -259,7 +259,11 @@ def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --
 def _accounting_line(month: str, tables: dict[str, Any]) -> str:
     parts = []
     for table, stats in tables.items():
-        text = f"{table} {stats.read:,} read, {stats.used:,} used, {stats.rejected:,} rejected"
+        read = f"{stats.read:,} read"
+        if stats.lines != stats.records:  # a quoted value holds a line break
+            apart = f"{stats.records:,} records on {stats.lines:,} lines"
+            read = f"{apart} read" if stats.records == stats.read else f"{read} ({apart})"
+        text = f"{table} {read}, {stats.used:,} used, {stats.rejected:,} rejected"
         skipped = [f"{stats.other_month:,} of other months"] if stats.other_month else []
         skipped += [f"{stats.blank:,} blank"] if stats.blank else []
         if skipped:

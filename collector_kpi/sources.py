@@ -18,7 +18,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, cast
@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal, cast
 import polars as pl
 
 from .background import background_pool
+from .csv_records import QuoteOutOfPlace, record_problem, records, well_quoted_line
 from .errors import InputError, KpiError
 from .scheme import InputSpec, Scheme
 
@@ -474,12 +475,15 @@ def _plain_utf8(path: str, encoding: str, table: str, cr_only: bool = False) -> 
 
 @dataclass(frozen=True)
 class ShapeCheck:
-    """Lines of a CSV whose field count differs from the header's.
+    """Lines of a CSV whose field count differs from the header's, quotes out of place, and
+    records that run across lines.
 
     NOTE: polars reads only the columns asked for and does not notice a line with a field
     too many (an unquoted `4,000`) or too few: the values would shift into the wrong columns
-    and turn into wrong numbers. Quoted parts are removed before counting; a file whose
-    quoted fields span lines cannot be checked line by line and is passed over.
+    and turn into wrong numbers. Quoted parts are removed before counting. A quoted value
+    may hold a line break: the lines of such records are found by the parity of their
+    quotes and checked as records (``csv_records``): a quote opened by mistake must not
+    merge the rows below it into one, nor an id, amount, date or code hold a line break.
     """
 
     path: str
@@ -492,13 +496,16 @@ class ShapeCheck:
     # the month is read); None: counted line by line (``count_query``).
     line_bytes: int | None = None
     fit: Future[bool] | None = field(default=None, compare=False)
+    # The header's names as written, and those of the columns that never hold a line break.
+    names: tuple[str, ...] = ()
+    typed: frozenset[str] = frozenset()
 
     def _lines(self) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
         line = pl.col("line")
         quoted = line.str.contains('"', literal=True)
         unquoted = pl.when(quoted).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
         counted = unquoted.str.count_matches(self.separator, literal=True) + 1
-        wrong = (counted != self.fields) & ~self._blank(line, counted)
+        wrong = (counted != self.fields) & ~self._blank(line, counted) & ~self._spanning()
         lines = pl.scan_csv(
             self.readable,
             has_header=False,
@@ -510,6 +517,28 @@ class ShapeCheck:
         )
         return lines, wrong, counted
 
+    @staticmethod
+    def _inside() -> pl.Expr:
+        """Whether the line ends inside a quoted value (an odd count of quotes so far)."""
+        odd = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
+        return odd.cum_sum() % 2 == 1
+
+    @classmethod
+    def _continues(cls) -> pl.Expr:
+        """Whether the line goes on with the record of the line above."""
+        return cls._inside().shift(1, fill_value=False)
+
+    @classmethod
+    def _spanning(cls) -> pl.Expr:
+        """Whether the line is one of a record that runs across lines."""
+        return cls._inside() | cls._continues()
+
+    def _stray(self) -> pl.Expr:
+        """A line of its own record with a quote out of place (x"y, Ann "the boss")."""
+        line = pl.col("line")
+        quoted = line.str.contains('"', literal=True)
+        return quoted & ~self._spanning() & ~line.str.contains(well_quoted_line(self.separator))
+
     def _blank(self, line: pl.Expr, counted: pl.Expr) -> pl.Expr:
         """A line of nothing but separators (Excel's ",,," below the data) is a blank row,
         whatever its count: its length is that of its separators (and a \r)."""
@@ -517,34 +546,80 @@ class ShapeCheck:
         return others <= line.str.ends_with("\r").cast(pl.Int64)
 
     def count_query(self) -> pl.LazyFrame:
-        """Streaming count of wrong lines and whether any quote spans lines (cheap: the count
-        of separators is taken once per line)."""
+        """Streaming count of wrong lines, of lines with a quote out of place and of lines
+        that continue a record (cheap: the count of separators is taken once per line)."""
         lines, _, counted = self._lines()
-        odd_quotes = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
-        wrong = (pl.col("_n") != self.fields) & ~self._blank(pl.col("line"), pl.col("_n"))
+        wrong = (pl.col("_n") != self.fields) & ~self._blank(pl.col("line"), pl.col("_n")) & ~self._spanning()
         return lines.with_columns(counted.alias("_n")).select(
-            wrong.sum().alias("count"), odd_quotes.any().alias("open_quote")
+            wrong.sum().alias("count"),
+            self._stray().sum().alias("stray"),
+            self._continues().sum().alias("continued"),
+            self._inside().last().fill_null(False).alias("unclosed"),
         )
 
     def error(self, table: str, counts: pl.DataFrame) -> InputError | None:
         """The error for a file with wrong lines (None when it is sound); reads it again
         for the first line numbers only then."""
-        count, open_quote = counts.row(0)
-        if not count or open_quote:
-            return None
+        count, stray, continued, unclosed = counts.row(0)
         lines, wrong, counted = self._lines()
-        first = (
-            lines.with_row_index("number", offset=1 + self.skipped)
-            .filter(wrong)
-            .head(3)
-            .select("number", counted.alias("fields"))
-            .collect()
-        )
+        numbered = lines.with_row_index("number", offset=1 + self.skipped)
+        if stray:
+            first = numbered.filter(self._stray()).head(3).select("number", "line").collect()
+            examples = ", ".join(f"line {n}: {_snippet(text)}" for n, text in first.iter_rows())
+            return InputError(
+                f"{table}: {self.path}: {stray:,} line(s) have a quote inside a value ({examples}); "
+                'quote the whole value, with the quote doubled ("Ann ""the boss""") or remove it'
+            )
+        if continued or unclosed:
+            problem = self._record_problem(numbered)
+            if problem is not None:
+                return InputError(f"{table}: {self.path}: {problem}")
+        if not count:
+            return None
+        first = numbered.filter(wrong).head(3).select("number", counted.alias("fields")).collect()
         examples = ", ".join(f"line {n} has {f}" for n, f in first.iter_rows())
         return InputError(
             f"{table}: {self.path}: {count:,} line(s) do not have the header's {self.fields} fields ({examples}); "
             "a separator inside an unquoted value (e.g. 4,000) shifts the columns — quote it or fix the export"
         )
+
+    def _record_problem(self, numbered: pl.LazyFrame) -> str | None:
+        """What is wrong with the first faulty record that runs across lines, if any."""
+        spanning = (
+            numbered.with_columns(self._continues().alias("continues"))
+            .filter(self._spanning())
+            .head(_SPANNING_LINES)
+            .select("number", "line", "continues")
+            .collect()
+        )
+        try:
+            for record in records(spanning.iter_rows(), self.separator):
+                problem = record_problem(record, self.names, self.fields, self.separator, self.typed)
+                if problem is not None:
+                    return problem
+        except QuoteOutOfPlace as exc:
+            text = spanning.filter(pl.col("number") == exc.offset)["line"][0]
+            return (
+                f"line {exc.offset} has a quote inside a value ({_snippet(text)}); quote the whole value, "
+                'with the quote doubled ("Ann ""the boss""") or remove it'
+            )
+        if spanning.height == _SPANNING_LINES:
+            first = spanning["number"][0]
+            return (
+                f"more than {_SPANNING_LINES:,} lines from line {first} on are inside quoted values: "
+                "a quote is probably not closed where it should be"
+            )
+        return None
+
+
+# At most this many lines of records that run across lines are checked (then: an error).
+_SPANNING_LINES = 1_000_000
+
+
+def _snippet(line: str) -> str:
+    """A line as shown in a message: its first 60 characters."""
+    line = line.rstrip("\r")
+    return line if len(line) <= 60 else line[:57] + "…"
 
 
 def _countable(readable: str, head: bytes, separator: str, skipped: int) -> tuple[int, int] | None:
@@ -669,7 +744,8 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             if countable:
                 below, eol = countable
                 fit = _in_background(lambda: _fit_for_sum(readable, eol))
-            shape.append(ShapeCheck(path, readable, separator, fields, spec.skip_rows, below, fit))
+            header = tuple(n.lstrip("\ufeff") for n in names if n != "_row")
+            shape.append(ShapeCheck(path, readable, separator, fields, spec.skip_rows, below, fit, header))
         line_bytes = _NO_BYTES
         if countable:
             values = pl.sum_horizontal(pl.exclude("_row").str.len_bytes().cast(pl.Int64))
@@ -1001,9 +1077,12 @@ def read_table(
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
     for path in paths:
+        checked = len(shape)
         lf = _scan_file(path, spec, table, shape)
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
+        if len(shape) > checked:
+            shape[-1] = replace(shape[-1], typed=_never_broken(found, rename, canonical, spec))
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
         optional_absent: list[str] = []
@@ -1102,6 +1181,19 @@ def read_table(
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
     return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
+
+
+def _never_broken(
+    found: Sequence[str], rename: dict[str, str], canonical: dict[str, ColumnType], spec: InputSpec
+) -> frozenset[str]:
+    """The headers of a file's columns that never hold a line break: ids, amounts, dates and
+    codes (free text, as a name or a column the contract does not know, may)."""
+    parts = {part for pair in spec.datetime_parts.values() for part in pair}
+    return frozenset(
+        name
+        for name in found
+        if canonical.get(rename.get(name, name), "text") != "text" or rename.get(name, name) in parts
+    )
 
 
 def _date_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:

@@ -157,6 +157,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rejected": 0,
         "other_month": 0,
         "blank": 0,
+        "lines": 15,
         "rejected_by_reason": {},
     }
     assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (13, 1)
