@@ -639,11 +639,12 @@ def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict
             frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
             .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *raw)
             .rename({f"_raw_{c}": c for c in info.columns})
+            .with_columns(info.expected(pl.col("_reject")).alias("_expected"))
         )
     if not queries:
         return _EMPTY_REJECTS
     listed = [
-        r.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String))
+        r.with_columns(pl.exclude("_row", "table", "_file", "_reject", "_expected").cast(pl.String))
         for r in collect_all(queries, data)
     ]
     rejects = pl.concat(listed, how="diagonal_relaxed")

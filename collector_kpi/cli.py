@@ -225,7 +225,8 @@ def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[
 
     written = {}
     if path is not None:
-        frame = rejects.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
+        frame = rejects.drop("_expected", strict=False)
+        frame = frame.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
         written[str(path)] = render.to_csv(frame, bom=True)
         render.write_atomic(path, written[str(path)], protected=inputs)
         _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)

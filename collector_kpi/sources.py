@@ -188,6 +188,9 @@ class TableData:
     left: pl.LazyFrame | None = None
     # Each file's rows on their own, in the order of `files` (to tell which one fails).
     parts: list[pl.LazyFrame] = field(default_factory=list)
+    # Per reason a text date fails with ("assigned_date: not a date"), per file: the formats
+    # that column is read with, in words.
+    formats: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def text(self) -> bool:
@@ -199,6 +202,15 @@ class TableData:
         if not self.checks:
             return pl.lit(None, dtype=pl.String)
         return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
+
+    def expected(self, reason: pl.Expr) -> pl.Expr:
+        """For a row rejected as no date: the formats its file's column is read with (null
+        for other reasons)."""
+        found: Then | ChainedThen | None = None
+        for text, by_file in self.formats.items():
+            named = pl.col("_file").replace_strict(by_file, default=None, return_dtype=pl.String)
+            found = (found.when if found is not None else pl.when)(reason == text).then(named)
+        return found.otherwise(None) if found is not None else pl.lit(None, dtype=pl.String)
 
     def fast_frame(self) -> pl.LazyFrame:
         """The rows in their fast reading, with ``_fast``: true where that reading is exact.
@@ -1074,6 +1086,7 @@ def read_table(
     check_spec(table, spec)
     stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
     shape: list[ShapeCheck] = []
+    formats: dict[str, dict[str, str]] = {}
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
     for path in paths:
@@ -1138,6 +1151,10 @@ def read_table(
         sampled = list(dated) + [c for c in coded if c not in dated]
         sample = lf.select(sampled).head(FORMAT_SAMPLE).collect() if sampled else pl.DataFrame()
         detected = detect_formats(sample, dated, spec) if dated else {}
+        for column, kind in dated.items():
+            label = "not a date" if kind == "date" else "not a date and time"
+            used = detected.get(column) or _date_candidates(column, kind, spec)
+            formats.setdefault(f"{column}: {label}", {})[path] = _formats_named(column, kind, used, table, spec)
         seen = {c: sample[c].cast(pl.String).drop_nulls().unique().sort().to_list() for c in coded}
         for column in columns:
             if column in optional_absent or not _native(canonical[column], schema[column]):
@@ -1180,7 +1197,22 @@ def read_table(
     # NOTE: the not-fast rows are picked before the full reading of a row is computed,
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
-    return TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
+    read = TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
+    read.formats = formats
+    return read
+
+
+def _formats_named(column: str, kind: ColumnType, used: Sequence[str], table: str, spec: InputSpec) -> str:
+    """The date formats a file's column is read with, as a rejected value's message names them."""
+    what = "a date" if kind == "date" else "a date and time"
+    shown = ", ".join("%Y-%m-%d followed by a time" if f == ISO_PREFIX else f for f in used)
+    setting = f"inputs.{table}.formats.{column}"
+    if column in spec.formats:
+        return f"{what} written {shown}, as set in {setting}"
+    if list(used) == _date_candidates(column, kind, spec):
+        return f"{what} written one of {shown}, or the format set in {setting}"
+    many = "the formats" if len(used) > 1 else "the format"
+    return f"{what} written {shown}, {many} of this column's first rows in this file (set {setting} to read another)"
 
 
 def _never_broken(

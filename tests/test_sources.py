@@ -20,6 +20,7 @@ import yaml
 from typer.testing import CliRunner
 
 from collector_kpi import load_month, load_scheme, score
+from collector_kpi.checks import describe_reject
 from collector_kpi.cli import app
 from collector_kpi.scoring import Scorecard
 from collector_kpi.sources import utf16_without_bom
@@ -519,6 +520,35 @@ def test_date_formats(tmp_path: Path, base: dict[str, Any], fmt: str, declared: 
     card = run(write_scheme(tmp_path, {"cases": spec, "contacts": {"path": "contacts.csv"}}, FULL))
     assert_same_card(card, base["full"])
     assert card.rejects.height == 0
+
+
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        (
+            None,
+            "a date written %Y-%m-%d, the format of this column's first rows in this file "
+            "(set inputs.cases.formats.assigned_date to read another)",
+        ),
+        ("%Y-%m-%d", "a date written %Y-%m-%d, as set in inputs.cases.formats.assigned_date"),
+    ],
+)
+def test_a_rejected_date_names_the_formats_its_column_is_read_with(
+    tmp_path: Path, declared: str | None, expected: str
+) -> None:
+    write_base(tmp_path)
+    # the formats are those of the first 2,000 rows: the row written another way comes after
+    header, *rows = BASE["cases"].replace("a3,A,安娜,T1,2025-03-05", "a3,A,安娜,T1,2025/03/05").splitlines()
+    filler = [f"z{i},Z,Zed,T3,2025-03-01,100,0,0,,,M1" for i in range(2000)]
+    (tmp_path / "cases.csv").write_text("\n".join([header, *filler, *rows]) + "\n", encoding="utf-8")
+    spec: dict[str, Any] = {"path": "cases.csv"}
+    if declared:
+        spec["formats"] = {"assigned_date": declared}
+    card = run(write_scheme(tmp_path, {"cases": spec, "contacts": {"path": "contacts.csv"}}, FULL))
+    message = describe_reject(card.rejects.row(0, named=True))
+    # %Y/%m/%d is a format the reader knows, but not one this column is written in
+    assert message.endswith(f"row 2004: assigned_date: not a date (value '2025/03/05'; expected {expected})")
+    assert "%Y/%m/%d" not in message.partition("expected")[2]
 
 
 def test_month_column_forms(tmp_path: Path) -> None:
