@@ -12,6 +12,7 @@ import atexit
 import calendar
 import codecs
 import difflib
+import functools
 import glob as globlib
 import gzip
 import re
@@ -665,8 +666,9 @@ def _fit_for_sum(readable: str, eol: int) -> bool:
     """Whether the file holds no quote, nor a carriage return where lines were taken to end
     in a bare \n (read in blocks, searched at memory speed: 0.35 s for 1.8 GB, while the
     month is read)."""
-    block = bytearray(1 << 24)
     try:
+        # (no larger than the file: a 16 MiB block for each of 10,000 small files cost 6 s)
+        block = bytearray(max(1, min(1 << 24, Path(readable).stat().st_size)))
         with open(readable, "rb", buffering=0) as handle:
             while length := handle.readinto(block):
                 if block.find(b'"', 0, length) != -1 or (eol == 1 and block.find(b"\r", 0, length) != -1):
@@ -686,8 +688,11 @@ def _in_background(task: Callable[[], bool]) -> Future[bool]:
     return _scanner.submit(task)
 
 
-def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None) -> pl.LazyFrame:
-    """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
+def _scan_file(
+    path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None, csv: CsvFile | None = None
+) -> pl.LazyFrame:
+    """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row`` (``csv``: the
+    file checked by `_csv_file` already)."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
     if kind == "xlsx":
         try:
@@ -713,25 +718,11 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             raise InputError(f"{table}: {path}: not a readable Parquet file ({_first_line(exc)})") from exc
         return lf.with_columns(_file=pl.lit(path), _line_bytes=_NO_BYTES)
     if kind == "csv":
-        separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
-        head = _head(path, table)
-        try:
-            encoding = detect_encoding(path, spec.encoding)
-        except InputError as exc:
-            raise InputError(f"{table}: {exc.message} (inputs.{table}.encoding)") from exc
-        if not encoding.startswith(("utf-16", "utf-32")):
-            _check_text(path, head, table)
-        if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
-            _check_utf8(path, head, table)
-        wide = encoding.startswith(("utf-16", "utf-32"))  # a line end is more than one byte
-        ends = head.decode(encoding, "replace").encode() if wide else head
-        readable = _plain_utf8(path, encoding, table, cr_only=_cr_only(ends))
-        if Path(readable).stat().st_size == 0:
-            raise InputError(f"{table}: {path}: the file is empty")
+        source = csv or _csv_file(path, spec, table)
         try:
             lf = pl.scan_csv(
-                readable,
-                separator=separator,
+                source.readable,
+                separator=source.separator,
                 infer_schema=False,
                 row_index_name="_row",
                 row_index_offset=2 + spec.skip_rows,  # the header is line 1 (after any skipped lines)
@@ -743,30 +734,141 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             raise InputError(f"{table}: {path}: the file is empty") from exc
         except Exception as exc:
             raise InputError(f"{table}: {path}: cannot read as CSV ({_first_line(exc)})") from exc
-        # A header written by Excel with a byte-order mark keeps it on the first name.
-        bom = [n for n in names if n.startswith("\ufeff")]
-        if bom:
-            lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
-        fields = len(names) - 1  # without _row
-        countable = _countable(
-            readable, head if readable == path else _head(readable, table), separator, spec.skip_rows
-        )
-        if shape is not None:
-            below, fit = None, None
-            if countable:
-                below, eol = countable
-                fit = _in_background(lambda: _fit_for_sum(readable, eol))
-            header = tuple(n.lstrip("\ufeff") for n in names if n != "_row")
-            shape.append(ShapeCheck(path, readable, separator, fields, spec.skip_rows, below, fit, header))
-        line_bytes = _NO_BYTES
-        if countable:
-            values = pl.sum_horizontal(pl.exclude("_row").str.len_bytes().cast(pl.Int64))
-            line_bytes = values + (fields - 1 + countable[1])
-        return lf.with_columns(_file=pl.lit(path), _line_bytes=line_bytes)
+        return _with_checks(lf.with_columns(_file=pl.lit(path)), names, [source], spec, shape)
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
 
 
 _NO_BYTES = pl.lit(0, dtype=pl.Int64)  # a file whose lines are not checked by sum
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file checked to be text, and the path polars reads it from."""
+
+    path: str
+    readable: str  # the file itself, or a decompressed / transcoded copy
+    separator: str
+    head: bytes  # the first bytes of ``readable``
+
+    @property
+    def header(self) -> bytes:
+        """The header line, with its line end."""
+        end = self.head.find(b"\n")
+        return self.head if end == -1 else self.head[: end + 1]
+
+
+def _csv_file(path: str, spec: InputSpec, table: str) -> CsvFile:
+    """A CSV file's encoding found and checked, and a copy made where polars needs one."""
+    separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
+    head = _head(path, table)
+    try:
+        encoding = detect_encoding(path, spec.encoding)
+    except InputError as exc:
+        raise InputError(f"{table}: {exc.message} (inputs.{table}.encoding)") from exc
+    if not encoding.startswith(("utf-16", "utf-32")):
+        _check_text(path, head, table)
+    if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
+        _check_utf8(path, head, table)
+    wide = encoding.startswith(("utf-16", "utf-32"))  # a line end is more than one byte
+    ends = head.decode(encoding, "replace").encode() if wide else head
+    readable = _plain_utf8(path, encoding, table, cr_only=_cr_only(ends))
+    if Path(readable).stat().st_size == 0:
+        raise InputError(f"{table}: {path}: the file is empty")
+    return CsvFile(path, readable, separator, head if readable == path else _head(readable, table))
+
+
+def _with_checks(
+    lf: pl.LazyFrame, names: Sequence[str], files: Sequence[CsvFile], spec: InputSpec, shape: list[ShapeCheck] | None
+) -> pl.LazyFrame:
+    """CSV rows with ``_line_bytes``, and a shape check per file added to ``shape``; ``names``:
+    the scan's columns (the files share one header)."""
+    # A header written by Excel with a byte-order mark keeps it on the first name.
+    bom = [n for n in names if n.startswith("\ufeff")]
+    if bom:
+        lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
+    header = tuple(n.lstrip("\ufeff") for n in names if n not in ("_row", "_file"))
+    fields = len(header)
+    eols = []
+    for source in files:
+        countable = _countable(source.readable, source.head, source.separator, spec.skip_rows)
+        if shape is not None:
+            below, fit = None, None
+            if countable:
+                below, eol = countable
+                fit = _in_background(functools.partial(_fit_for_sum, source.readable, eol))
+            check = ShapeCheck(source.path, source.readable, source.separator, fields, spec.skip_rows, below, fit)
+            shape.append(replace(check, names=header))
+        if countable:
+            eols.append(countable[1])
+    # (A file of a batch that is not countable has no line below its header: no rows.)
+    if not eols:
+        return lf.with_columns(_line_bytes=_NO_BYTES)
+    values = pl.sum_horizontal(pl.exclude("_row", "_file").str.len_bytes().cast(pl.Int64))
+    return lf.with_columns(_line_bytes=values + (fields - 1 + eols[0]))
+
+
+# A CSV file this small is read together with the files next to it that share its header,
+# up to this many bytes in all.
+BATCH_FILE_BYTES = _SNIFF_BYTES  # (so its first bytes read are all of it)
+BATCH_BYTES = 1 << 23
+
+
+def file_batches(paths: Sequence[str], spec: InputSpec, table: str) -> list[list[tuple[str, CsvFile | None]]]:
+    """The files in order, in groups read by one scan: small CSV files one after another
+    with the same header (and separator) go together, any other file alone (with its
+    checked CSV form where it is one).
+
+    NOTE: one scan per file cost memory and time in proportion to the files: 10,000 files
+    of one row took 3.5 GB and 40 s, as each brought its own query into the month's.
+    """
+    groups: list[list[tuple[str, CsvFile | None]]] = []
+    key: tuple[str, bytes] | None = None
+    size = 0
+    for path in paths:
+        kind = spec.format if spec.format != "auto" else _format_of(path)
+        source = _csv_file(path, spec, table) if kind == "csv" else None
+        length = Path(source.readable).stat().st_size if source is not None else 0
+        # NOTE: only a file whose rows are all in the sample its formats are found in: a batch
+        # is sampled whole, and its formats are then those each file's rows would choose.
+        small = (
+            source is not None
+            and spec.skip_rows == 0
+            and length <= BATCH_FILE_BYTES
+            and source.head.count(b"\n") <= FORMAT_SAMPLE
+        )
+        this = (source.separator, source.header) if small and source is not None else None
+        if this is not None and this == key and size + length <= BATCH_BYTES:
+            groups[-1].append((path, source))
+            size += length
+        else:
+            groups.append([(path, source)])
+            key, size = this, length
+    return groups
+
+
+def _scan_batch(files: Sequence[CsvFile], spec: InputSpec, table: str, shape: list[ShapeCheck]) -> pl.LazyFrame:
+    """Small CSV files with one header as one LazyFrame, each row with its own file and row
+    number."""
+    try:
+        lf = pl.scan_csv(
+            [f.readable for f in files],
+            separator=files[0].separator,
+            infer_schema=False,
+            row_index_name="_row",
+            row_index_offset=2,
+            include_file_paths="_file",
+        )
+        names = lf.collect_schema().names()
+    except Exception as exc:
+        paths = ", ".join(f.path for f in files)
+        raise InputError(f"{table}: cannot read as CSV one of {paths} ({_first_line(exc)})") from exc
+    # The row index runs on from one file to the next: counted again in each file.
+    row = pl.col("_row").cast(pl.Int64)
+    lf = lf.with_columns(row - row.min().over("_file") + 2)
+    copies = {f.readable: f.path for f in files if f.readable != f.path}
+    if copies:
+        lf = lf.with_columns(pl.col("_file").replace(copies))
+    return _with_checks(lf, names, files, spec, shape)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -1089,13 +1191,20 @@ def read_table(
     formats: dict[str, dict[str, str]] = {}
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
-    for path in paths:
+    own_rows: list[pl.LazyFrame | int] = []  # each file's own rows, or the stage that is its own
+    for group in file_batches(paths, spec, table):
+        path, batch = group[0][0], [source for _, source in group if source is not None]
         checked = len(shape)
-        lf = _scan_file(path, spec, table, shape)
+        if len(group) > 1:
+            lf = _scan_batch(batch, spec, table, shape)
+            own_rows += [pl.scan_csv(f.readable, separator=f.separator, infer_schema=False) for f in batch]
+        else:
+            lf = _scan_file(path, spec, table, shape, group[0][1])
+            own_rows.append(len(stages))
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
-        if len(shape) > checked:
-            shape[-1] = replace(shape[-1], typed=_never_broken(found, rename, canonical, spec))
+        typed = _never_broken(found, rename, canonical, spec)
+        shape[checked:] = [replace(check, typed=typed) for check in shape[checked:]]
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
         optional_absent: list[str] = []
@@ -1149,12 +1258,15 @@ def read_table(
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
         coded = [c for c in columns if canonical[c] in CODED]
         sampled = list(dated) + [c for c in coded if c not in dated]
-        sample = lf.select(sampled).head(FORMAT_SAMPLE).collect() if sampled else pl.DataFrame()
+        # (A batch of small files is sampled whole: each file's every row, as each alone would be.)
+        sampled_rows = lf.select(sampled) if len(group) > 1 else lf.select(sampled).head(FORMAT_SAMPLE)
+        sample = sampled_rows.collect() if sampled else pl.DataFrame()
         detected = detect_formats(sample, dated, spec) if dated else {}
         for column, kind in dated.items():
             label = "not a date" if kind == "date" else "not a date and time"
             used = detected.get(column) or _date_candidates(column, kind, spec)
-            formats.setdefault(f"{column}: {label}", {})[path] = _formats_named(column, kind, used, table, spec)
+            named = _formats_named(column, kind, used, table, spec)
+            formats.setdefault(f"{column}: {label}", {}).update((file, named) for file, _ in group)
         seen = {c: sample[c].cast(pl.String).drop_nulls().unique().sort().to_list() for c in coded}
         for column in columns:
             if column in optional_absent or not _native(canonical[column], schema[column]):
@@ -1181,8 +1293,9 @@ def read_table(
         raw = lf.select("_file", "_row", "_line_bytes", *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
-    per_file = [raw.with_columns(full) for raw, full in stages]
-    frame = _stack(per_file)
+    per_stage = [raw.with_columns(full) for raw, full in stages]
+    per_file = [per_stage[rows] if isinstance(rows, int) else rows for rows in own_rows]
+    frame = _stack(per_stage)
     raw_types = frame.collect_schema()
     checks: list[tuple[pl.Expr, str]] = []
     for column in columns:
@@ -1436,8 +1549,8 @@ def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: P
 def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[str]:
     """Canonical columns every file of the table carries (directly, mapped or constant)."""
     common: set[str] | None = None
-    for path in paths:
-        names = _scan_file(path, spec, table).collect_schema().names()
+    for (path, source), *_ in file_batches(paths, spec, table):  # the files of a batch share a header
+        names = _scan_file(path, spec, table, csv=source).collect_schema().names()
         mapped = {spec.columns.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts)
         common = mapped if common is None else common & mapped
     return {c for c in CANONICAL[table] if c in (common or set())}
@@ -1447,8 +1560,8 @@ def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
     """Whether every file of the table carries a month column (directly or mapped)."""
     if table not in ("cases", "reviews"):
         return False
-    for path in paths:
-        names = [n for n in _scan_file(path, spec, table).collect_schema().names()]
+    for (path, source), *_ in file_batches(paths, spec, table):  # the files of a batch share a header
+        names = [n for n in _scan_file(path, spec, table, csv=source).collect_schema().names()]
         mapped = {spec.columns.get(n, n) for n in names}
         if "month" not in mapped:
             return False

@@ -739,3 +739,33 @@ def test_month_cells_as_exports_write_them() -> None:
         frame.with_columns(v=pl.lit("01.04.2025")).select(_parse("v", "month", pl.String(), declared)).item(0, 0)
         == "2025-04"
     )
+
+
+def test_many_small_files_score_as_one_file_with_their_own_row_numbers(tmp_path: Path, base: dict[str, Any]) -> None:
+    """Three hundred small files: read in batches of one header, every row counted once and
+    named by its own file and row."""
+    from collector_kpi.scheme import InputSpec
+    from collector_kpi.sources import file_batches
+
+    write_base(tmp_path)
+    header, *rows = BASE["cases"].splitlines()
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    # the 12 rows of the month, each in a file of its own among 288 files of a blank row (a
+    # note in a column not read, and nothing in the others)
+    header += ",note"
+    blank = "," * header.count(",")
+    for i in range(300):
+        row = rows[i // 25] + "," if i % 25 == 0 else f"{blank}{i}"
+        (folder / f"part{i:03d}.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    # one file with a rejected row on its line 3, one with Windows line ends (a batch of its own)
+    bad = "bad,A,安娜,T1,2025-03-40,1,1,0,,,M1,"
+    (folder / "part150b.csv").write_text(f"{header}\n{blank}\n{bad}\n", encoding="utf-8")
+    (folder / "part151b.csv").write_bytes(f"{header}\r\n{blank}\r\n".encode())
+    paths = sorted(str(p) for p in folder.iterdir())
+    groups = file_batches(paths, InputSpec(), "cases")
+    assert [len(group) for group in groups] == [153, 1, 148]  # part151b.csv alone
+    card = run(write_scheme(tmp_path, {"cases": {"path": "cases"}, "contacts": {"path": "contacts.csv"}}, FULL))
+    assert (card.stats["cases"].read, card.stats["cases"].used, card.stats["cases"].blank) == (13, 12, 290)
+    assert card.rejects.select("_file", "_row").rows() == [(str(folder / "part150b.csv"), 3)]
+    assert_same_card(card, base["full"])
