@@ -290,7 +290,8 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     for metric_id, query in _fair_cells(scheme, used, cases_for_cells, params).items():
         on_log = METRICS[metric_id].tables[0] in FAST_TABLES or "contacted_cases" in components
         (apart if on_log else queries)[f"cells:{metric_id}"] = query
-    queries.update(_shape_queries(data, by_sum))
+    shapes = _shape_queries(data, by_sum)
+    queries.update(shapes if len(shapes) <= SHAPE_QUERIES else {})
     # NOTE: the contact log is read once for both the sums and the coverage (polars shares
     # the read between them). CSV: −2.4 s of 11.6 at 20M rows, as the file is tokenised
     # once. Parquet: −0.36 s of 4.1, for +0.2 GB at 20M rows (+0.3 GB at 100M), as the
@@ -302,6 +303,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     # −0.4 s of 1.9, as the file is tokenised once, not three times); not the contact
     # log's for the cells, as sharing held its rows in memory.
     results = dict(zip(queries, collect_all(list(queries.values()), data, share=True, by_sum=by_sum), strict=True))
+    results.update(_collect_apart(shapes, data) if len(shapes) > SHAPE_QUERIES else {})
     codes = None  # the cases' collector ids, when the coverage's pairs can be packed
     uncoded = None  # the contact rows whose collector has no code, when the sums are by code
     if coverage:
@@ -578,6 +580,25 @@ def _shape_queries(data: MonthData, by_sum: bool) -> dict[str, pl.LazyFrame]:
     }
 
 
+# At most this many CSV files' lines are counted in the month's collect; more are counted
+# apart, this many at a time.
+SHAPE_QUERIES = 64
+
+
+def _collect_apart(queries: dict[str, pl.LazyFrame], data: MonthData) -> dict[str, pl.DataFrame]:
+    """The line counts of many CSV files, a few at a time.
+
+    NOTE: each file's count is a scan of its own, and all of them at once held memory in
+    proportion to the files: 1.2 GB for 2,000 one-row files with a quoted header.
+    """
+    keys = list(queries)
+    results: dict[str, pl.DataFrame] = {}
+    for start in range(0, len(keys), SHAPE_QUERIES):
+        chunk = keys[start : start + SHAPE_QUERIES]
+        results.update(zip(chunk, collect_all([queries[key] for key in chunk], data), strict=True))
+    return results
+
+
 def _by_sum(data: MonthData, table: str, by_sum: bool) -> bool:
     """Whether a table's lines are checked by the sum of their ``_line_bytes`` (some of its
     files are CSV fit for it): only then is that column summed (20M zeros for Parquet)."""
@@ -756,8 +777,10 @@ def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats],
         )
         for table, frame in frames.items()
     }
-    queries.update(_shape_queries(data, by_sum))
+    shapes = _shape_queries(data, by_sum)
+    queries.update(shapes if len(shapes) <= SHAPE_QUERIES else {})
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
+    results.update(_collect_apart(shapes, data) if len(shapes) > SHAPE_QUERIES else {})
     continued = _raise_shape_errors(data, results, by_sum)
     stats = {table: _stats_from_groups(table, data.tables[table].files, results[f"groups:{table}"]) for table in frames}
     for table, count in continued.items():

@@ -219,3 +219,24 @@ def test_free_text_across_lines_keeps_every_row_and_counts_the_lines(tiny: Path)
     tables = {t["table"]: t for t in json.loads(result.stdout)["tables"]}
     assert (tables["cases"]["read"], tables["cases"]["lines"]) == (12, 16)
     assert (tables["contacts"]["read"], tables["contacts"]["other_month"], tables["contacts"]["lines"]) == (10, 1, 12)
+
+
+def test_the_lines_of_many_files_are_checked_each(tiny: Path) -> None:
+    # a quoted header: each file's lines are counted one by one (more files than are counted
+    # in one go), and a line with a field too many in the 90th is found
+    header, *rows = (tiny / "2025-03" / "cases.csv").read_text().splitlines()
+    folder = tiny / "2025-03" / "cases"
+    folder.mkdir()
+    quoted = header.replace("case_id", '"case_id"')
+    for i in range(100):
+        row = rows[i % len(rows)].replace(",", f",{i}x", 1) if i >= len(rows) else rows[i]
+        (folder / f"part{i:03d}.csv").write_text(f"{quoted}\n{row}\n")
+    scheme = str(write_scheme(tiny, MIXED))
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", scheme, "--cases", str(folder)])
+    assert result.exit_code == 0, result.stderr
+    assert "cases 100 read, 100 used" in result.stderr
+    broken = folder / "part090.csv"
+    broken.write_text(broken.read_text().replace(",4000,", ",4,000,").replace(",1000,", ",1,000,"))
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", scheme, "--cases", str(folder)])
+    assert result.exit_code == 2
+    assert f"cases: {broken}: 1 line(s) do not have the header's 11 fields (line 2 has 12)" in result.stderr
