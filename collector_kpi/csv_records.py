@@ -25,9 +25,8 @@ class QuoteOutOfPlace(ValueError):
 def well_quoted_line(separator: str) -> str:
     """A regular expression matching a whole line whose quotes are all in place: each
     value either unquoted (no quote in it) or quoted whole, with "" for a quote inside."""
-    sep = re.escape(separator)
-    bare = f'[^"{sep}]*' if len(separator) == 1 else f'(?:[^"{re.escape(separator[0])}]|{sep[1:]})*'
-    value = f'(?:"(?:[^"]|"")*"|{bare})'
+    sep = re.escape(separator)  # one character (the scheme allows no other)
+    value = f'(?:"(?:[^"]|"")*"|[^"{sep}]*)'
     return f"^{value}(?:{sep}{value})*\r?$"
 
 

@@ -860,8 +860,8 @@ def _scan_batch(files: Sequence[CsvFile], spec: InputSpec, table: str, shape: li
         )
         names = lf.collect_schema().names()
     except Exception as exc:
-        paths = ", ".join(f.path for f in files)
-        raise InputError(f"{table}: cannot read as CSV one of {paths} ({_first_line(exc)})") from exc
+        others = f" and the {len(files) - 1} files after it with its header"
+        raise InputError(f"{table}: {files[0].path}{others}: cannot read as CSV ({_first_line(exc)})") from exc
     # The row index runs on from one file to the next: counted again in each file.
     row = pl.col("_row").cast(pl.Int64)
     lf = lf.with_columns(row - row.min().over("_file") + 2)
