@@ -17,7 +17,7 @@ from .sources import (
     available_columns,
     has_month_column,
     month_filter,
-    normal_text,
+    normal_id,
     period_bounds,
     period_months,
     read_table,
@@ -219,6 +219,11 @@ class MonthSums:
     input_totals: dict[str, int] = field(default_factory=dict)
     # Per fair metric: (collector, segment or case) cells of num / den (and expected).
     cells: dict[str, pl.DataFrame] = field(default_factory=dict)
+    # The case components per (collector, the case rows' team_id): the team sums.
+    team_cases: pl.DataFrame | None = None
+    # Per table (cases, roster) and collector: the smallest and largest name and team of
+    # their usable rows, to tell an id given several names or teams.
+    people: pl.DataFrame | None = None
 
 
 def _in_month(data: MonthData, table: str, blank: bool = True) -> pl.Expr:
@@ -375,7 +380,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         # Again, from the usable rows only: the fast ones (ids stripped) and those read in full.
         source = dict(used)
         if "contacts" in fast:
-            ids = [normal_text(pl.col("collector_id")), "case_id"]
+            ids = [normal_id(pl.col("collector_id")), "case_id"]
             parts = [fast["contacts"].filter(pl.col("_in_month") & pl.col("_fast")).select(ids)]
             if "contacts" in held:
                 parts.append(held["contacts"].filter(pl.col("_in_month") & pl.col("_ok")).select(ids))
@@ -386,7 +391,9 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     collectors = _combine(per_collector, roster, components, scheme, len(data.months))
     cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
     input_totals = results["totals"].row(0, named=True) if "totals" in results else {}
-    return MonthSums(collectors, stats, rejects, components, input_totals, cells)
+    team_cases = _team_cases(groups["cases"], components, contacted) if "cases" in groups else None
+    people = _people(groups)
+    return MonthSums(collectors, stats, rejects, components, input_totals, cells, team_cases, people)
 
 
 def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
@@ -420,13 +427,13 @@ def _group_query(
             fits = (size <= 12) & (size == pl.col("case_id").str.len_chars())  # and ASCII
             aggs.append(fits.fill_null(True).all().alias("_packs"))
         if "collector_name" in columns:
-            aggs.append(pl.col("collector_name").min())
+            aggs += [pl.col("collector_name").min(), pl.col("collector_name").max().alias("_max_collector_name")]
         names = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
         aggs += component_exprs("cases", names, params)
     elif table == "roster":
         for column in ("collector_name", "team_id"):
             if column in columns:
-                aggs.append(pl.col(column).min())
+                aggs += [pl.col(column).min(), pl.col(column).max().alias(f"_max_{column}")]
         if "active" in columns:
             aggs.append(pl.col("active").fill_null(True).all())
         if "target_amount" in columns:
@@ -482,11 +489,12 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     the month needed stripping; and whether a fast row of the month has a blank collector
     id (rejected here, not by the full reading).
 
-    Collector ids were grouped as read; stripped here, a blank one makes its rows unusable.
+    Collector ids were grouped as read; normalised here (``normal_id``), a blank one makes
+    its rows unusable.
     Every other column is a sum (the contact log's components), so regrouping adds them.
     """
     in_month, fast, collector, clean = (pl.col(c) for c in ("_in_month", "_fast", "collector_id", "_clean"))
-    groups = groups.with_columns(normal_text(collector).alias("_clean"))
+    groups = groups.with_columns(normal_id(collector).alias("_clean"))
     rest = int(groups.filter(~fast)["_rows"].sum())
     as_read = groups.filter(in_month).select((clean == collector).fill_null(False).all()).item()
     blank = groups.filter(fast & in_month).select(clean.is_null().any()).item()
@@ -502,25 +510,27 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
 
 
 def _coverage_query(used: dict[str, pl.LazyFrame], codes: pl.Enum | None = None, coded: bool = False) -> pl.LazyFrame:
-    """Case rows with at least one contact on that case by the same collector, per collector.
+    """Case rows with at least one contact on that case by the same collector, per collector
+    and the team of the case row.
 
     With ``codes`` (see `_pair_codes`), each (collector, case) pair is matched as one
     packed integer (`_pair_key`), else as two strings: the same rows either way. With
     ``coded``, the contacts carry their collector's code already (``_code``).
     """
-    cases = used["cases"].select("collector_id", "case_id")
+    cases = used["cases"].select("collector_id", "team_id", "case_id")
+    keys = ["collector_id", "team_id"]
     if "contacts" not in used:
-        return cases.group_by("collector_id").agg(pl.lit(0, dtype=pl.Int64).alias("contacted_cases"))
+        return cases.group_by(keys).agg(pl.lit(0, dtype=pl.Int64).alias("contacted_cases"))
     contacted = used["contacts"]
     if codes is None:
         matched = cases.join(contacted.select("collector_id", "case_id"), on=["collector_id", "case_id"], how="semi")
     else:
         # NOTE: a join on two string columns was the costliest step of a large month (2.0 s
         # of 20M contacts); on one packed integer it is 1.4 s.
-        keyed = cases.select("collector_id", _pair_key(codes))
+        keyed = cases.select(*keys, _pair_key(codes))
         code = pl.col("_code") if coded else None
         matched = keyed.join(contacted.select(_pair_key(codes, code)), on="_key", how="semi")
-    return matched.group_by("collector_id").agg(pl.len().cast(pl.Int64).alias("contacted_cases"))
+    return matched.group_by(keys).agg(pl.len().cast(pl.Int64).alias("contacted_cases"))
 
 
 # Collector codes fill the bits above 100 of a pair key: below 2**27 it stays a positive Int128.
@@ -656,10 +666,11 @@ def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict
             continue
         info = data.tables[table]
         raw = [f"_raw_{c}" for c in info.columns]
+        refs = [name for name in frame.collect_schema().names() if name.startswith("_ref_")]
         queries.append(
             frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
-            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *raw)
-            .rename({f"_raw_{c}": c for c in info.columns})
+            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *refs, *raw)
+            .rename({f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs})
             .with_columns(info.expected(pl.col("_reject")).alias("_expected"))
         )
     if not queries:
@@ -683,7 +694,9 @@ def _per_collector(
         by_team = groups["cases"].filter(usable)
         case_components = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
         name = "collector_name" if "collector_name" in by_team.columns else None
-        # A collector in several teams belongs to the one holding most of their rows.
+        # A collector in several teams is shown in the one holding most of their rows (ties:
+        # the first team id), unless the roster says; the team sums take each row's team
+        # (`_team_cases`).
         cases = (
             by_team.group_by("collector_id", "team_id")
             .agg(
@@ -700,8 +713,11 @@ def _per_collector(
             )
         )
         if "contacted_cases" in components:
+            covered = (
+                coverage.group_by("collector_id").agg(pl.col("contacted_cases").sum()) if coverage is not None else None
+            )
             cases = cases.join(
-                coverage if coverage is not None else cases.select("collector_id").clear(),
+                covered if covered is not None else cases.select("collector_id").clear(),
                 on="collector_id",
                 how="left",
             )
@@ -712,6 +728,51 @@ def _per_collector(
             if names:
                 out[table] = groups[table].filter(usable).group_by("collector_id").agg(pl.col(n).sum() for n in names)
     return out
+
+
+def _team_cases(groups: pl.DataFrame, components: list[str], coverage: pl.DataFrame | None) -> pl.DataFrame:
+    """The case components per (collector, team_id of the case rows): a collector whose
+    case rows sit in two teams adds to each team the rows it holds."""
+    names = [c for c in components if COMPONENTS[c].table == "cases" and c != "contacted_cases"]
+    usable = groups.filter(pl.col("_in_month") & pl.col("_ok"))
+    sums = usable.group_by("collector_id", "team_id").agg(pl.col(c).sum() for c in names)
+    if "contacted_cases" in components:
+        keys = ["collector_id", "team_id"]
+        covered = (
+            coverage
+            if coverage is not None
+            else sums.select(keys).with_columns(contacted_cases=pl.lit(0, dtype=pl.Int64))
+        )
+        sums = sums.join(covered, on=keys, how="left").with_columns(pl.col("contacted_cases").fill_null(0))
+    return sums.sort("collector_id", "team_id")
+
+
+def _people(groups: dict[str, pl.DataFrame]) -> pl.DataFrame:
+    """Per table (cases, roster) and collector: the smallest and largest name and team on
+    their usable rows (from the groups' own smallest and largest)."""
+    parts = [pl.DataFrame(schema=_PEOPLE)]
+    for table in ("cases", "roster"):
+        if table not in groups:
+            continue
+        usable = groups[table].filter(pl.col("_in_month") & pl.col("_ok"))
+        extremes = []
+        for column, short in (("collector_name", "name"), ("team_id", "team")):
+            present = column in usable.columns
+            low = pl.col(column) if present else pl.lit(None, dtype=pl.String)
+            high = pl.col(f"_max_{column}" if f"_max_{column}" in usable.columns else column) if present else low
+            extremes += [low.min().alias(f"{short}_min"), high.max().alias(f"{short}_max")]
+        parts.append(usable.group_by("collector_id").agg(*extremes).select(pl.lit(table).alias("table"), pl.all()))
+    return pl.concat(parts).sort("table", "collector_id")
+
+
+_PEOPLE = {
+    "table": pl.String,
+    "collector_id": pl.String,
+    "name_min": pl.String,
+    "name_max": pl.String,
+    "team_min": pl.String,
+    "team_max": pl.String,
+}
 
 
 def _roster(data: MonthData, groups: pl.DataFrame, components: list[str]) -> pl.DataFrame:

@@ -7,6 +7,7 @@ import polars as pl
 from .aggregate import account_rows, load_month, month_sums
 from .checks import ValidationReport, other_month_issues, reject_issues, warning_issues
 from .errors import KpiError
+from .identities import identity_issues
 from .scheme import Scheme, load_scheme
 from .scoring import Scorecard, score_month
 from .sources import MonthData, PathsArg, month_bounds, period_months
@@ -17,7 +18,10 @@ __all__ = ["load_month", "load_scheme", "score", "validate"]
 def score(scheme: Scheme, data: MonthData) -> Scorecard:
     """Score every collector and team of a loaded month."""
     trailing = trailing_reference(scheme, data.months[0])
-    return score_month(scheme, month_sums(scheme, data), data.month, trailing)
+    sums = month_sums(scheme, data)
+    card = score_month(scheme, sums, data.month, trailing)
+    card.warnings = identity_issues(data, sums)
+    return card
 
 
 def trailing_reference(scheme: Scheme, month: str) -> dict[str, pl.DataFrame]:

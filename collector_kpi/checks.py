@@ -189,6 +189,15 @@ def _several_teams(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     return frame.filter(pl.col("team_id").n_unique().over("collector_id") > 1)
 
 
+def _letter_case(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    collector = pl.col("collector_id")
+    return frame.filter(collector.n_unique().over(collector.str.to_lowercase()) > 1)
+
+
+def _several_names(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
+    return frame.filter(pl.col("collector_name").drop_nulls().n_unique().over("collector_id") > 1)
+
+
 CHECKS: tuple[Check, ...] = (
     Check(
         "contact-without-case",
@@ -285,9 +294,26 @@ CHECKS: tuple[Check, ...] = (
         "collector-in-several-teams",
         "cases",
         ("collector_id", "team_id"),
-        "collectors in several teams (each is scored in the team holding most of their cases)",
+        "collectors in several teams (each team counts its own case rows; the collector is shown under the "
+        "roster's team, else the one holding most of their cases)",
         _several_teams,
         "team_id",
+    ),
+    Check(
+        "id-letter-case",
+        "cases",
+        ("collector_id",),
+        "collector ids that differ only in letter case (c1 and C1 are scored as two collectors)",
+        _letter_case,
+        "collector_id",
+    ),
+    Check(
+        "collector-several-names",
+        "cases",
+        ("collector_id", "collector_name"),
+        "a collector id written with several names (one collector, shown under one of them)",
+        _several_names,
+        "collector_name",
     ),
 )
 

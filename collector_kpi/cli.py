@@ -20,13 +20,14 @@ if TYPE_CHECKING:  # pragma: no cover
 
     from .labels import Lang
     from .manifest import InputHashes
+    from .scheme import Scheme
     from .scoring import Scorecard
     from .sources import PathsArg
 
 app = typer.Typer(
     help="Score debt collectors and teams from a month of collection exports.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
     rich_markup_mode=None,
 )
@@ -41,6 +42,7 @@ class Format(StrEnum):
     table = "table"
     csv = "csv"
     json = "json"
+    jsonl = "jsonl"
     parquet = "parquet"
     markdown = "markdown"
     xlsx = "xlsx"
@@ -142,7 +144,8 @@ CasesOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"
 ContactsOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Contacts {_PATH_HELP}")]
 ReviewsOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Reviews {_PATH_HELP}")]
 RosterOption = Annotated[list[str] | None, typer.Option(metavar="<path>", help=f"Roster {_PATH_HELP}")]
-MonthOption = Annotated[str, typer.Option("--month", "-m", help="The month to score, YYYY-MM.")]
+PeriodOption = Annotated[str | None, typer.Option("--month", "-m", help="The month (YYYY-MM) or YYYY-MM..YYYY-MM.")]
+QuarterOption = Annotated[str | None, typer.Option(help="A quarter instead of --month, e.g. 2025Q1.")]
 RejectsOption = Annotated[
     Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
 ]
@@ -241,35 +244,52 @@ def _first_reject(rejects: Any) -> str:
     return describe_reject(rejects.sort("table", "_file", "_row").row(0, named=True))
 
 
-def _summary(card: Scorecard, rejects: str | None = "list them with kpi score --rejects FILE") -> str:
+def _summary(
+    card: Scorecard, rejects: str | None = "list them with kpi score --rejects FILE", lang: Lang = "en"
+) -> str:
     """The row accounting, a warning when rows were rejected (``rejects``: where they are
     listed; None: not warned, as --strict stops on them), and where an estimated K came from
     (fairness.md: "and says so")."""
-    lines = [_accounting_line(card.month, card.stats)]
+    from .labels import reject_text, text
+
+    lines = [_accounting_line(card.month, card.stats, lang)]
     if card.rejects.height and rejects is not None:
+        first = reject_text(_first_reject(card.rejects), lang)
         lines.append(
-            f"warning: {card.rejects.height:,} row(s) of {card.month} rejected and left out of every score "
-            f"(first: {_first_reject(card.rejects)}); {rejects}, or stop on them with --strict"
+            text("rejected_warning", lang).format(
+                count=f"{card.rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
+            )
         )
+    lines += [f"warning: {issue.message}" for issue in card.warnings]
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(f"{metric_id}: shrink {info['reason']}")
     return "\n".join(lines)
 
 
-def _accounting_line(month: str, tables: dict[str, Any]) -> str:
+def _where_listed(rejects: str, lang: Lang) -> str:
+    """`listed in FILE` / `list them with … --rejects FILE` in ``lang``."""
+    if lang != "zh":
+        return rejects
+    if rejects.startswith("listed in "):
+        return f"已列在 {rejects.removeprefix('listed in ')}"
+    return f"用 {rejects.removeprefix('list them with ')} 列出"
+
+
+def _accounting_line(month: str, tables: dict[str, Any], lang: Lang = "en") -> str:
+    from .labels import text
+
     parts = []
     for table, stats in tables.items():
-        read = f"{stats.read:,} read"
+        counts = {name: f"{getattr(stats, name):,}" for name in ("read", "used", "rejected", "other_month", "blank")}
+        line = text("accounting", lang).format(table=table, **counts)
         if stats.lines != stats.records:  # a quoted value holds a line break
-            apart = f"{stats.records:,} records on {stats.lines:,} lines"
-            read = f"{apart} read" if stats.records == stats.read else f"{read} ({apart})"
-        text = f"{table} {read}, {stats.used:,} used, {stats.rejected:,} rejected"
-        skipped = [f"{stats.other_month:,} of other months"] if stats.other_month else []
-        skipped += [f"{stats.blank:,} blank"] if stats.blank else []
+            line += " " + text("records_on_lines", lang).format(records=f"{stats.records:,}", lines=f"{stats.lines:,}")
+        skipped = [text("skipped_other_months", lang).format(**counts)] if stats.other_month else []
+        skipped += [text("skipped_blank", lang).format(**counts)] if stats.blank else []
         if skipped:
-            text += f" ({' and '.join(skipped)} skipped)"
-        parts.append(text)
+            line += " " + text("skipped", lang).format(what=text("and", lang).join(skipped))
+        parts.append(line)
     return f"{month}: " + "; ".join(parts)
 
 
@@ -297,7 +317,9 @@ def _period(month: str | None, quarter: str | None) -> str:
     return month or ""
 
 
-def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, PathsArg]) -> Any:
+def _compared(
+    card: Scorecard, compare: str | None, scheme_path: Path, paths: dict[str, PathsArg], lang: Lang = "en"
+) -> Any:
     """The scorecard of the compared period, read through the scheme's input paths."""
     from . import api
     from .errors import KpiError
@@ -314,24 +336,25 @@ def _compared(card: Scorecard, compare: str | None, scheme_path: Path, paths: di
         previous = _run(period, scheme_path, {})
     except KpiError as exc:
         raise type(exc)(f"--compare {compare}: the period compared with, {period}: {exc.message}") from exc
-    _stderr().print(_summary(previous), markup=False, soft_wrap=True)
+    _stderr().print(_summary(previous, lang=lang), markup=False, soft_wrap=True)
     return previous
 
 
-def _lang(value: str | None, card: Scorecard) -> Lang:
+def _lang(value: str | None, scheme: Scheme) -> Lang:
+    """--lang, else the scheme's `lang:`, else the locale's (C and POSIX: English)."""
     from .errors import KpiError
     from .labels import resolve_lang
 
     try:
-        return resolve_lang(value or card.scheme.lang)
+        return resolve_lang(value or scheme.lang)
     except ValueError as exc:
         raise KpiError(f"--lang: {exc}") from exc
 
 
 @app.command()
 def score(
-    month: Annotated[str | None, typer.Option("--month", "-m", help="The month (YYYY-MM) or YYYY-MM..YYYY-MM.")] = None,
-    quarter: Annotated[str | None, typer.Option(help="A quarter instead of --month, e.g. 2025Q1.")] = None,
+    month: PeriodOption = None,
+    quarter: QuarterOption = None,
     config: ConfigOption = None,
     cases: CasesOption = None,
     contacts: ContactsOption = None,
@@ -349,6 +372,13 @@ def score(
     ] = None,
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     top: Annotated[int | None, typer.Option(min=1, help="Show only the N best-ranked rows.")] = None,
+    wide: Annotated[
+        bool, typer.Option(help="Table: every metric column, however wide the terminal (lines may wrap).")
+    ] = False,
+    columns: Annotated[
+        str | None,
+        typer.Option(metavar="a,b,c", help="Table and markdown: only these metric columns (ids), in this order."),
+    ] = None,
     compare: CompareOption = None,
     lang: LangOption = None,
     rejects: RejectsOption = None,
@@ -378,28 +408,25 @@ def score(
         inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         written = {"--output": output, "--manifest": manifest or (Path(f"{output}.manifest.json") if output else None)}
         listed = None if strict else f"listed in {rejects}" if rejects else "list them with --rejects FILE"
-        _stderr().print(_summary(card, listed), markup=False, soft_wrap=True)
+        language = _lang(lang, card.scheme)
+        _stderr().print(_summary(card, listed, language), markup=False, soft_wrap=True)
         _check_targets({**written, "--rejects": rejects}, inputs)
         rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs)
-        previous = _compared(card, compare, scheme_path, paths)
-        language = _lang(lang, card)
+        previous = _compared(card, compare, scheme_path, paths, language)
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
                 "--level team: no collector has a team; a collector's team comes from the cases' team_id "
                 "or the roster, and this run reads neither"
             )
         frame = _frame(card, previous, level.value, top)
-        metric_ids = list(card.scheme.metrics)
+        metric_ids = _metric_columns(columns, list(card.scheme.metrics))
         if format is Format.table:
-            title = f"{card.scheme.name} · {card.month}" + (f" vs {previous.month}" if previous else "")
-            table = render.rich_table(frame, level.value, metric_ids, f"{title} · {level.value}s", language)
+            title = _card_title(card, previous, level.value, language)
             if output is None:
-                console = _stdout()
-                shown = _fitting(console, table, frame, level.value, metric_ids, f"{title} · {level.value}s", language)
-                console.print(shown)
+                _print_card(frame, level.value, metric_ids, title, language, wide)
                 payload = b""
             else:
-                payload = _captured(table)
+                payload = _captured(*_card(frame, level.value, metric_ids, title, language, None))
         elif format is Format.markdown:
             payload = render.to_markdown(frame, metric_ids, level.value, language)
         elif format is Format.xlsx:
@@ -416,6 +443,8 @@ def score(
             )
         elif format is Format.csv:
             payload = render.to_csv(frame, bom=output is not None)
+        elif format is Format.jsonl:
+            payload = render.to_jsonl(frame)
         else:
             payload = render.WRITERS[format.value](frame)
         if output is None:
@@ -439,6 +468,7 @@ def score(
 _SUFFIXES = {
     ".csv": Format.csv,
     ".json": Format.json,
+    ".jsonl": Format.jsonl,
     ".parquet": Format.parquet,
     ".xlsx": Format.xlsx,
     ".md": Format.markdown,
@@ -463,28 +493,48 @@ def _output_format(given: Format | None, output: Path | None) -> Format:
     return given
 
 
-def _fitting(console: Any, table: Any, frame: Any, level: str, metric_ids: list[str], title: str, lang: str) -> Any:
-    """On a terminal too narrow for every metric, the table with as many as fit, and a hint."""
-    from rich.measure import Measurement
+def _metric_columns(given: str | None, metric_ids: list[str]) -> list[str]:
+    """The metric columns --columns picks (ids of the scheme's metrics), else all of them."""
+    from .errors import KpiError
 
-    from . import render
-
-    if not console.is_terminal:
-        return table
-    shown = list(metric_ids)
-    natural = console.options.update(max_width=100_000)
-    while shown and Measurement.get(console, natural, table).maximum > console.width:
-        shown.pop()
-        table = render.rich_table(frame, level, shown, title, lang)
-    hidden = len(metric_ids) - len(shown)
-    if hidden:
-        _stderr().print(
-            f"{hidden} metric column(s) do not fit this terminal ({', '.join(metric_ids[len(shown) :])}); "
-            "widen it, or use --format markdown|csv, or kpi explain for one collector",
-            markup=False,
-            soft_wrap=True,
+    if given is None:
+        return metric_ids
+    picked = [name.strip() for name in given.split(",") if name.strip()]
+    unknown = [name for name in picked if name not in metric_ids]
+    if unknown or not picked:
+        raise KpiError(
+            f"--columns: {', '.join(unknown) or 'no metric named'} is not a metric of this scheme; "
+            f"its metrics: {','.join(metric_ids)}"
         )
-    return table
+    return list(dict.fromkeys(picked))
+
+
+def _card_title(card: Scorecard, previous: Any, level: str, lang: Lang) -> str:
+    from .labels import text
+
+    compared = f" {text('vs', lang)} {previous.month}" if previous else ""
+    rows = text("collectors" if level == "collector" else "teams_level", lang)
+    return f"{card.scheme.name} · {card.month}{compared} · {rows}"
+
+
+def _card(frame: Any, level: str, metric_ids: list[str], title: str, lang: Lang, width: int | None) -> list[Any]:
+    from .terminal import card_view
+
+    return card_view(frame, level, metric_ids, title, lang, width).renderables(lang)
+
+
+def _print_card(frame: Any, level: str, metric_ids: list[str], title: str, lang: Lang, wide: bool) -> None:
+    """The scorecard on stdout: on a terminal the metric columns that fit (all with --wide)."""
+    console = _stdout()
+    fits = console.is_terminal and not wide
+    shown = _card(frame, level, metric_ids, title, lang, console.width if fits else None)
+    if console.is_terminal and wide:
+        from rich.measure import Measurement
+
+        natural = Measurement.get(console, console.options.update(max_width=100_000), shown[0]).maximum
+        console.width = max(console.width, natural)
+    for renderable in shown:
+        console.print(renderable)
 
 
 def _frame(card: Scorecard, previous: Any, level: str, top: int | None) -> Any:
@@ -512,20 +562,21 @@ def _manifest(
     return build_manifest(card, scheme_path, outputs, level.value, format.value, hashes)
 
 
-def _captured(renderable: Any) -> bytes:
+def _captured(*renderables: Any) -> bytes:
     from rich.console import Console
 
     capture = Console(width=100_000, no_color=True, file=open(os.devnull, "w"))  # noqa: SIM115
     with capture.capture() as captured:
-        capture.print(renderable)
+        for renderable in renderables:
+            capture.print(renderable)
     return captured.get().encode("utf-8")
 
 
 @app.command()
 def report(
     output: Annotated[Path, typer.Option("--output", "-o", help="The HTML file to write.")],
-    month: Annotated[str | None, typer.Option("--month", "-m", help="The month (YYYY-MM) or YYYY-MM..YYYY-MM.")] = None,
-    quarter: Annotated[str | None, typer.Option(help="A quarter instead of --month, e.g. 2025Q1.")] = None,
+    month: PeriodOption = None,
+    quarter: QuarterOption = None,
     config: ConfigOption = None,
     cases: CasesOption = None,
     contacts: ContactsOption = None,
@@ -550,15 +601,16 @@ def report(
         previous = _compared(card, compare, scheme_path, paths)
         inputs = [f for stats in card.stats.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--output": output}, inputs)
-        html = render_html(card, previous, _lang(lang, card))
+        html = render_html(card, previous, _lang(lang, card.scheme))
         render.write_atomic(output, html.encode("utf-8"), protected=inputs)
         _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
 
 
 @app.command()
 def explain(
-    month: MonthOption,
     collector_id: Annotated[str | None, typer.Argument(help="The collector to explain.")] = None,
+    month: PeriodOption = None,
+    quarter: QuarterOption = None,
     team: Annotated[str | None, typer.Option(help="Explain this team's scorecard instead.")] = None,
     config: ConfigOption = None,
     cases: CasesOption = None,
@@ -567,6 +619,7 @@ def explain(
     roster: RosterOption = None,
     format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
     compare: CompareOption = None,
+    lang: LangOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Explain one collector's (or team's) score: every value, point, gate and lever."""
@@ -578,12 +631,13 @@ def explain(
         if (collector_id is None) == (team is None):
             raise KpiError("name one collector (kpi explain C001 …) or one team (--team T01)")
         paths = _paths(cases, contacts, reviews, roster)
-        card = _run(month, config, paths)
-        _stderr().print(_summary(card), markup=False, soft_wrap=True)
+        card = _run(_period(month, quarter), config, paths)
+        language = _lang(lang, card.scheme)
+        _stderr().print(_summary(card, lang=language), markup=False, soft_wrap=True)
         level = "team" if team else "collector"
         key = team or collector_id or ""
         result = explain_line(card, key, level)
-        previous = _compared(card, compare, _scheme_path(config), paths)
+        previous = _compared(card, compare, _scheme_path(config), paths, language)
         deltas = None
         if previous is not None:
             from .compare import key_column, metric_deltas
@@ -602,13 +656,13 @@ def explain(
                 data["deltas"] = deltas.to_dicts()
             typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
         elif format is CatalogFormat.markdown:
-            sys.stdout.buffer.write(render.explain_markdown(result))
+            sys.stdout.buffer.write(render.explain_markdown(result, language))
             if deltas is not None:
-                sys.stdout.buffer.write(render.deltas_markdown(deltas, previous.month))
+                sys.stdout.buffer.write(render.deltas_markdown(deltas, previous.month, language))
         else:
-            _stdout().print(render.explain_table(result))
+            _stdout().print(render.explain_table(result, language))
             if deltas is not None:
-                _stdout().print(render.deltas_table(deltas, previous.month))
+                _stdout().print(render.deltas_table(deltas, previous.month, language))
 
 
 class ReportFormat(StrEnum):
@@ -618,7 +672,8 @@ class ReportFormat(StrEnum):
 
 @app.command()
 def validate(
-    month: MonthOption,
+    month: PeriodOption = None,
+    quarter: QuarterOption = None,
     config: ConfigOption = None,
     cases: CasesOption = None,
     contacts: ContactsOption = None,
@@ -626,6 +681,7 @@ def validate(
     roster: RosterOption = None,
     format: Annotated[ReportFormat, typer.Option("--format", "-f", help="Report format.")] = ReportFormat.table,
     rejects: RejectsOption = None,
+    lang: LangOption = None,
     debug: DebugOption = False,
 ) -> None:
     """Check a month's exports: rows read, used and rejected per table, and warnings.
@@ -639,7 +695,7 @@ def validate(
         scheme_path = find_scheme(config)
         scheme = api.load_scheme(scheme_path)
         paths = _paths(cases, contacts, reviews, roster)
-        report = api.validate(scheme, month, paths)
+        report = api.validate(scheme, _period(month, quarter), paths)
         inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--rejects": rejects}, inputs)
         _handle_rejects(report.rejects, rejects, False, inputs)
@@ -648,42 +704,17 @@ def validate(
 
             typer.echo(json.dumps(report.to_dict(), ensure_ascii=False, indent=2))
         else:
-            _print_report(report)
+            _print_report(report, _lang(lang, scheme))
     if not report.valid:
         raise typer.Exit(code=1)
 
 
-def _print_report(report: Any) -> None:
-    from rich.table import Table
+def _print_report(report: Any, lang: Lang) -> None:
+    from .terminal import validation_view
 
     out = _stdout()
-    tables = Table(title=f"{report.month}: rows per table", title_justify="left", header_style="bold")
-    for column in ("table", "read", "used", "rejected", "other months", "files"):
-        tables.add_column(column, justify="left" if column in ("table", "files") else "right")
-    for stats in report.tables.values():
-        tables.add_row(
-            stats.table,
-            f"{stats.read:,}",
-            f"{stats.used:,}",
-            f"{stats.rejected:,}",
-            f"{stats.other_month:,}",
-            ", ".join(stats.files),
-        )
-    out.print(tables)
-    if not report.issues:
-        out.print("No problems found.")
-        return
-    issues = Table(title="Problems", title_justify="left", header_style="bold")
-    for column in ("severity", "type", "table", "column", "rows", "message", "file"):
-        issues.add_column(column)
-    for issue in report.issues:
-        rows = ", ".join(str(r) for r in issue.rows) + (" …" if issue.count > len(issue.rows) else "")
-        issues.add_row(
-            issue.severity, issue.type, issue.table or "", issue.column or "", rows, issue.message, issue.file or ""
-        )
-    out.print(issues)
-    verdict = "errors found: rows were rejected" if not report.valid else "usable, with warnings"
-    out.print(verdict)
+    for renderable in validation_view(report, lang):
+        out.print(renderable)
 
 
 @app.command()
@@ -717,14 +748,9 @@ def metrics(
             for r in rows:
                 typer.echo(f"| {r['id']} | {r['zh']} | {r['en']} | {r['definition']} | {r['better']} | {r['needs']} |")
             return
-        from rich.table import Table
+        from .terminal import catalog_table
 
-        table = Table(title="Metric catalog", title_justify="left", header_style="bold")
-        for column in ("id", "中文", "name", "definition", "better", "needs"):
-            table.add_column(column)
-        for r in rows:
-            table.add_row(r["id"], r["zh"], r["en"], r["definition"], r["better"], r["needs"])
-        _stdout().print(table)
+        _stdout().print(catalog_table(rows))
 
 
 def main() -> None:

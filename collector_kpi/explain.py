@@ -11,6 +11,7 @@ from .errors import KpiError
 from .metrics import COMPONENTS, METRICS
 from .scheme import BandMethod, PercentileMethod, RangeMethod, Scheme, TargetMethod
 from .scoring import Scorecard, method_score
+from .sources import normal_id
 
 
 @dataclass
@@ -131,6 +132,8 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
     scheme = card.scheme
     key_column = "collector_id" if level == "collector" else "team_id"
     frame = card.frame(level)
+    # As the files' ids are matched: a full-width Ｃ005 typed is C005.
+    key = pl.select(normal_id(pl.lit(key, dtype=pl.String))).item() or key
     match = frame.filter(pl.col(key_column) == key)
     if match.is_empty():
         import difflib

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from typing import Literal
+from typing import Any, Literal
 
 from .metrics import METRICS
 
@@ -18,9 +18,13 @@ __all__ = [
     "Lang",
     "column_label",
     "default_lang",
+    "issue_text",
     "metric_name",
+    "metric_short",
     "movement_label",
+    "note_text",
     "other_lang",
+    "reject_text",
     "resolve_lang",
     "text",
 ]
@@ -112,6 +116,134 @@ WORDS: dict[str, tuple[str, str]] = {
     "other_month": ("other month", "其他月份"),
     "members": ("members", "人"),
     "none_ranked": ("No collector is ranked.", "没有参与排名的催收员。"),
+    # the terminal scorecard
+    "rank_short": ("#", "#"),
+    "id_short": ("ID", "编号"),
+    "members_short": ("Size", "人数"),
+    "was_short": ("Was", "上期"),
+    "change_short": ("Δ", "变化"),
+    "movement_short": ("Move", "变动"),
+    "collectors": ("collectors", "催收员"),
+    "teams_level": ("teams", "团队"),
+    "vs": ("vs", "对比"),
+    "gate_fired": ("gate", "触发规则"),
+    # explain
+    "x_team": ("team", "团队"),
+    "x_score": ("score", "得分"),
+    "x_grade": ("grade", "等级"),
+    "x_band": ("band", "区间"),
+    "x_rank_of": ("rank {rank} of {of}", "排名 {rank}/{of}"),
+    "x_not_ranked": ("not ranked", "未排名"),
+    "x_not_eligible": ("not eligible", "不参与排名"),
+    "x_gate_fired": ("gate fired", "触发规则"),
+    "x_bonus": ("bonus", "奖金"),
+    "x_no_denominator": ("nothing to divide by", "分母为零"),
+    "x_fair": ("fair", "公平值"),
+    "x_raw": ("raw", "原始"),
+    "x_source_team": ("team", "团队"),
+    "x_source_reviews": ("reviews", "主管评分"),
+    "x_range": ("range", "区间"),
+    "x_target": ("target", "目标"),
+    "x_cap": ("cap", "上限"),
+    "x_band_method": ("band", "区间带"),
+    "x_percentile": ("percentile", "百分位"),
+    "x_metric": ("metric", "指标"),
+    "x_value": ("value", "数值"),
+    "x_method": ("method", "计分方法"),
+    "x_weight": ("weight", "权重"),
+    "x_points": ("points", "积分"),
+    "x_floor": ("floor", "全场"),
+    "x_rank": ("rank", "排名"),
+    "x_levers": ("levers", "提升空间"),
+    "x_levers_none": (
+        "levers: none — at or above the median on every weighted metric",
+        "提升空间: 无 — 每项加权指标都已不低于中位数",
+    ),
+    "x_levers_head": (
+        "levers (one metric at a time, to the median of the peers):",
+        "提升空间(每次只动一项指标, 提升到同伴的中位数):",
+    ),
+    "x_points_gain": ("points", "分"),
+    "team mates' median": ("team mates' median", "队友中位数"),
+    "all collectors' median": ("all collectors' median", "全体催收员中位数"),
+    "all teams' median": ("all teams' median", "全部团队中位数"),
+    "x_team_mean_levers": (
+        "the team's score is the mean of its eligible members' scores (each metric's points the mean of "
+        "theirs): their own levers move it, see kpi explain MEMBER",
+        "团队得分是参与排名成员得分的平均(每项指标的积分也是成员积分的平均): 成员自己的提升空间会带动它, "
+        "见 kpi explain 成员编号",
+    ),
+    "x_against": ("against {period}", "对比 {period}"),
+    "x_before": ("before", "上期"),
+    "x_now": ("now", "本期"),
+    "x_change": ("change", "变化"),
+    "x_score_change": ("Δ score", "得分变化"),
+    # validate
+    "v_rows_per_table": ("{month}: rows per table", "{month}: 各表行数"),
+    "v_table": ("table", "表"),
+    "v_read": ("read", "读取"),
+    "v_used": ("used", "使用"),
+    "v_rejected": ("rejected", "拒绝"),
+    "v_other_months": ("other months", "其他月份"),
+    "v_files": ("files", "文件"),
+    "v_no_problems": ("No problems found.", "没有发现问题。"),
+    "v_problems": ("Problems", "问题"),
+    "v_severity": ("severity", "级别"),
+    "v_type": ("type", "类型"),
+    "v_column": ("column", "列"),
+    "v_rows": ("rows", "行号"),
+    "v_message": ("message", "说明"),
+    "v_file": ("file", "文件"),
+    "error": ("error", "错误"),
+    "warning": ("warning", "警告"),
+    "v_errors_found": ("errors found: rows were rejected", "发现错误: 有行被拒绝"),
+    "v_usable": ("usable, with warnings", "可以使用, 但有警告"),
+    # the summary on stderr
+    "accounting": (
+        "{table} {read} read, {used} used, {rejected} rejected",
+        "{table} 读取 {read} 行, 使用 {used} 行, 拒绝 {rejected} 行",
+    ),
+    "records_on_lines": ("({records} records on {lines} lines)", "(共 {records} 条记录, 写在 {lines} 行上)"),
+    "skipped_other_months": ("{other_month} of other months", "其他月份 {other_month} 行"),
+    "skipped_blank": ("{blank} blank", "空行 {blank} 行"),
+    "skipped": ("({what} skipped)", "(已跳过{what})"),
+    "and": (" and ", "、"),
+    "rejected_warning": (
+        "warning: {count} row(s) of {month} rejected and left out of every score (first: {first}); {where}, "
+        "or stop on them with --strict",
+        "警告: {month} 有 {count} 行被拒绝, 不计入任何得分(第一行: {first}); {where}, 或用 --strict 遇到即停止",
+    ),
+    "metrics_not_shown": (
+        "{count} metric(s) not shown: {names}; --wide shows all, --columns {picks} picks",
+        "另有 {count} 项指标未显示: {names}; --wide 显示全部, --columns {picks} 选择要显示的指标",
+    ),
+}
+
+# Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
+# so its header should not take twenty.
+SHORT: dict[str, tuple[str, str]] = {
+    "case_count": ("Cases", "案件量"),
+    "recovered_amount": ("Recov.", "回收额"),
+    "target_attainment": ("Target", "目标"),
+    "recovery_rate": ("Rec.%", "回款率"),
+    "settlement_rate": ("Settle", "结清率"),
+    "settled_amount_rate": ("Set.amt", "结清额"),
+    "success_rate": ("Success", "成功率"),
+    "team_recovery_rate": ("Team%", "团队回收"),
+    "call_connect_rate": ("Connect", "接通率"),
+    "sms_reply_rate": ("SMS", "短信"),
+    "visit_rate": ("Visit", "上门"),
+    "call_quality": ("QA", "质检"),
+    "handling_days": ("Days", "时效"),
+    "on_time_rate": ("OnTime", "期内"),
+    "cycle_days": ("Cycle", "周期"),
+    "waiver_rate": ("Waiver", "减免"),
+    "ptp_rate": ("PTP", "承诺"),
+    "contact_coverage": ("Reach", "触达"),
+    "followup_timeliness": ("Follow", "跟进"),
+    "knowledge": ("Know", "知识"),
+    "teamwork": ("Teamw.", "协作"),
+    "violations": ("Viol.", "违规"),
 }
 
 
@@ -157,6 +289,14 @@ def metric_name(metric_id: str, lang: Lang) -> str:
     return metric.zh if lang == "zh" else metric.en
 
 
+def metric_short(metric_id: str, lang: Lang) -> str:
+    """A metric's header on a terminal: 回款率 / Rec.%; an id not listed is returned as it is."""
+    pair = SHORT.get(metric_id)
+    if pair is None:
+        return metric_id
+    return pair[1] if lang == "zh" else pair[0]
+
+
 def column_label(column: str, lang: Lang) -> str:
     """A header for an output-contract column: ``recovery_rate_score`` → ``回款率 得分``."""
     if column in METRICS:
@@ -173,3 +313,140 @@ def movement_label(movement: str | None, lang: Lang) -> str:
     if movement in ("new", "left"):
         return text(movement, lang)
     return movement
+
+
+# The tool's own sentences in Chinese. The library writes them in English (they are data
+# too: the `ineligible_reason` column, an issue's `message` in JSON); the renderers show
+# them in the reader's language through these patterns. A sentence no pattern knows is
+# shown as it is.
+_NOTES_ZH: tuple[tuple[str, str], ...] = (
+    (r"inactive on the roster", "花名册上已停用"),
+    (r"no cases in the month", "本月没有案件"),
+    (r"no contacts in the month", "本月没有催收记录"),
+    (r"no metric has a value", "没有任何指标有数值"),
+    (r"no eligible member", "没有参与排名的成员"),
+    (r"(\d+) cases < min_cases (\d+)", r"案件 \1 件 < min_cases \2"),
+    (r"(\d+) contacts < min_contacts (\d+)", r"催收记录 \1 条 < min_contacts \2"),
+    (r"provisional: volume below min_volume", "暂定: 数量低于 min_volume"),
+    (r"gate: (.+)", r"触发规则: \1"),
+)
+
+# What a rejected value was (the label after "column: " in a reject reason).
+REJECT_LABELS_ZH: dict[str, str] = {
+    "missing value": "缺少数值",
+    "not a number": "不是数字",
+    "not a whole number": "不是整数",
+    "not a date": "不是日期",
+    "not a date and time": "不是日期时间",
+    "not a month": "不是月份",
+    "not yes/no": "不是 是/否",
+    "negative": "为负数",
+    "outside 0–100": "超出 0–100",
+    "unknown channel": "未知渠道",
+    "unknown outcome": "未知结果",
+    "not an outcome of this channel": "不是该渠道的结果",
+    "before assigned_date": "早于 assigned_date",
+}
+
+# A warning issue's sentence, by its slug.
+WARNINGS_ZH: dict[str, str] = {
+    "contact-without-case": "{count} 行: 催收记录对应的案件不在案件表中",
+    "duplicate-case-row": "{count} 行: 同一案件对同一催收员出现多次",
+    "collector-without-cases": "{count} 行: 催收员编号在案件表中没有案件(输入错误? 这样的催收员会列出, 但不参与排名)",
+    "duplicate-contact-id": "{count} 行: 同一 contact_id 出现多次(每行都算一次尝试)",
+    "duplicate-review-row": "{count} 行: 同一催收员本月有多条评分(取平均)",
+    "recovered-exceeds-overdue": "{count} 行: recovered_amount 大于 overdue_amount",
+    "assigned-after-month": "{count} 行: assigned_date 晚于本月",
+    "settled-after-month": "{count} 行: settled_date 晚于本月(不算结清)",
+    "future-date": "{count} 行: 日期在未来",
+    "logged-before-contact": "{count} 行: logged_at 早于 contacted_at",
+    "collector-in-several-teams": "{count} 行: 催收员属于多个团队(按持有案件最多的团队计分)",
+    "other-month": "{count} 行不在所选月份内, 已跳过",
+    "blank-rows": "{count} 个空行(读取的各列都为空), 已跳过",
+}
+
+_EXPECTED_ZH: tuple[tuple[str, str], ...] = (
+    # the formats a date column is read with (sources._formats_named)
+    (r"%Y-%m-%d followed by a time", r"%Y-%m-%d(后接时间)"),
+    *(
+        pattern
+        for english, chinese in (("a date and time", "日期时间"), ("a date", "日期"))
+        for pattern in (
+            (
+                rf"; expected {english} written one of (.+), or the format set in ([^\s)]+)",
+                rf"; 应为{chinese}, 格式为 \1 之一, 或 \2 中设定的格式",
+            ),
+            (rf"; expected {english} written (.+), as set in ([^\s)]+)", rf"; 应为{chinese}, 格式为 \2 中设定的 \1"),
+            (
+                rf"; expected {english} written (.+), the formats? of this column's first rows in this file "
+                r"\(set ([^\s)]+) to read another\)",
+                rf"; 应为{chinese}, 格式为 \1(本文件此列前几行所用的格式; 其他格式请在 \2 中设定)",
+            ),
+        )
+    ),
+    (
+        r"; expected a date like (.+) \(a time after it is allowed\) or the format set in ([^\s)]+)",
+        r"; 应为日期, 如 \1(后面可以带时间), 或 \2 中设定的格式",
+    ),
+    (r"; expected e\.g\. (.+) or the format set in ([^\s)]+)", r"; 应为如 \1 的日期时间, 或 \2 中设定的格式"),
+    (r"; expected a number such as (\S+)", r"; 应为数字, 如 \1"),
+)
+
+
+def _reject_reason_zh(reason: str) -> str:
+    """`overdue_amount: not a number (row 4: 'x'; expected …)` in Chinese."""
+    import re
+
+    column, _, rest = reason.partition(": ")
+    label, paren, shown = rest.partition(" (")
+    label_zh = REJECT_LABELS_ZH.get(label, label)
+    if not paren:
+        return f"{column}: {label_zh}"
+    shown = re.sub(r"^row ([\d,]+): ", r"第 \1 行: ", shown)
+    shown = re.sub(r"^value ", "值 ", shown)
+    for pattern, replacement in _EXPECTED_ZH:
+        shown = re.sub(pattern, replacement, shown)
+    return f"{column}: {label_zh} ({shown}"
+
+
+def note_text(note: str, lang: Lang) -> str:
+    """A scorecard note (``ineligible_reason``: reasons joined by "; ") in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return note
+    parts = []
+    for part in note.split("; "):
+        for pattern, replacement in _NOTES_ZH:
+            if re.fullmatch(pattern, part):
+                part = re.sub(pattern, replacement, part)
+                break
+        parts.append(part)
+    return "; ".join(parts)
+
+
+def reject_text(described: str, lang: Lang) -> str:
+    """`file row N: column: reason (value …)` (:func:`checks.describe_reject`) in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return described
+    found = re.match(r"(.+?) row (\d+): (.+)$", described)
+    if found is None:
+        return described
+    return f"{found.group(1)} 第 {found.group(2)} 行: {_reject_reason_zh(found.group(3))}"
+
+
+def issue_text(issue: Any, lang: Lang) -> str:
+    """A validation issue's message in ``lang`` (the English one is the issue's own)."""
+    import re
+
+    if lang != "zh":
+        return str(issue.message)
+    count = f"{issue.count:,}"
+    if issue.type in WARNINGS_ZH:
+        return WARNINGS_ZH[issue.type].format(count=count)
+    found = re.match(r"([\d,]+) row\(s\) rejected: (.+)$", issue.message)
+    if found is not None:
+        return f"{found.group(1)} 行被拒绝: {_reject_reason_zh(found.group(2))}"
+    return str(issue.message)

@@ -89,27 +89,13 @@ def display_cells(row: dict[str, Any], level: str, metric_ids: list[str], lang: 
     if "bonus" in row:
         cells.append("—" if row["bonus"] is None else f"{row['bonus']:,.2f}")
     cells += [format_value(m, row[m]) for m in metric_ids]
-    notes = [row.get("ineligible_reason")]
+    from .labels import note_text, text
+
+    notes = [note_text(row["ineligible_reason"], lang) if row.get("ineligible_reason") else None]  # type: ignore[arg-type]
     if row.get("gates"):
-        notes.append(f"gate: {row['gates']}")
+        notes.append(f"{text('gate_fired', lang)}: {row['gates']}")  # type: ignore[arg-type]
     cells.append("; ".join(n for n in notes if n))
     return cells
-
-
-def rich_table(frame: pl.DataFrame, level: str, metric_ids: list[str], title: str, lang: str = "en") -> Any:
-    """The scorecard as a rich Table: ranked rows first, then the ineligible with why."""
-    from rich.cells import cell_len
-    from rich.table import Table
-
-    table = Table(title=title, title_justify="left", header_style="bold")
-    rows = [display_cells(row, level, metric_ids, lang) for row in frame.iter_rows(named=True)]
-    for index, (header, justify) in enumerate(display_columns(frame, level, metric_ids, lang)):
-        # Values are never cut: a column is at least as wide as its widest value.
-        widest = max((cell_len(cells[index]) for cells in rows), default=1)
-        table.add_column(header, justify=justify, min_width=widest, overflow="fold")  # type: ignore[arg-type]
-    for row, cells in zip(frame.iter_rows(named=True), rows, strict=True):
-        table.add_row(*cells, style=None if row["eligible"] else "dim")
-    return table
 
 
 def neutralise_formulas(frame: pl.DataFrame) -> pl.DataFrame:
@@ -144,6 +130,12 @@ def to_json(frame: pl.DataFrame) -> bytes:
             if isinstance(value, float) and not math.isfinite(value):
                 record[key] = None
     return (json.dumps(records, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def to_jsonl(frame: pl.DataFrame) -> bytes:
+    """One JSON object per row and line (JSON Lines), the fields of :func:`to_json`."""
+    rows = json.loads(to_json(frame))
+    return "".join(json.dumps(row, ensure_ascii=False) + "\n" for row in rows).encode("utf-8")
 
 
 def to_parquet(frame: pl.DataFrame) -> bytes:
@@ -214,12 +206,18 @@ def _amount(metric_id: str, value: float | None, which: str) -> str:
     return f"{value:,.0f}"
 
 
-def formula(line: Any) -> str:
+def _t(key: str, lang: str) -> str:
+    from .labels import text
+
+    return text(key, lang)  # type: ignore[arg-type]
+
+
+def formula(line: Any, lang: str = "en") -> str:
     """`回款率 24.8% = 398,342.04 / 1,607,883.81` — the value and where it comes from."""
     value = format_value(line.id, line.value)
     if line.value is None:
         if line.denominator == 0 or line.denominator is None:
-            return f"{value} (nothing to divide by)"
+            return f"{value} ({_t('x_no_denominator', lang)})"
         return value
     if line.denominator is None:
         return value
@@ -228,44 +226,53 @@ def formula(line: Any) -> str:
         # A fair value: show it, then the raw ratio it was made from, E, O/E and Z.
         oe = "—" if line.oe_ratio is None else f"{line.oe_ratio:.2f}"
         z = "—" if line.credibility is None else f"{line.credibility * 100:.0f}%"
-        return f"{value} fair (raw {format_value(line.id, line.raw)} = {ratio}; O/E {oe}, Z {z})"
+        raw = f"{_t('x_raw', lang)} {format_value(line.id, line.raw)}"
+        return f"{value} {_t('x_fair', lang)} ({raw} = {ratio}; O/E {oe}, Z {z})"
     text = f"{value} = {ratio}"
-    if line.source == "team":
-        text += " (team)"
-    elif line.source == "reviews":
-        text += " (reviews)"
+    if line.source in ("team", "reviews"):
+        text += f" ({_t(f'x_source_{line.source}', lang)})"
     return text
 
 
-def method_text(line: Any) -> str:
+def method_text(line: Any, lang: str = "en") -> str:
     params = line.parameters
     if line.method == "range":
-        return f"range {format_value(line.id, params['floor'])} → {format_value(line.id, params['ceiling'])}"
+        floor, ceiling = format_value(line.id, params["floor"]), format_value(line.id, params["ceiling"])
+        return f"{_t('x_range', lang)} {floor} → {ceiling}"
     if line.method == "target":
-        return f"target {format_value(line.id, params['target'])}, cap {params['cap']:g}"
+        return (
+            f"{_t('x_target', lang)} {format_value(line.id, params['target'])}, {_t('x_cap', lang)} {params['cap']:g}"
+        )
     if line.method == "band":
         low, high = format_value(line.id, params["low"]), format_value(line.id, params["high"])
-        return f"band {low}–{high} ± {format_value(line.id, params['falloff'])}"
-    return "percentile"
+        return f"{_t('x_band_method', lang)} {low}–{high} ± {format_value(line.id, params['falloff'])}"
+    return _t("x_percentile", lang)
 
 
-def _headline(exp: Any) -> list[str]:
+def _headline(exp: Any, lang: str = "en") -> list[str]:
+    from .labels import note_text
+
     who = f"{exp.key} {exp.name}" if exp.name else exp.key
-    team = f" · team {exp.team_id}" if exp.team_id and exp.level == "collector" else ""
+    team = f" · {_t('x_team', lang)} {exp.team_id}" if exp.team_id and exp.level == "collector" else ""
     lines = [f"{who}{team} · {exp.month} · {exp.scheme}"]
     score = "—" if exp.score is None else f"{exp.score:.2f}"
-    rank = f"rank {exp.rank} of {exp.ranked_of}" if exp.rank is not None else "not ranked"
+    if exp.rank is not None:
+        rank = _t("x_rank_of", lang).format(rank=exp.rank, of=exp.ranked_of)
+    else:
+        rank = _t("x_not_ranked", lang)
     band = exp.grade_band
     band_text = ""
     if band:
-        band_text = f" (band {band['grade']}: {band['min']:g}" + (f"–{band['below']:g})" if band["below"] else "+)")
-    lines.append(f"score {score} · grade {exp.grade or '—'}{band_text} · {rank}")
+        band_text = f" ({_t('x_band', lang)} {band['grade']}: {band['min']:g}" + (
+            f"–{band['below']:g})" if band["below"] else "+)"
+        )
+    lines.append(f"{_t('x_score', lang)} {score} · {_t('x_grade', lang)} {exp.grade or '—'}{band_text} · {rank}")
     if not exp.eligible:
-        lines.append(f"not eligible: {exp.ineligible_reason}")
+        lines.append(f"{_t('x_not_eligible', lang)}: {note_text(exp.ineligible_reason or '', lang)}")  # type: ignore[arg-type]
     for gate in exp.gates:
-        lines.append(f"gate fired: {gate}")
+        lines.append(f"{_t('x_gate_fired', lang)}: {gate}")
     if exp.bonus is not None:
-        lines.append(f"bonus {exp.bonus:,.2f}")
+        lines.append(f"{_t('x_bonus', lang)} {exp.bonus:,.2f}")
     return lines
 
 
@@ -273,16 +280,18 @@ def _fair_lines(exp: Any) -> list[str]:
     return [f"{line.zh} {line.id}: {line.note}" for line in exp.metrics if line.note]
 
 
-def _lever_lines(exp: Any) -> list[str]:
+def _lever_lines(exp: Any, lang: str = "en") -> list[str]:
     if exp.levers_note:
-        return [f"levers: {exp.levers_note}"]
+        note = _t("x_team_mean_levers", lang) if lang == "zh" else exp.levers_note
+        return [f"{_t('x_levers', lang)}: {note}"]
     if not exp.levers:
-        return ["levers: none — at or above the median on every weighted metric"]
-    out = ["levers (one metric at a time, to the median of the peers):"]
+        return [_t("x_levers_none", lang)]
+    out = [_t("x_levers_head", lang)]
     for lever in exp.levers:
         out.append(
             f"  {METRICS[lever.metric].zh} {lever.metric}: {format_value(lever.metric, lever.value)} → "
-            f"{format_value(lever.metric, lever.target)} ({lever.target_source}) = +{lever.points_gain:.2f} points"
+            f"{format_value(lever.metric, lever.target)} ({_t(lever.target_source, lang)}) = "
+            f"+{lever.points_gain:.2f} {_t('x_points_gain', lang)}"
         )
     return out
 
@@ -290,14 +299,14 @@ def _lever_lines(exp: Any) -> list[str]:
 EXPLAIN_COLUMNS = ("metric", "value", "method", "score", "weight", "points", "team", "floor", "rank")
 
 
-def _explain_cells(exp: Any, line: Any) -> list[str]:
+def _explain_cells(exp: Any, line: Any, lang: str = "en") -> list[str]:
     weight = f"{line.weight:g}" + (
         f" → {line.effective_weight:.1f}" if abs(line.effective_weight - line.weight) > 1e-9 else ""
     )
     return [
         f"{line.zh} {line.id}",
-        formula(line),
-        method_text(line),
+        formula(line, lang),
+        method_text(line, lang),
         "—" if line.score is None else f"{line.score:.1f}",
         weight,
         f"{line.points:.2f}",
@@ -307,31 +316,84 @@ def _explain_cells(exp: Any, line: Any) -> list[str]:
     ]
 
 
-def explain_table(exp: Any) -> Any:
-    """The explanation as rich renderables: headline, per-metric table, levers."""
+def _longest_word(cells: list[str]) -> int:
+    """The widest run without a space: a column narrower than it would cut a number or an id."""
+    from rich.cells import cell_len
+
+    return max((cell_len(word) for cell in cells for word in cell.split()), default=1)
+
+
+def explain_table(exp: Any, lang: str = "en") -> Any:
+    """The explanation as rich renderables: headline, per-metric table, levers.
+
+    The scoring method goes under the metric's name, so the table fits 80 columns; a cell
+    wraps between words and never cuts a number or an id.
+    """
+    from rich import box
     from rich.console import Group
     from rich.table import Table
     from rich.text import Text
 
-    table = Table(header_style="bold", show_footer=True)
-    for column in EXPLAIN_COLUMNS:
+    rows = [_explain_cells(exp, line, lang) for line in exp.metrics]
+    table = Table(
+        header_style="bold",
+        show_footer=True,
+        box=box.SIMPLE,
+        show_edge=False,
+        pad_edge=False,
+        collapse_padding=True,
+    )
+    shown = [c for c in EXPLAIN_COLUMNS if c != "method" and (c != "team" or exp.level == "collector")]
+    for column in shown:
+        index = EXPLAIN_COLUMNS.index(column)
+        cells = [row[index] for row in rows] + ([row[2] for row in rows] if column == "metric" else [])
         footer = f"{exp.points_total:.2f}" if column == "points" else ("Σ" if column == "metric" else "")
+        wraps = column in ("metric", "value")
         table.add_column(
-            column, footer=footer, justify="right" if column in ("score", "weight", "points", "rank") else "left"
+            _t(f"x_{column}", lang),
+            footer=footer,
+            justify="left" if wraps else "right",
+            no_wrap=not wraps,
+            overflow="fold",
+            min_width=_longest_word(cells) if wraps else max(_longest_word(cells), len(footer)),
         )
-    for line in exp.metrics:
-        table.add_row(*_explain_cells(exp, line))
-    return Group(Text("\n".join(_headline(exp))), table, Text("\n".join(_fair_lines(exp) + _lever_lines(exp))))
+    for row in rows:
+        metric = Text(row[0])
+        metric.append("\n" + row[2], style="dim")
+        shown_cells: list[Text | str] = [metric if c == "metric" else row[EXPLAIN_COLUMNS.index(c)] for c in shown]
+        table.add_row(*shown_cells)
+    tail = _fair_lines(exp) + _lever_lines(exp, lang)
+    return Group(Text("\n".join(_headline(exp, lang))), _Narrowing(table), Text("\n".join(tail)))
 
 
-def explain_markdown(exp: Any) -> bytes:
-    lines = [f"### {_headline(exp)[0]}", ""]
-    lines += [f"- {text}" for text in _headline(exp)[1:]]
-    lines += ["", "| " + " | ".join(EXPLAIN_COLUMNS) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
+class _Narrowing:
+    """The explain table; where it is wider than the console, the room comes from the value
+    column (its formula wraps between numbers) while the metric column keeps its ids whole
+    and the numbers keep theirs (left to itself, rich would shave every column)."""
+
+    def __init__(self, table: Any) -> None:
+        self.table = table
+
+    def __rich_console__(self, console: Any, options: Any) -> Any:
+        from rich.measure import Measurement
+
+        if Measurement.get(console, options.update(max_width=100_000), self.table).maximum > options.max_width:
+            metric, value = self.table.columns[:2]
+            metric.width = metric.min_width
+            value.ratio = 1
+            self.table.expand = True
+        yield self.table
+
+
+def explain_markdown(exp: Any, lang: str = "en") -> bytes:
+    lines = [f"### {_headline(exp, lang)[0]}", ""]
+    lines += [f"- {text}" for text in _headline(exp, lang)[1:]]
+    headers = [_t(f"x_{c}", lang) for c in EXPLAIN_COLUMNS]
+    lines += ["", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
     for line in exp.metrics:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line)) + " |")
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line, lang)) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
-    lines += ["", *_fair_lines(exp), *_lever_lines(exp), ""]
+    lines += ["", *_fair_lines(exp), *_lever_lines(exp, lang), ""]
     return "\n".join(lines).encode("utf-8")
 
 
@@ -353,23 +415,28 @@ def _delta_cells(row: dict[str, Any]) -> list[str]:
     ]
 
 
-DELTA_COLUMNS = ("metric", "before", "now", "change", "Δ score")
+DELTA_COLUMNS = ("metric", "before", "now", "change", "score_change")
 
 
-def deltas_table(deltas: pl.DataFrame, previous: str) -> Any:
+def deltas_table(deltas: pl.DataFrame, previous: str, lang: str = "en") -> Any:
     """Per-metric change against the compared period, as a rich Table."""
+    from rich import box
     from rich.table import Table
 
-    table = Table(title=f"against {previous}", title_justify="left", header_style="bold")
+    title = _t("x_against", lang).format(period=previous)
+    table = Table(
+        title=title, title_justify="left", header_style="bold", box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False
+    )
     for column in DELTA_COLUMNS:
-        table.add_column(column, justify="left" if column == "metric" else "right")
+        table.add_column(_t(f"x_{column}", lang), justify="left" if column == "metric" else "right", overflow="fold")
     for row in deltas.iter_rows(named=True):
         table.add_row(*_delta_cells(row))
     return table
 
 
-def deltas_markdown(deltas: pl.DataFrame, previous: str) -> bytes:
-    lines = [f"#### against {previous}", "", "| " + " | ".join(DELTA_COLUMNS) + " |"]
+def deltas_markdown(deltas: pl.DataFrame, previous: str, lang: str = "en") -> bytes:
+    headers = [_t(f"x_{c}", lang) for c in DELTA_COLUMNS]
+    lines = [f"#### {_t('x_against', lang).format(period=previous)}", "", "| " + " | ".join(headers) + " |"]
     lines.append("|" + "|".join("---" for _ in DELTA_COLUMNS) + "|")
     lines += ["| " + " | ".join(_delta_cells(row)) + " |" for row in deltas.iter_rows(named=True)]
     return ("\n".join(lines) + "\n").encode("utf-8")

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import polars as pl
 
 from .aggregate import MonthSums, TableStats
-from .errors import KpiError
+from .errors import Issue, KpiError
 from .metrics import METRICS, scaled, value_expr
 from .scheme import BandMethod, Commission, Gate, PercentileMethod, RangeMethod, Scheme, TargetMethod
 
@@ -41,6 +41,8 @@ class Scorecard:
     reconciliation: dict[str, Any] = field(default_factory=dict)
     # Per fair metric: the credibility constant used and how it was found.
     fairness: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Warnings about the month's data that change no number (ids that look alike …).
+    warnings: list[Issue] = field(default_factory=list)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams
@@ -399,6 +401,27 @@ def _k_reason(cred: Credibility, scale: float) -> str:
     )
 
 
+def teams_of(collectors: pl.DataFrame, components: list[str], team_cases: pl.DataFrame | None) -> pl.DataFrame:
+    """Per team: ``member_count`` (the collectors shown in it) and the component sums.
+
+    A case component is summed by each case row's own team_id (``team_cases``): a collector
+    whose case rows sit in two teams adds to both, though shown in one. The others (contacts,
+    reviews, the roster's target), whose rows carry no team, count in the team the collector
+    is shown in. So the teams add up to the floor, and no team with case rows is left out.
+    """
+    by_row = [c for c in components if team_cases is not None and c in team_cases.columns]
+    shown = collectors.filter(pl.col("team_id").is_not_null())
+    teams = shown.group_by("team_id").agg(
+        pl.len().alias("member_count"), *[pl.col(c).sum() for c in components if c not in by_row]
+    )
+    if team_cases is not None and by_row:
+        cases = team_cases.group_by("team_id").agg(pl.col(c).sum() for c in by_row)
+        teams = teams.join(cases, on="team_id", how="full", coalesce=True)
+    ordered = [c for c in components if c != "target_cents"] + [c for c in components if c == "target_cents"]
+    filled = [pl.col(c).fill_null(0) for c in ["member_count", *ordered]]
+    return teams.select("team_id", *filled).sort("team_id")
+
+
 def score_month(
     scheme: Scheme, sums: MonthSums, month: str, trailing: dict[str, pl.DataFrame] | None = None
 ) -> Scorecard:
@@ -406,16 +429,7 @@ def score_month(
     metric_ids = scheme.needed_metrics()
     components = sums.components
     collectors = sums.collectors
-    team_sums = (
-        collectors.filter(pl.col("team_id").is_not_null())
-        .group_by("team_id")
-        .agg(
-            pl.len().alias("member_count"),
-            *[pl.col(c).sum() for c in components if c != "target_cents"],
-            *([pl.col("target_cents").sum()] if "target_cents" in components else []),
-        )
-        .sort("team_id")
-    )
+    team_sums = teams_of(collectors, components, sums.team_cases)
     floor_sums = collectors.select(*[pl.col(c).sum() for c in components])
     team_values = metric_values(team_sums, metric_ids)
     floor_values = metric_values(floor_sums, metric_ids).row(0, named=True)

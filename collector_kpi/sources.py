@@ -93,6 +93,9 @@ REQUIRED_VALUES: dict[str, tuple[str, ...]] = {
     "roster": ("collector_id",),
 }
 
+# The ids that name a row of a table, listed with its rejected rows.
+REFERENCE_IDS: dict[str, tuple[str, ...]] = {"cases": ("case_id",), "contacts": ("contact_id", "case_id")}
+
 OUTCOMES: dict[str, tuple[str, ...]] = {
     "call": ("connected", "no_answer", "busy", "unreachable", "refused"),
     "sms": ("sent", "delivered", "replied", "failed"),
@@ -220,8 +223,9 @@ class TableData:
         a large contact log. Here channel, outcome and yes/no values are looked up as written
         in a table of the spellings the file uses (an integer Enum), dates and numbers are
         parsed as written, and ids are left as read: the collector id is not checked per row
-        at all (its consumer strips it after grouping: a few thousand collectors, not
-        millions of rows), another required id is fast only if there is nothing to strip;
+        at all (its consumer normalises it after grouping: a few thousand collectors, not
+        millions of rows), another required id is fast only if there is nothing to strip
+        and it is ASCII (nothing to normalise, see ``normal_id``);
         an optional id, or one the scheme maps with `values`, takes the full reading's value.
         Where ``_fast`` is true every check passes (except a blank collector id) and every
         value is the full reading's (except the collector id); the other rows (" Call", a
@@ -967,14 +971,18 @@ def _parse(
 
     values = spec.values.get(column)
     if values:
-        # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call).
+        # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call);
+        # an id as matched (a full-width ００７ is 007).
+        text = raw.cast(pl.String)
         raw = _mapped(
-            raw.cast(pl.String).str.strip_chars(),
+            normal_id(text) if kind == "id" else text.str.strip_chars(),
             {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()},
         )
         dtype = pl.String()
-    if kind in ("id", "text"):
-        # Stripped whatever the stored type (a Categorical id can be padded too).
+    if kind == "id":
+        # Normalised whatever the stored type (a Categorical id can be padded too).
+        return normal_id(raw.cast(pl.String))
+    if kind == "text":
         return normal_text(raw.cast(pl.String))
     if isinstance(dtype, pl.Datetime) and dtype.time_zone is not None:
         # The wall-clock time where it was written (07:30 in Beijing is 07:30, not 23:30 UTC
@@ -1078,6 +1086,24 @@ def normal_text(text: pl.Expr) -> pl.Expr:
     # string column and doubled the peak memory of a large read.
     stripped = text.str.strip_chars()
     return pl.when(stripped != "").then(stripped)
+
+
+# Characters an id is matched without: zero-width space, non-joiner and joiner, word
+# joiner, and the byte-order mark (U+FEFF, also inside a value).
+ZERO_WIDTH = "\u200b\u200c\u200d\u2060\ufeff"
+
+
+def normal_id(text: pl.Expr) -> pl.Expr:
+    """An id as matched: without zero-width characters and BOMs, in Unicode NFKC (Ｃ1 is
+    C1), stripped, and null where nothing is left.
+
+    NOTE: only a value with a non-ASCII character (more bytes than characters) is
+    normalised; polars evaluates the branch for those rows only, so an all-ASCII column
+    costs a length test (0.01 s for 3M ids) instead of a normalisation (0.7 s).
+    """
+    unicode = text.str.len_bytes() != text.str.len_chars()
+    normal = text.str.replace_all(f"[{ZERO_WIDTH}]", "").str.normalize("NFKC")
+    return normal_text(pl.when(unicode).then(normal).otherwise(text))
 
 
 def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
@@ -1191,6 +1217,7 @@ def read_table(
     formats: dict[str, dict[str, str]] = {}
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
+    references = [ref for ref in REFERENCE_IDS.get(table, ()) if ref not in columns]
     own_rows: list[pl.LazyFrame | int] = []  # each file's own rows, or the stage that is its own
     for group in file_batches(paths, spec, table):
         path, batch = group[0][0], [source for _, source in group if source is not None]
@@ -1253,6 +1280,12 @@ def read_table(
                 raw_exprs.append(pl.col(column).cast(pl.String))
             else:
                 raw_exprs.append(pl.col(column))
+        # The row's own ids, kept for the list of rejected rows even where no metric reads
+        # them (a reject without its case_id cannot be looked up); unchecked, and dropped
+        # from every sum's query by projection.
+        for ref in references:
+            present = ref in available and ref not in spec.constants
+            raw_exprs.append((pl.col(ref).cast(pl.String) if present else pl.lit(None, pl.String)).alias(f"_ref_{ref}"))
         lf = lf.select(raw_exprs)
         schema = lf.collect_schema()
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
@@ -1290,7 +1323,15 @@ def read_table(
             if c not in spec.constants and c not in optional_absent
         ]
         blank = (pl.all_horizontal(written) if written else pl.lit(False)).alias("_blank")
-        raw = lf.select("_file", "_row", "_line_bytes", *[pl.col(c).alias(f"_raw_{c}") for c in columns], *fast, blank)
+        raw = lf.select(
+            "_file",
+            "_row",
+            "_line_bytes",
+            *[pl.col(c).alias(f"_raw_{c}") for c in columns],
+            *[f"_ref_{ref}" for ref in references],
+            *fast,
+            blank,
+        )
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     per_stage = [raw.with_columns(full) for raw, full in stages]
@@ -1448,8 +1489,9 @@ def _fast_leaves(
         how = _fast_how(column, kind, table, spec)
         if how == "as read":
             if column != "collector_id":
-                # As used only if there is nothing to strip (and something left).
-                leave.append(_maybe_strippable(value))
+                # As used only if there is nothing to strip (and something left), and
+                # nothing to normalise: an ASCII id is its own NFKC form.
+                leave.append(_maybe_strippable(value) | (value.str.len_bytes() != value.str.len_chars()))
         elif how == "coded":
             leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
         else:

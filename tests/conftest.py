@@ -116,3 +116,12 @@ def tiny(tmp_path: Path) -> Path:
     """A folder holding the tiny 2025-03 month; schemes written there find it."""
     write_month(tmp_path)
     return tmp_path
+
+
+@pytest.fixture(autouse=True)
+def english_locale(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Labels and the summary follow the locale: the tests read English ones whatever the
+    machine's locale is (a test of Chinese output asks for it)."""
+    monkeypatch.setenv("LANG", "C.UTF-8")
+    for name in ("LC_ALL", "LC_MESSAGES"):
+        monkeypatch.delenv(name, raising=False)

@@ -24,9 +24,12 @@ def _coverage(
             schema={"collector_id": pl.String, "case_id": pl.String},
         )
 
-    used = {"cases": frame(cases), "contacts": frame(contacts)}
+    # every case row in team T1 (the coverage is counted per collector and team)
+    used = {"cases": frame(cases).with_columns(team_id=pl.lit("T1")), "contacts": frame(contacts)}
     codes = pl.Enum(sorted({c for c, _ in cases})) if packed else None
-    return _coverage_query(used, codes).collect().sort("collector_id")
+    covered = _coverage_query(used, codes).collect().sort("collector_id")
+    assert (covered["team_id"] == "T1").all()
+    return covered.drop("team_id")
 
 
 def test_pairs_match_exactly_on_their_packed_keys() -> None:

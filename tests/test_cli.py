@@ -32,6 +32,14 @@ def invoke(runner: CliRunner, *args: str) -> tuple[int, str, str]:
     return result.exit_code, result.stdout, result.stderr
 
 
+def test_shell_completion_is_offered(runner: CliRunner) -> None:
+    result = runner.invoke(app, ["--help"])
+    assert "--install-completion" in result.stdout
+    env = {"_KPI_COMPLETE": "complete_bash", "COMP_WORDS": "kpi score --wi", "COMP_CWORD": "2"}
+    result = runner.invoke(app, [], env=env, prog_name="kpi")
+    assert result.stdout.split() == ["--wide"]
+
+
 def test_version(runner: CliRunner) -> None:
     code, out, _ = invoke(runner, "--version")
     assert code == 0
@@ -88,10 +96,11 @@ def test_parquet_needs_output(runner: CliRunner, scheme: Path) -> None:
 def test_table_lists_ranked_then_ineligible(runner: CliRunner, scheme: Path) -> None:
     code, out, _ = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme))
     assert code == 0
-    assert "回款率" in out and "recovery_rate" in out
+    assert "Rec.%" in out.splitlines()[1]  # the short header of recovery_rate
     assert "62.0%" in out  # A's recovery rate, formatted for people
-    assert out.index("A Ann") < out.index("C Cy") < out.index("D Di")
-    assert "no cases in the month" in out
+    assert out.index("Ann") < out.index("Cy") < out.index("Di")
+    # D's note is a footnote keyed by the mark in its rank cell, not a column
+    assert "—¹  D " in out and "\n¹ no cases in the month\n" in out
     assert "\x1b[" not in out  # no colour codes when stdout is not a terminal
 
 
@@ -331,3 +340,20 @@ def test_output_dash_is_stdout(
     code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "-f", "csv", "-o", "-")
     assert code == 0, err
     assert out.startswith("rank,") and not (tmp_path / "-").exists()
+
+
+@pytest.mark.parametrize(
+    ("command", "shown"),
+    [
+        (["validate"], "2025-02..2025-03: rows per table"),
+        (["explain", "C003"], "C003 刘洋 · team T01 · 2025-02..2025-03 ·"),
+    ],
+)
+def test_explain_and_validate_take_month_ranges(runner: CliRunner, command: list[str], shown: str) -> None:
+    sample = str(ROOT / "configs" / "default.yaml")
+    code, out, err = invoke(runner, *command, "-m", "2025-02..2025-03", "-c", sample)
+    assert code == 0, err
+    assert shown in out
+    # a quarter reads its three months: the sample has no January
+    code, _, err = invoke(runner, *command, "--quarter", "2025Q1", "-c", sample)
+    assert code == 2 and "2025-01/cases.csv" in err

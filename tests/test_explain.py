@@ -91,6 +91,11 @@ def test_alone_in_team_is_compared_with_the_other_collectors(tiny: Path) -> None
     assert gains == pytest.approx([0.4 * ((median - 0.1) / 0.4 * 100 - 25), 15, 7, waiver])
 
 
+def test_an_id_is_looked_up_as_the_files_ids_are_matched(tiny: Path) -> None:
+    assert explained(tiny, "Ｂ\u200b").key == "B"
+    assert explained(tiny, " Ｔ１ ", "team").key == "T1"
+
+
 def test_team_explanation(tiny: Path) -> None:
     exp = explained(tiny, "T1", "team")
     assert exp.points_total == pytest.approx(exp.score)

@@ -48,6 +48,11 @@ MESSY = [
     ("case_id", "K002\u3000"),
     ("case_id", "\u00a0K003"),
     ("case_id", "K案"),  # nothing to strip, but its last byte may end a space: read in full
+    ("collector_id", "C1\u200b"),  # a zero-width space: the same collector C1
+    ("collector_id", "Ｃ2"),  # full-width: C2 in NFKC
+    ("case_id", "K004\ufeff"),  # a byte-order mark inside the value
+    ("case_id", "Ｋ005"),
+    ("case_id", "K0\u200d06"),  # a zero-width joiner inside: K006
     ("ptp", "yes"),
     ("ptp", " TRUE"),
     ("ptp", "是"),
@@ -238,15 +243,29 @@ def test_categorical_ids_are_stripped_in_both_readings(tmp_path: Path) -> None:
     assert sums.stats["contacts"].rejected_by_reason == {"collector_id: missing value": 1}
 
 
+def test_zero_width_and_full_width_ids_are_one_id_in_both_readings(tmp_path: Path) -> None:
+    """A\u200b, \ufeffA and Ａ are collector A; a\u200b1 and ａ2 are cases a1 and a2."""
+    contacts = _contacts(["A\u200b", "\ufeffA", "Ａ", "A"], ["a\u200b1", "ａ2", "a3\u2060", "a1"])
+    for stored in (pl.String, pl.Categorical):
+        folder = tmp_path / str(stored)
+        folder.mkdir()
+        sums = assert_same(_month(folder, contacts.with_columns(pl.col("collector_id").cast(stored))))
+        assert sums is not None
+        assert sums.collectors["collector_id"].to_list() == ["A"]
+        a = sums.collectors.row(0, named=True)
+        assert (a["calls"], a["contacted_cases"]) == (4, 3)
+        assert sums.stats["contacts"].rejected == 0
+
+
 def test_mapped_ids_take_the_full_reading(tmp_path: Path) -> None:
     """`values` on an id (old staff numbers → ids) counts the mapped rows as the mapped id."""
-    contacts = _contacts(["A", "007", "A"], ["a1", "a2", "X3"])
+    contacts = _contacts(["A", "007", "A", "００７\u200b"], ["a1", "a2", "X3", "a2"])  # ００７: 007 as matched
     inputs = "    values:\n      collector_id: {'007': A}\n      case_id: {X3: a3}\n"
     sums = assert_same(_month(tmp_path, contacts, inputs))
     assert sums is not None
     assert sums.collectors["collector_id"].to_list() == ["A"]
     a = sums.collectors.row(0, named=True)
-    assert (a["calls"], a["contacted_cases"]) == (3, 3)
+    assert (a["calls"], a["contacted_cases"]) == (4, 3)
 
 
 def test_ids_are_text_per_file_and_categories_stack(tmp_path: Path) -> None:

@@ -55,12 +55,13 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
     assert target.read_text(encoding="utf-8-sig").splitlines() == [
-        "table,source_file,row,reason,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
-        "contacted_at,channel,outcome",
-        f"cases,{cases},4,recovered_amount: not a number,A,T1,n/a,1000,Ann,,,",
-        f"cases,{cases},7,overdue_amount: negative,B,T1,0,'-2000,Bo,,,",
-        f"cases,{cases},12,collector_id: missing value,,T2,0,1000,Cy,,,",
-        f"contacts,{contacts},9,channel: unknown channel,B,,,,,2025-03-09 10:00:00,telegram,connected",
+        # each row keeps its case_id (and a contact its contact_id), though no metric here reads them
+        "table,source_file,row,reason,case_id,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
+        "contact_id,contacted_at,channel,outcome",
+        f"cases,{cases},4,recovered_amount: not a number,a3,A,T1,n/a,1000,Ann,,,,",
+        f"cases,{cases},7,overdue_amount: negative,b2,B,T1,0,'-2000,Bo,,,,",
+        f"cases,{cases},12,collector_id: missing value,c4,,T2,0,1000,Cy,,,,",
+        f"contacts,{contacts},9,channel: unknown channel,b1,B,,,,,k08,2025-03-09 10:00:00,telegram,connected",
     ]
     # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
     rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}

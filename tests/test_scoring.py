@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import polars as pl
 import pytest
 
 from collector_kpi import load_month, load_scheme, score
-from collector_kpi.scoring import Scorecard
+from collector_kpi.scoring import Scorecard, teams_of
 from tests.conftest import write_scheme
 
 MIXED = """\
@@ -211,3 +212,72 @@ def test_points_add_up_to_the_score(tiny: Path) -> None:
         if row["gates"]:
             continue
         assert sum(row[f"{m}_points"] for m in metrics) == pytest.approx(row["score"])
+
+
+TWO_TEAMS_CASES = """\
+case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount
+x1,A,T1,2025-03-01,1000,500
+x2,A,T1,2025-03-01,1000,0
+x3,A,T2,2025-03-01,2000,2000
+y1,B,T2,2025-03-01,1000,100
+"""
+TWO_TEAMS_CONTACTS = """\
+case_id,collector_id,channel,contacted_at,outcome
+x3,A,call,2025-03-02 10:00:00,connected
+y1,B,call,2025-03-02 10:00:00,no_answer
+y1,B,call,2025-03-03 10:00:00,connected
+"""
+
+
+def test_a_collector_in_two_teams_adds_to_each_team_its_own_rows(tmp_path: Path) -> None:
+    """A holds x1, x2 in T1 and x3 in T2; B holds y1 in T2. A is shown once, under T1 (two
+    cases against one), and each team sums the case rows that carry its team_id."""
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    (folder / "cases.csv").write_text(TWO_TEAMS_CASES, encoding="utf-8")
+    (folder / "contacts.csv").write_text(TWO_TEAMS_CONTACTS, encoding="utf-8")
+    body = """\
+    inputs:
+      cases: {path: "{month}/cases.csv"}
+      contacts: {path: "{month}/contacts.csv"}
+    missing: reweight
+    metrics:
+      recovery_rate: {weight: 40, score: {method: range, floor: 0, ceiling: 1}}
+      contact_coverage: {weight: 30, score: {method: range, floor: 0, ceiling: 1}}
+      call_connect_rate: {weight: 30, score: {method: range, floor: 0, ceiling: 1}}
+    """
+    scheme = load_scheme(write_scheme(tmp_path, body, inputs=False))
+    card = score(scheme, load_month(scheme, "2025-03"))
+    collectors = rows(card)
+    assert [(c, r["team_id"]) for c, r in sorted(collectors.items())] == [("A", "T1"), ("B", "T2")]
+    assert collectors["A"]["recovery_rate"] == pytest.approx(2500 / 4000)
+    assert collectors["A"]["contact_coverage"] == pytest.approx(1 / 3)
+    teams = rows(card, "team")
+    # T1: x1, x2 → 500 of 2000, neither contacted; its calls: A's one connected call.
+    assert teams["T1"]["member_count"] == 1
+    assert teams["T1"]["recovery_rate"] == pytest.approx(500 / 2000)
+    assert teams["T1"]["contact_coverage"] == 0
+    assert teams["T1"]["call_connect_rate"] == 1
+    # T2: x3 (A's) and y1 (B's) → 2100 of 3000, both contacted; B's calls: 1 of 2 connected.
+    assert teams["T2"]["member_count"] == 1
+    assert teams["T2"]["recovery_rate"] == pytest.approx(2100 / 3000)
+    assert teams["T2"]["contact_coverage"] == 1
+    assert teams["T2"]["call_connect_rate"] == pytest.approx(1 / 2)
+    # The floor is the sum of the teams (and of the collectors).
+    sums = card.teams.select("case_rows", "recovered_cents", "overdue_cents", "contacted_cases", "calls").sum()
+    assert sums.row(0) == (4, 260_000, 500_000, 2, 3)
+    assert card.floor["recovery_rate"] == pytest.approx(2600 / 5000)
+    assert card.floor["contact_coverage"] == pytest.approx(2 / 4)
+    assert [w.type for w in card.warnings] == ["collector-in-several-teams"]
+
+
+def test_teams_of_sums_case_components_by_row_and_the_others_by_shown_team() -> None:
+    collectors = pl.DataFrame(
+        {"collector_id": ["A", "B", "E"], "team_id": ["T1", "T2", None], "case_rows": [3, 1, 0], "calls": [4, 2, 5]}
+    )
+    team_cases = pl.DataFrame({"collector_id": ["A", "A", "B"], "team_id": ["T1", "T3", "T2"], "case_rows": [2, 1, 1]})
+    teams = teams_of(collectors, ["case_rows", "calls"], team_cases)
+    # T3 holds only a row of A's: listed with its case, no member and no calls
+    assert teams.rows() == [("T1", 1, 2, 4), ("T2", 1, 1, 2), ("T3", 0, 1, 0)]
+    # without the split (no cases table read) the collectors' own teams
+    assert teams_of(collectors, ["calls"], None).rows() == [("T1", 1, 4), ("T2", 1, 2)]

@@ -211,9 +211,9 @@ def test_free_text_across_lines_keeps_every_row_and_counts_the_lines(tiny: Path)
     contacts.write_text("\n".join([f"{header},note", *(f"{r},{n}" for r, n in zip(rows, notes, strict=True))]) + "\n")
     code, out, err = _score(tiny)
     assert (code, out) == (0, clean), err
-    assert "cases 12 records on 16 lines read, 12 used" in err
+    assert "cases 12 read, 12 used, 0 rejected (12 records on 16 lines);" in err
     # the note on two lines is the February contact's: of another month, not of this one
-    assert "contacts 10 read (11 records on 12 lines), 10 used" in err
+    assert "contacts 10 read, 10 used, 0 rejected (11 records on 12 lines) (1 of other months" in err
     scheme = str(write_scheme(tiny, MIXED))
     result = CliRunner().invoke(app, ["validate", "-m", "2025-03", "-c", scheme, "-f", "json"])
     tables = {t["table"]: t for t in json.loads(result.stdout)["tables"]}

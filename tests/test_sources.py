@@ -23,7 +23,7 @@ from collector_kpi import load_month, load_scheme, score
 from collector_kpi.checks import describe_reject
 from collector_kpi.cli import app
 from collector_kpi.scoring import Scorecard
-from collector_kpi.sources import utf16_without_bom
+from collector_kpi.sources import normal_id, utf16_without_bom
 from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER, TINY_SCHEME
 
 ROOT = Path(__file__).parent.parent
@@ -121,6 +121,14 @@ def test_base_reads_the_tiny_month(base: dict[str, Any]) -> None:
     assert rows["B"]["call_quality"] == 75  # no sampled call: the review's rating
     assert rows["B"]["grade"] == "C" and rows["B"]["gates"]  # one violation caps the grade
     assert card.stats["cases"].used == 12 and card.stats["contacts"].used == 10
+
+
+def test_ids_are_matched_after_nfkc_without_zero_width_characters() -> None:
+    ids = pl.Series(["C1", " C1 ", "C1\u200b", "\ufeffC1", "Ｃ1", "C\u200c1\u2060", "C1\u3000", "\u200dＣ１ "])
+    others = pl.Series(["c1", "\u200b", "\ufeff ", "", None, "案1", "ｶ"], dtype=pl.String)
+    got = pl.DataFrame({"id": pl.concat([ids, others])}).select(normal_id(pl.col("id"))).to_series().to_list()
+    # letter case is kept (c1 is warned about, not merged); half-width katakana is NFKC's full-width
+    assert got == ["C1"] * 8 + ["c1", None, None, None, None, "案1", "カ"]
 
 
 # --- one variant per way an export arrives -------------------------------------------
@@ -276,6 +284,34 @@ def v_directory(root: Path) -> dict[str, dict[str, Any]]:
         (root / table / "b.csv.gz").write_bytes(_encoded(header + "".join(rows[5:]), "utf-8", gz=True))
         (root / table / "README.md").write_text("not data")
     return {t: {"path": t} for t in ("cases", "contacts")}
+
+
+def _odd_ids(table: str) -> pl.DataFrame:
+    """The table's ids as exports mangle them: full-width, with a zero-width character or a
+    byte-order mark inside (each is the canonical id once normalised)."""
+    odd = {"A": "Ａ", "B": "B\u200b", "T1": "\ufeffT1", "a1": "ａ1", "c1": "c\u200d1", "b2": "b2\u2060"}
+    frame = _frame(table)
+    return frame.with_columns(pl.col(c).replace(odd) for c in ("case_id", "collector_id", "team_id") if c in frame)
+
+
+def _odd_ids_as(root: Path, kind: str) -> dict[str, dict[str, Any]]:
+    for table in ("cases", "contacts"):
+        frame = _odd_ids(table)
+        write = {"csv": frame.write_csv, "parquet": frame.write_parquet, "xlsx": frame.write_excel}[kind]
+        write(root / f"{table}.{kind}")
+    return {t: {"path": f"{t}.{kind}"} for t in ("cases", "contacts")}
+
+
+def v_csv_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
+    return _odd_ids_as(root, "csv")
+
+
+def v_parquet_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
+    return _odd_ids_as(root, "parquet")
+
+
+def v_xlsx_odd_ids(root: Path) -> dict[str, dict[str, Any]]:
+    return _odd_ids_as(root, "xlsx")
 
 
 VARIANTS = {

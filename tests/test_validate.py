@@ -139,7 +139,8 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
     # C holds c1..c5 and c7 in T2 and c6 in T1: all seven rows are listed, the first five as examples
     assert only("collector-in-several-teams") == {
         "type": "collector-in-several-teams",
-        "message": "7 row(s): collectors in several teams (each is scored in the team holding most of their cases)",
+        "message": "7 row(s): collectors in several teams (each team counts its own case rows; the collector is "
+        "shown under the roster's team, else the one holding most of their cases)",
         "table": "cases",
         "file": cases,
         "column": "team_id",
@@ -161,6 +162,25 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rejected_by_reason": {},
     }
     assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (13, 1)
+
+
+def test_ids_in_another_letter_case_and_ids_with_several_names_are_warned_about(tiny: Path, scheme: Path) -> None:
+    append(
+        tiny / "2025-03" / "cases.csv", "a5,A,Anne,T1,2025-03-01,1000,0,0,,,M1\nb4,b,Bo,T1,2025-03-01,1000,0,0,,,M1\n"
+    )
+    code, data = report("-c", str(scheme))
+    assert code == 0
+    issues = by_type(data["issues"])
+    # B: rows 6, 7, 8; b: row 15
+    assert [(i["column"], i["rows"], i["count"]) for i in issues["id-letter-case"]] == [
+        ("collector_id", [6, 7, 8, 15], 4)
+    ]
+    # A: Ann on rows 2–5, Anne on row 14
+    names = issues["collector-several-names"]
+    assert [(i["column"], i["rows"], i["count"]) for i in names] == [("collector_name", [2, 3, 4, 5, 14], 5)]
+    assert names[0]["message"] == (
+        "5 row(s): a collector id written with several names (one collector, shown under one of them)"
+    )
 
 
 def test_warnings_table_says_usable(tiny: Path, scheme: Path) -> None:
