@@ -14,6 +14,7 @@ from .sources import (
     CANONICAL,
     MonthData,
     PathsArg,
+    TableData,
     available_columns,
     has_month_column,
     month_filter,
@@ -179,6 +180,9 @@ class TableStats:
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
     # Lines that go on with the record above them (a quoted value holding a line break).
     continued: int = 0
+    # Cells rejected alone, in used rows (left out of the metrics that read their column).
+    cells_by_column: dict[str, int] = field(default_factory=dict)
+    cells_by_reason: dict[str, int] = field(default_factory=dict)
 
     @property
     def rejected(self) -> int:
@@ -194,6 +198,10 @@ class TableStats:
         """The lines those records are written on (below the header)."""
         return self.records + self.continued
 
+    @property
+    def cells_rejected(self) -> int:
+        return sum(self.cells_by_column.values())
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "table": self.table,
@@ -205,6 +213,9 @@ class TableStats:
             "blank": self.blank,
             "lines": self.lines,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
+            "cells_rejected": self.cells_rejected,
+            "cells_rejected_by_column": dict(sorted(self.cells_by_column.items())),
+            "cells_rejected_by_reason": dict(sorted(self.cells_by_reason.items())),
         }
 
 
@@ -224,6 +235,10 @@ class MonthSums:
     # Per table (cases, roster) and collector: the smallest and largest name and team of
     # their usable rows, to tell an id given several names or teams.
     people: pl.DataFrame | None = None
+    # One line per rejected cell of a used row (as `rejects`, with the cell's reason).
+    cell_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
+    # Per cases file: its rows and money, used and rejected (see scoring.reconcile).
+    file_totals: pl.DataFrame | None = None
 
 
 def _in_month(data: MonthData, table: str, blank: bool = True) -> pl.Expr:
@@ -284,15 +299,11 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             data, table, rows, components, params, usable, line_bytes=_by_sum(data, table, by_sum), packs=coverage
         )
     if "cases" in used and "recovered_cents" in components:
-        # Totals straight from the used rows, to reconcile against the scorecards' sums.
-        queries["totals"] = used["cases"].select(
-            pl.col("recovered_amount").sum().alias("recovered_cents"),
-            pl.col("overdue_amount").sum().alias("overdue_cents"),
-            pl.len().alias("case_rows"),
-        )
+        # Totals straight from the rows, to reconcile against the scorecards' sums.
+        queries["totals"] = _file_totals(frames["cases"])
     cases_for_cells = _cases_with_contacted(used, components) if "cases" in used else None
     apart: dict[str, pl.LazyFrame] = {}  # the cells that read the contact log
-    for metric_id, query in _fair_cells(scheme, used, cases_for_cells, params).items():
+    for metric_id, query in _fair_cells(scheme, data, used, cases_for_cells, params).items():
         on_log = METRICS[metric_id].tables[0] in FAST_TABLES or "contacted_cases" in components
         (apart if on_log else queries)[f"cells:{metric_id}"] = query
     shapes = _shape_queries(data, by_sum)
@@ -363,10 +374,11 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             held[table] = left
             if not blank:  # then every rejected row is one of them
                 listed[table] = left
-    stats = {table: _stats_from_groups(table, data.tables[table].files, groups[table]) for table in frames}
+    stats = {table: _stats_from_groups(data.tables[table], groups[table]) for table in frames}
     for table, count in continued.items():
         stats[table].continued = count
     rejects = _rejected_rows(data, listed, stats)
+    cell_rejects = _rejected_cells(data, listed, stats)
     for name, table_stats in stats.items():
         if table_stats.used == 0 and name != "roster":
             files = ", ".join(table_stats.files)
@@ -374,6 +386,15 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             if table_stats.read:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
+        for column, count in table_stats.cells_by_column.items():
+            if count == table_stats.used:
+                # A whole column rejected (a format set wrong): its metrics would have no value.
+                reasons = [(r, n) for r, n in table_stats.cells_by_reason.items() if r.startswith(f"{column}: ")]
+                text = ", ".join(f"{reason} on {n:,} rows" for reason, n in sorted(reasons, key=lambda rn: -rn[1]))
+                raise NoDataError(
+                    f"{name}: no usable {column} for {data.month} in {', '.join(table_stats.files)} "
+                    f"(all {count:,} cells were rejected: {text})"
+                )
 
     contacted = results.get("coverage")
     if coverage and not exact:
@@ -386,14 +407,46 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
                 parts.append(held["contacts"].filter(pl.col("_in_month") & pl.col("_ok")).select(ids))
             source["contacts"] = pl.concat(parts)
         contacted = collect_all([_coverage_query(source, codes)], data)[0]
-    per_collector = _per_collector(data, groups, components, contacted)
+    # Each component summed over the rows whose cells it reads are clean.
+    clean = {
+        table: _clean_sums(data.tables[table], frame, components) if table != "roster" else frame
+        for table, frame in groups.items()
+    }
+    per_collector = _per_collector(clean, components, contacted)
     roster = _roster(data, groups["roster"], components) if "roster" in groups else None
     collectors = _combine(per_collector, roster, components, scheme, len(data.months))
     cells = {key.split(":", 1)[1]: frame for key, frame in results.items() if key.startswith("cells:")}
-    input_totals = results["totals"].row(0, named=True) if "totals" in results else {}
-    team_cases = _team_cases(groups["cases"], components, contacted) if "cases" in groups else None
+    input_totals: dict[str, int] = {}
+    file_totals = results.get("totals")
+    if file_totals is not None:
+        used_totals = file_totals.select(
+            pl.col("recovered_used").sum().alias("recovered_cents"),
+            pl.col("overdue_used").sum().alias("overdue_cents"),
+            pl.col("used_rows").sum().alias("case_rows"),
+        )
+        input_totals = used_totals.row(0, named=True)
+    team_cases = _team_cases(clean["cases"], components, contacted) if "cases" in clean else None
     people = _people(groups)
-    return MonthSums(collectors, stats, rejects, components, input_totals, cells, team_cases, people)
+    return MonthSums(
+        collectors, stats, rejects, components, input_totals, cells, team_cases, people, cell_rejects, file_totals
+    )
+
+
+def _file_totals(cases: pl.LazyFrame) -> pl.LazyFrame:
+    """Per file, its rows of the month and their money: in all, used and rejected (a
+    rejected row whose amount is not read counts in `…_unread`, its money unknown)."""
+    ok = pl.col("_ok")
+    money: list[pl.Expr] = []
+    for column, name in (("recovered_amount", "recovered"), ("overdue_amount", "overdue")):
+        amount = pl.col(column)
+        money += [
+            amount.sum().alias(f"{name}_total"),
+            amount.filter(ok).sum().alias(f"{name}_used"),
+            amount.filter(~ok).sum().alias(f"{name}_rejected"),
+            amount.is_null().sum().cast(pl.Int64).alias(f"{name}_unread"),
+        ]
+    rows = [pl.len().cast(pl.Int64).alias("rows"), ok.sum().cast(pl.Int64).alias("used_rows")]
+    return cases.filter(pl.col("_in_month")).group_by("_file").agg(*rows, *money).sort("_file")
 
 
 def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
@@ -416,7 +469,8 @@ def _group_query(
     lines' shape if asked, and for the cases whether their ids pack into pair keys
     (``_packs``, see `_pair_codes`)."""
     columns = data.tables[table].columns
-    keys = keys or ["collector_id", "_in_month", usable]
+    # A fast row has no rejected cell; the others are told apart by the cells they reject.
+    keys = keys or ["collector_id", "_in_month", usable, *(["_cells"] if usable == "_ok" else [])]
     aggs: list[pl.Expr] = [pl.len().alias("_rows")]
     if line_bytes:
         aggs.append(pl.col("_line_bytes").sum())
@@ -498,10 +552,12 @@ def _settle_fast(groups: pl.DataFrame) -> tuple[pl.DataFrame, int, bool, bool]:
     rest = int(groups.filter(~fast)["_rows"].sum())
     as_read = groups.filter(in_month).select((clean == collector).fill_null(False).all()).item()
     blank = groups.filter(fast & in_month).select(clean.is_null().any()).item()
-    keys = ["collector_id", "_in_month", "_ok"]
+    keys = ["collector_id", "_in_month", "_ok", "_cells"]
     settled = (
         groups.filter(fast)
-        .with_columns(clean.alias("collector_id"), clean.is_not_null().alias("_ok"))
+        .with_columns(
+            clean.alias("collector_id"), clean.is_not_null().alias("_ok"), pl.lit(0, dtype=pl.UInt32).alias("_cells")
+        )
         .drop("_fast", "_clean")
         .group_by(keys)
         .agg(pl.exclude(keys).sum())
@@ -643,10 +699,10 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
     return continued
 
 
-def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> TableStats:
-    stats = TableStats(table, files)
-    totals = groups.group_by("_in_month", "_ok").agg(pl.col("_rows").sum())
-    for in_month, ok, rows in totals.iter_rows():
+def _stats_from_groups(info: TableData, groups: pl.DataFrame) -> TableStats:
+    stats = TableStats(info.name, info.files)
+    totals = groups.group_by("_in_month", "_ok", "_cells").agg(pl.col("_rows").sum())
+    for in_month, ok, cells, rows in totals.iter_rows():
         if in_month is None:
             stats.blank += rows
         elif not in_month:
@@ -655,6 +711,9 @@ def _stats_from_groups(table: str, files: list[str], groups: pl.DataFrame) -> Ta
             stats.read += rows
             if ok:
                 stats.used += rows
+                for bit, column in enumerate(info.cell_columns):
+                    if cells >> bit & 1:
+                        stats.cells_by_column[column] = stats.cells_by_column.get(column, 0) + rows
     return stats
 
 
@@ -665,28 +724,52 @@ def _rejected_rows(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict
         if stats[table].read == stats[table].used:
             continue
         info = data.tables[table]
-        raw = [f"_raw_{c}" for c in info.columns]
-        refs = [name for name in frame.collect_schema().names() if name.startswith("_ref_")]
-        queries.append(
-            frame.filter(pl.col("_in_month") & ~pl.col("_ok"))
-            .select(pl.lit(table).alias("table"), "_file", "_row", info.reason().alias("_reject"), *refs, *raw)
-            .rename({f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs})
-            .with_columns(info.expected(pl.col("_reject")).alias("_expected"))
-        )
+        queries.append(_listed(info, frame.filter(pl.col("_in_month") & ~pl.col("_ok")), info.reason()))
     if not queries:
         return _EMPTY_REJECTS
-    listed = [
-        r.with_columns(pl.exclude("_row", "table", "_file", "_reject", "_expected").cast(pl.String))
-        for r in collect_all(queries, data)
-    ]
-    rejects = pl.concat(listed, how="diagonal_relaxed")
+    rejects = _collect_listed(data, queries)
     for table, reason, count in rejects.group_by("table", "_reject").len().iter_rows():
         stats[table].rejected_by_reason[reason] = count
     return rejects
 
 
+def _listed(info: TableData, rows: pl.LazyFrame, reason: pl.Expr) -> pl.LazyFrame:
+    """Rows as listed for --rejects: table, file, row, reason, the row's ids (even those no
+    metric reads) and the values as read."""
+    raw = [f"_raw_{c}" for c in info.columns]
+    refs = [name for name in rows.collect_schema().names() if name.startswith("_ref_")]
+    listed = rows.select(pl.lit(info.name).alias("table"), "_file", "_row", reason.alias("_reject"), *refs, *raw)
+    listed = listed.rename({f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs})
+    return listed.with_columns(info.expected(pl.col("_reject")).alias("_expected"))
+
+
+def _collect_listed(data: MonthData, queries: list[pl.LazyFrame]) -> pl.DataFrame:
+    listed = [
+        r.with_columns(pl.exclude("_row", "table", "_file", "_reject", "_expected").cast(pl.String))
+        for r in collect_all(queries, data)
+    ]
+    return pl.concat(listed, how="diagonal_relaxed")
+
+
+def _rejected_cells(data: MonthData, frames: dict[str, pl.LazyFrame], stats: dict[str, TableStats]) -> pl.DataFrame:
+    """Only over tables with rejected cells: one line per rejected cell of a used row, with
+    its reason (the row's values as `_rejected_rows` gives them)."""
+    queries = []
+    for table, frame in frames.items():
+        info = data.tables[table]
+        for column in stats[table].cells_by_column:
+            rejected = pl.col("_in_month") & pl.col("_ok") & ((pl.col("_cells") & info.cell_bits([column])) != 0)
+            queries.append(_listed(info, frame.filter(rejected), info.cell_reason(column)))
+    if not queries:
+        return _EMPTY_REJECTS
+    cells = _collect_listed(data, queries).sort("table", "_file", "_row", "_reject")
+    for table, reason, count in cells.group_by("table", "_reject").len().iter_rows():
+        stats[table].cells_by_reason[reason] = count
+    return cells
+
+
 def _per_collector(
-    data: MonthData, groups: dict[str, pl.DataFrame], components: list[str], coverage: pl.DataFrame | None
+    groups: dict[str, pl.DataFrame], components: list[str], coverage: pl.DataFrame | None
 ) -> dict[str, pl.DataFrame]:
     out: dict[str, pl.DataFrame] = {}
     usable = pl.col("_in_month") & pl.col("_ok")
@@ -775,6 +858,23 @@ _PEOPLE = {
 }
 
 
+def _clean_sums(info: TableData, groups: pl.DataFrame, components: list[str]) -> pl.DataFrame:
+    """Each component of the table summed over the rows whose cells it reads are clean:
+    a group (of rows with the same rejected cells) counts only if none of them is in a
+    column the component reads; a variant takes its base's sums (see metrics.same_rows)."""
+    exprs = []
+    for name in components:
+        component = COMPONENTS[name]
+        if component.table != info.name or name == "contacted_cases":
+            continue
+        summed = pl.col(component.base or name)
+        bits = info.cell_bits(component.columns)
+        if bits:
+            summed = pl.when((pl.col("_cells") & bits) == 0).then(summed).otherwise(0)
+        exprs.append(summed.alias(name))
+    return groups.with_columns(exprs) if exprs else groups
+
+
 def _roster(data: MonthData, groups: pl.DataFrame, components: list[str]) -> pl.DataFrame:
     columns = data.tables["roster"].columns
     usable = groups.filter(pl.col("_in_month") & pl.col("_ok"))
@@ -793,11 +893,13 @@ def _roster(data: MonthData, groups: pl.DataFrame, components: list[str]) -> pl.
 
 
 def _fair_cells(
-    scheme: Scheme, used: dict[str, pl.LazyFrame], cases: pl.LazyFrame | None, params: Params
+    scheme: Scheme, data: MonthData, used: dict[str, pl.LazyFrame], cases: pl.LazyFrame | None, params: Params
 ) -> dict[str, pl.LazyFrame]:
     """For each adjusted or shrunk metric, its num / den summed per (collector, cell).
 
     Cells are the segment combinations of the adjustment, or the cases when there is none.
+    A row with a rejected cell in a column the metric reads (or in the expected column)
+    counts in none of num, den and expected.
     """
     out: dict[str, pl.LazyFrame] = {}
     for metric_id in scheme.fair_metrics():
@@ -809,12 +911,22 @@ def _fair_cells(
             continue
         segments: list[str] = list(rule.adjust.segments) if rule.adjust is not None else []
         keys = ["collector_id", *(segments or ["case_id"])]
+        numerator, denominator = COMPONENTS[metric.numerator], COMPONENTS[metric.denominator]
+        read = [*numerator.columns, *denominator.columns]
+        if rule.adjust is not None and rule.adjust.expected_column:
+            read.append(rule.adjust.expected_column)
+        bits = data.tables[table].cell_bits(read)
+        clean = (pl.col("_cells") & bits) == 0 if bits else pl.lit(True)
         sums = [
-            COMPONENTS[metric.numerator].summed(params).alias("num"),
-            COMPONENTS[metric.denominator].summed(params).alias("den"),
+            numerator.row(params).filter(clean).sum().cast(pl.Int64).alias("num"),
+            denominator.row(params).filter(clean).sum().cast(pl.Int64).alias("den"),
         ]
         if rule.adjust is not None and rule.adjust.expected_column:
-            sums.append(pl.col(rule.adjust.expected_column).fill_null(0).sum().alias("expected"))
+            # The model's expectation is written in the numerator's unit (an amount in yuan,
+            # a probability for a count): the sums are in cents where the numerator is.
+            # NOTE: sorted before the float sum, so its last bit does not hang on the row order.
+            expected = pl.col(rule.adjust.expected_column).filter(clean).fill_null(0).sort().sum()
+            sums.append((expected * numerator.scale).alias("expected"))
         out[metric_id] = frame.group_by(keys).agg(sums).sort(keys, nulls_last=True)
     return out
 
@@ -822,18 +934,19 @@ def _fair_cells(
 _EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_row": pl.Int64, "_reject": pl.String})
 
 
-def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame]:
-    """Row accounting alone (read / used / rejected / other month) and the rejected rows."""
+def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame]:
+    """Row accounting alone (read / used / rejected / other month), the rejected rows and
+    the rejected cells of used rows."""
     try:
         return _account_rows(data, by_sum=True)
     except _FieldsBeyondHeader:
         return _account_rows(data, by_sum=False)
 
 
-def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame]:
+def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame]:
     frames = {table: _with_month(data, table) for table in data.tables}
     queries = {
-        f"groups:{table}": frame.group_by("_in_month", "_ok").agg(
+        f"groups:{table}": frame.group_by("_in_month", "_ok", "_cells").agg(
             pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else [])
         )
         for table, frame in frames.items()
@@ -843,10 +956,10 @@ def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats],
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
     results.update(_collect_apart(shapes, data) if len(shapes) > SHAPE_QUERIES else {})
     continued = _raise_shape_errors(data, results, by_sum)
-    stats = {table: _stats_from_groups(table, data.tables[table].files, results[f"groups:{table}"]) for table in frames}
+    stats = {table: _stats_from_groups(data.tables[table], results[f"groups:{table}"]) for table in frames}
     for table, count in continued.items():
         stats[table].continued = count
-    return stats, _rejected_rows(data, frames, stats)
+    return stats, _rejected_rows(data, frames, stats), _rejected_cells(data, frames, stats)
 
 
 def collect_all(

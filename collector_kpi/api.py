@@ -66,10 +66,12 @@ def shift_month(month: str, delta: int) -> str:
 def validate(scheme: Scheme, month: str, paths: dict[str, PathsArg] | None = None) -> ValidationReport:
     """Check a month's files: every row accounted for, every problem an Issue."""
     data = load_month(scheme, month, paths, every_column=True)
-    stats, rejects = account_rows(data)
-    issues = reject_issues(rejects) + warning_issues(data) + other_month_issues(stats, month)
+    stats, rejects, cell_rejects = account_rows(data)
+    issues = reject_issues(rejects) + reject_issues(cell_rejects, "cell")
+    issues += warning_issues(data) + other_month_issues(stats, month)
     report = ValidationReport(month, stats, issues)
     report.rejects = rejects
+    report.cell_rejects = cell_rejects
     return report
 
 

@@ -35,6 +35,7 @@ REJECT_SLUGS = {
     "unknown outcome": "unknown-outcome",
     "not an outcome of this channel": "outcome-channel-mismatch",
     "before assigned_date": "date-order",
+    "before contacted_at": "date-order",
 }
 
 
@@ -46,6 +47,7 @@ class ValidationReport:
     tables: dict[str, TableStats]
     issues: list[Issue] = field(default_factory=list)
     rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
+    cell_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     @property
     def valid(self) -> bool:
@@ -60,8 +62,9 @@ class ValidationReport:
         }
 
 
-def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
-    """One error issue per (table, file, reason), with the first row numbers as examples."""
+def reject_issues(rejects: pl.DataFrame, what: str = "row") -> list[Issue]:
+    """One error issue per (table, file, reason), with the first row numbers as examples;
+    ``what``: the rejects are rows, or cells (of rows used otherwise)."""
     if rejects.is_empty():
         return []
     ordered = rejects.sort("table", "_file", "_row")
@@ -80,7 +83,7 @@ def reject_issues(rejects: pl.DataFrame) -> list[Issue]:
         issues.append(
             Issue(
                 type=REJECT_SLUGS.get(label, "rejected-row"),
-                message=f"{count:,} row(s) rejected: {reason}{shown}",
+                message=f"{count:,} {what}(s) rejected: {reason}{shown}",
                 severity="error",
                 table=table,
                 file=file,
@@ -109,6 +112,30 @@ def _expected(column: str, label: str, table: str = "<table>", formats: str | No
     if label in ("not a number", "not a whole number"):
         return "; expected a number such as 1234.56"
     return ""
+
+
+def listing(rejects: pl.DataFrame, cell_rejects: pl.DataFrame) -> pl.DataFrame:
+    """The rejected rows, then the rejected cells, one line each: table, source file, row,
+    whether the row or the cell alone was rejected, its column, the reason, the value as
+    read, then all the row's values as read."""
+    parts = [
+        frame.select(
+            "table",
+            pl.col("_file").alias("source_file"),
+            pl.col("_row").alias("row"),
+            pl.lit(what).alias("rejected"),
+            pl.col("_reject").str.split(": ").list.first().alias("column"),
+            pl.col("_reject").alias("reason"),
+            pl.exclude("table", "_file", "_row", "_reject", "_expected"),
+        )
+        for what, frame in (("row", rejects), ("cell", cell_rejects))
+        if not frame.is_empty() or what == "row"
+    ]
+    listed = pl.concat(parts, how="diagonal_relaxed") if len(parts) > 1 else parts[0]
+    values = listed.columns[6:]
+    picked = [pl.when(pl.col("column") == c).then(pl.col(c).cast(pl.String)) for c in values]
+    value = pl.coalesce(picked) if picked else pl.lit(None, dtype=pl.String)
+    return listed.with_columns(value.alias("value")).select(*listed.columns[:6], "value", *values)
 
 
 def describe_reject(row: dict[str, Any]) -> str:
@@ -281,14 +308,6 @@ CHECKS: tuple[Check, ...] = (
         ("contacted_at",),
         "dates in the future",
         _future(["contacted_at", "logged_at"]),
-    ),
-    Check(
-        "logged-before-contact",
-        "contacts",
-        ("logged_at", "contacted_at"),
-        "logged_at is before contacted_at",
-        lambda d, f: f.filter(pl.col("logged_at") < pl.col("contacted_at")),
-        "logged_at",
     ),
     Check(
         "collector-in-several-teams",

@@ -149,7 +149,7 @@ QuarterOption = Annotated[str | None, typer.Option(help="A quarter instead of --
 RejectsOption = Annotated[
     Path | None, typer.Option(help="Write the rejected rows (source file, row, reason, values) to this CSV.")
 ]
-StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row as an error (exit 2).")]
+StrictOption = Annotated[bool, typer.Option(help="Treat any rejected row or cell as an error (exit 2).")]
 DebugOption = Annotated[bool, typer.Option(help="Show the full traceback on errors.")]
 
 
@@ -220,21 +220,25 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
         seen[where] = option
 
 
-def _handle_rejects(rejects: Any, path: Path | None, strict: bool, inputs: list[str]) -> dict[str, bytes]:
-    """Write the rejected rows where asked (returned as path → bytes, for the manifest);
-    with --strict any rejected row stops the run."""
+def _handle_rejects(
+    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str]
+) -> dict[str, bytes]:
+    """Write the rejected rows and cells where asked (returned as path → bytes, for the
+    manifest); with --strict any rejected row or cell stops the run."""
     from . import render
+    from .checks import listing
     from .errors import InputError
 
     written = {}
     if path is not None:
-        frame = rejects.drop("_expected", strict=False)
-        frame = frame.rename({"_file": "source_file", "_row": "row", "_reject": "reason"})
-        written[str(path)] = render.to_csv(frame, bom=True)
+        written[str(path)] = render.to_csv(listing(rejects, cell_rejects), bom=True)
         render.write_atomic(path, written[str(path)], protected=inputs)
-        _stderr().print(f"wrote {frame.height:,} rejected row(s) to {path}", markup=False, soft_wrap=True)
+        cells = f" and {cell_rejects.height:,} rejected cell(s)" if cell_rejects.height else ""
+        _stderr().print(f"wrote {rejects.height:,} rejected row(s){cells} to {path}", markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
+    if strict and cell_rejects.height:
+        raise InputError(f"{cell_rejects.height:,} cell(s) rejected (--strict); first: {_first_reject(cell_rejects)}")
     return written
 
 
@@ -258,6 +262,13 @@ def _summary(
         lines.append(
             text("rejected_warning", lang).format(
                 count=f"{card.rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
+            )
+        )
+    if card.cell_rejects.height and rejects is not None:
+        first = reject_text(_first_reject(card.cell_rejects), lang)
+        lines.append(
+            text("cells_warning", lang).format(
+                count=f"{card.cell_rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
             )
         )
     lines += [f"warning: {issue.message}" for issue in card.warnings]
@@ -289,6 +300,9 @@ def _accounting_line(month: str, tables: dict[str, Any], lang: Lang = "en") -> s
         skipped += [text("skipped_blank", lang).format(**counts)] if stats.blank else []
         if skipped:
             line += " " + text("skipped", lang).format(what=text("and", lang).join(skipped))
+        if stats.cells_rejected:
+            columns = ", ".join(f"{column}: {count:,}" for column, count in sorted(stats.cells_by_column.items()))
+            line += text("cells_accounting", lang).format(count=f"{stats.cells_rejected:,}", columns=columns)
         parts.append(line)
     return f"{month}: " + "; ".join(parts)
 
@@ -411,7 +425,7 @@ def score(
         language = _lang(lang, card.scheme)
         _stderr().print(_summary(card, listed, language), markup=False, soft_wrap=True)
         _check_targets({**written, "--rejects": rejects}, inputs)
-        rejects_written = _handle_rejects(card.rejects, rejects, strict, inputs)
+        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs)
         previous = _compared(card, compare, scheme_path, paths, language)
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
@@ -438,8 +452,7 @@ def score(
                 card.scheme,
                 floor=card.floor,
                 manifest=_manifest(card, scheme_path, {}, level, format, hashes),
-                # headers stay the contract's ids unless a language is asked for
-                lang=language if (lang or card.scheme.lang) else None,
+                lang=language,  # a workbook is for people: labels, even under LANG=C (in English)
             )
         elif format is Format.csv:
             payload = render.to_csv(frame, bom=output is not None)
@@ -684,9 +697,9 @@ def validate(
     lang: LangOption = None,
     debug: DebugOption = False,
 ) -> None:
-    """Check a month's exports: rows read, used and rejected per table, and warnings.
+    """Check a month's exports: rows read, used and rejected per table, rejected cells, and warnings.
 
-    Exit 0 when no row is rejected (warnings allowed), 1 when there are errors.
+    Exit 0 when no row or cell is rejected (warnings allowed), 1 when there are errors.
     """
     with _guard(debug):
         from . import api
@@ -698,7 +711,7 @@ def validate(
         report = api.validate(scheme, _period(month, quarter), paths)
         inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--rejects": rejects}, inputs)
-        _handle_rejects(report.rejects, rejects, False, inputs)
+        _handle_rejects(report.rejects, report.cell_rejects, rejects, False, inputs)
         if format is ReportFormat.json:
             import json
 
@@ -715,6 +728,22 @@ def _print_report(report: Any, lang: Lang) -> None:
     out = _stdout()
     for renderable in validation_view(report, lang):
         out.print(renderable)
+
+
+@app.command()
+def init(
+    folder: Annotated[Path, typer.Argument(help="A folder holding one month's exports (cases, contacts, …).")],
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the proposed scheme; never over an existing file.")
+    ] = Path("kpi.yaml"),
+    debug: DebugOption = False,
+) -> None:
+    """Propose a first scheme from a folder of exports: tables, columns, codes, formats, metrics."""
+    with _guard(debug):
+        from .init_scheme import summary, write_scheme
+
+        proposal = write_scheme(folder, output)
+        _stderr().print("\n".join(summary(proposal, output)), markup=False, soft_wrap=True)
 
 
 @app.command()

@@ -8,6 +8,7 @@ from typing import Any
 import polars as pl
 
 from .errors import KpiError
+from .labels import text
 from .metrics import COMPONENTS, METRICS
 from .scheme import BandMethod, PercentileMethod, RangeMethod, Scheme, TargetMethod
 from .scoring import Scorecard, method_score
@@ -46,6 +47,20 @@ class MetricLine:
 
 
 @dataclass
+class GateLine:
+    """A gate that fired on this line, and what it did: ``points`` is what it adds to the
+    metrics' points (zero_score takes them all away), ``grade`` the grade it capped to."""
+
+    metric: str
+    rule: str
+    action: str
+    value: float | None
+    points: float
+    grade: str | None = None
+    cancel_bonus: bool = False
+
+
+@dataclass
 class Lever:
     """A metric where reaching a realistic value (the team mates' median) would add points."""
 
@@ -74,12 +89,14 @@ class Explanation:
     gates: list[str]
     bonus: float | None
     metrics: list[MetricLine] = field(default_factory=list)
+    gate_lines: list[GateLine] = field(default_factory=list)
     levers: list[Lever] = field(default_factory=list)
     levers_note: str | None = None  # why there are no levers to list, where not for lack of gain
 
     @property
     def points_total(self) -> float:
-        return sum(m.points for m in self.metrics)
+        """The metrics' points and what the gates add: the score (0 for none)."""
+        return sum([m.points for m in self.metrics] + [g.points for g in self.gate_lines])
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
@@ -205,13 +222,38 @@ def explain(card: Scorecard, key: str, level: str = "collector") -> Explanation:
         bonus=row.get("bonus"),
         metrics=lines,
     )
+    if level == "collector":  # gates apply to collectors, not to teams
+        explanation.gate_lines = gate_lines(scheme, row, sum(line.points for line in lines))
     explanation.levers = levers(card, row, level)
-    if level == "team" and scheme.team.method == "mean":
+    zeroed = [gate for gate in explanation.gate_lines if gate.action == "zero_score"]
+    if zeroed:
+        explanation.levers = []
+        explanation.levers_note = text("x_zero_score_levers", "en").format(rule=zeroed[0].rule)
+    elif level == "team" and scheme.team.method == "mean":
         explanation.levers_note = (
             "the team's score is the mean of its eligible members' scores (each metric's points the mean of "
             "theirs): their own levers move it, see kpi explain MEMBER"
         )
     return explanation
+
+
+def gate_lines(scheme: Scheme, row: dict[str, Any], points: float) -> list[GateLine]:
+    """The scheme's gates that fire on a collector's row, in the scheme's order; the first
+    zero_score gate takes away the metrics' ``points`` (so the points add up to the score)."""
+    out: list[GateLine] = []
+    taken = row["score"] is None  # no score: nothing to take away
+    for gate in scheme.gates:
+        value = row.get(gate.metric)
+        # As scoring.gate_fires: beyond the limit, and a missing value never fires.
+        fires = value is not None and (value > gate.above if gate.above is not None else value < gate.below)
+        if not fires:
+            continue
+        removed = 0.0
+        if gate.action == "zero_score" and not taken:
+            removed, taken = 0.0 - points, True  # 0.0, not -0.0, where there were no points
+        grade = gate.grade if gate.action == "cap_grade" else None
+        out.append(GateLine(gate.metric, gate.describe(), gate.action, value, removed, grade, gate.cancel_bonus))
+    return out
 
 
 def _fair_fields(row: dict[str, Any], metric_id: str) -> dict[str, Any]:

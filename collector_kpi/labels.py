@@ -113,6 +113,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "read": ("read", "读取"),
     "used": ("used", "使用"),
     "rejected": ("rejected", "拒绝"),
+    "cells_rejected": ("cells rejected", "单元格拒绝"),
     "other_month": ("other month", "其他月份"),
     "members": ("members", "人"),
     "none_ranked": ("No collector is ranked.", "没有参与排名的催收员。"),
@@ -136,6 +137,12 @@ WORDS: dict[str, tuple[str, str]] = {
     "x_not_ranked": ("not ranked", "未排名"),
     "x_not_eligible": ("not eligible", "不参与排名"),
     "x_gate_fired": ("gate fired", "触发规则"),
+    "x_gate": ("gate", "规则"),
+    "x_gate_zero_score": ("score set to 0", "得分归零"),
+    "x_gate_cap_grade": ("grade capped at {grade}", "等级最高为 {grade}"),
+    "x_gate_ineligible": ("not ranked", "不参与排名"),
+    "x_gate_none": ("flagged only", "仅标记"),
+    "x_gate_no_bonus": (", no bonus", ", 无奖金"),
     "x_bonus": ("bonus", "奖金"),
     "x_no_denominator": ("nothing to divide by", "分母为零"),
     "x_fair": ("fair", "公平值"),
@@ -173,6 +180,10 @@ WORDS: dict[str, tuple[str, str]] = {
         "团队得分是参与排名成员得分的平均(每项指标的积分也是成员积分的平均): 成员自己的提升空间会带动它, "
         "见 kpi explain 成员编号",
     ),
+    "x_zero_score_levers": (
+        "the gate {rule} sets the score to 0: no other metric moves it while the gate fires",
+        "规则 {rule} 使得分归零: 规则生效期间, 其他指标都不会改变得分",
+    ),
     "x_against": ("against {period}", "对比 {period}"),
     "x_before": ("before", "上期"),
     "x_now": ("now", "本期"),
@@ -196,7 +207,8 @@ WORDS: dict[str, tuple[str, str]] = {
     "v_file": ("file", "文件"),
     "error": ("error", "错误"),
     "warning": ("warning", "警告"),
-    "v_errors_found": ("errors found: rows were rejected", "发现错误: 有行被拒绝"),
+    "v_errors_found": ("errors found: rows or cells were rejected", "发现错误: 有行或单元格被拒绝"),
+    "v_cells_rejected": ("cells rejected", "拒绝的单元格"),
     "v_usable": ("usable, with warnings", "可以使用, 但有警告"),
     # the summary on stderr
     "accounting": (
@@ -213,10 +225,48 @@ WORDS: dict[str, tuple[str, str]] = {
         "or stop on them with --strict",
         "警告: {month} 有 {count} 行被拒绝, 不计入任何得分(第一行: {first}); {where}, 或用 --strict 遇到即停止",
     ),
+    "cells_warning": (
+        "warning: {count} cell(s) of {month} rejected, each row left out of the metrics that read its column and "
+        "counted in the others (first: {first}); {where}, or stop on them with --strict",
+        "警告: {month} 有 {count} 个单元格被拒绝, 该行不计入读取该列的指标, 其他指标照常计入(第一个: {first}); "
+        "{where}, 或用 --strict 遇到即停止",
+    ),
+    "cells_accounting": (", {count} cell(s) rejected ({columns})", ", 拒绝 {count} 个单元格({columns})"),
     "metrics_not_shown": (
         "{count} metric(s) not shown: {names}; --wide shows all, --columns {picks} picks",
         "另有 {count} 项指标未显示: {names}; --wide 显示全部, --columns {picks} 选择要显示的指标",
     ),
+    # workbook and HTML report: money, fairness, scheme sheet, headline changes
+    "yuan": ("¥", "¥"),
+    "provisional": ("Provisional", "暂定"),
+    "provisional_note": (
+        "provisional: too little volume for a firm value",
+        "暂定：业务量不足，数值仅供参考",
+    ),
+    "fair_value": ("fair", "公平值"),
+    "raw_value": ("raw", "原始值"),
+    "fairness_note": (
+        "Fair values (case-mix adjusted or shrunk) are scored; the raw value is shown below each.",
+        "按公平值（案件结构调整或可信度收缩）计分；原始值列于其下。",
+    ),
+    "change_vs": ("vs", "较"),
+    "period": ("Period", "期间"),
+    "total_bonus": ("Bonus (total)", "奖金合计"),
+    "method_range": ("range", "区间"),
+    "method_percentile": ("percentile", "百分位"),
+    "method_target": ("target", "目标"),
+    "method_band": ("band", "区间带"),
+    "param_floor": ("floor", "下限"),
+    "param_ceiling": ("ceiling", "上限"),
+    "param_target": ("target", "目标"),
+    "param_cap": ("cap", "封顶"),
+    "param_low": ("low", "下沿"),
+    "param_high": ("high", "上沿"),
+    "param_falloff": ("falloff", "衰减"),
+    "value_label": ("Value", "值"),
+    "expected": ("expected", "预期值"),
+    "oe_ratio": ("O/E", "实际/预期"),
+    "credibility": ("credibility Z", "可信度 Z"),
 }
 
 # Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
@@ -446,7 +496,8 @@ def issue_text(issue: Any, lang: Lang) -> str:
     count = f"{issue.count:,}"
     if issue.type in WARNINGS_ZH:
         return WARNINGS_ZH[issue.type].format(count=count)
-    found = re.match(r"([\d,]+) row\(s\) rejected: (.+)$", issue.message)
+    found = re.match(r"([\d,]+) (row|cell)\(s\) rejected: (.+)$", issue.message)
     if found is not None:
-        return f"{found.group(1)} 行被拒绝: {_reject_reason_zh(found.group(2))}"
+        what = "行" if found.group(2) == "row" else "个单元格"
+        return f"{found.group(1)} {what}被拒绝: {_reject_reason_zh(found.group(3))}"
     return str(issue.message)

@@ -12,7 +12,7 @@ No I/O here: functions take and return polars expressions and LazyFrames.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from typing import Literal
 
@@ -45,6 +45,9 @@ class Component:
     scale: int = 1
     # Other tables the row expression depends on (coverage joins the contacts).
     also_needs: tuple[Table, ...] = ()
+    # The component whose rows this one sums, over fewer rows: those whose cells in
+    # ``columns`` (more columns than the base reads) are all clean (see `same_rows`).
+    base: str | None = None
 
     def summed(self, params: Params) -> pl.Expr:
         """The rows' sum, as an integer (a flag's sum counts its trues)."""
@@ -463,12 +466,82 @@ COMPONENTS["recovered_plus_waived_cents"] = Component(
     100,
 )
 
+
+# Columns whose bad value rejects the whole row, not the cell alone (sources.py reads by
+# this): what says whose row it is and of which month, and the case amounts the money is
+# reconciled on. Every roster column is one too: a roster row is taken whole (its team,
+# name, target), not summed per metric. `contacted` is no column read but joined from the
+# contacts (whose keys are row columns).
+ROW_COLUMNS: dict[str, tuple[str, ...]] = {
+    "cases": ("case_id", "collector_id", "team_id", "month", "overdue_amount", "recovered_amount", "contacted"),
+    "contacts": ("contact_id", "case_id", "collector_id", "contacted_at"),
+    "reviews": ("collector_id", "month"),
+}
+
+
+def rejects_row(table: str, column: str) -> bool:
+    """Whether a bad value in ``column`` rejects its row (else the cell alone)."""
+    return table == "roster" or column in ROW_COLUMNS.get(table, ())
+
+
+def _over(name: str, columns: Iterable[str]) -> str:
+    """The component ``name`` summed over the rows whose cells in ``columns`` are clean:
+    itself where it reads them all, else a variant (``case_rows[settled_date]``)."""
+    component = COMPONENTS[name]
+    extra = [c for c in columns if c not in component.columns and not rejects_row(component.table, c)]
+    if not extra:
+        return name
+    variant = f"{component.base or name}[{'+'.join(extra)}]"
+    if variant not in COMPONENTS:
+        COMPONENTS[variant] = replace(
+            component, name=variant, columns=(*component.columns, *extra), base=component.base or name
+        )
+    return variant
+
+
+def same_rows(metric: Metric) -> Metric:
+    """The metric with its numerator and denominator summed over the same rows.
+
+    NOTE: a bad cell (a settled_date that is no date, a qa_score of 150) rejects that cell
+    alone: a component skips the rows with a rejected cell in a column it reads. A rate
+    must be a ratio over one set of rows, so each component of a pair skips the rows with
+    a rejected cell in a column *either* reads: settlement_rate counts a case with a bad
+    settled_date in neither settled_cases nor case_rows, handling_days a case with a bad
+    assigned_date in neither handling_days_total nor settled_cases, while case_count and
+    recovery_rate (which read neither column) still count it. The fallback pair is paired
+    the same way, on its own.
+    """
+    pairs = [(metric.numerator, metric.denominator)]
+    if metric.fallback:
+        pairs.append(metric.fallback)
+    widened: list[str] = []
+    for numerator, denominator in pairs:
+        if denominator is None:
+            widened.append(numerator)
+            continue
+        num, den = COMPONENTS[numerator], COMPONENTS[denominator]
+        # Only columns of the same table: a roster's target bears on no case row.
+        widened.append(_over(numerator, den.columns if den.table == num.table else ()))
+        widened.append(_over(denominator, num.columns if den.table == num.table else ()))
+    if metric.denominator is None:
+        return metric
+    numerator, denominator, *fallback = widened
+    return replace(
+        metric,
+        numerator=numerator,
+        denominator=denominator,
+        fallback=(fallback[0], fallback[1]) if fallback else None,
+    )
+
+
+CATALOG = tuple(same_rows(metric) for metric in CATALOG)
 METRICS: dict[str, Metric] = {m.id: m for m in CATALOG}
 
 
 def components_for(metric_ids: Iterable[str]) -> list[str]:
-    """The component names the given metrics need, in catalog order."""
+    """The component names the given metrics need, in catalog order (a variant's base too)."""
     wanted = {name for mid in metric_ids for name in METRICS[mid].components}
+    wanted |= {base for name in wanted if (base := COMPONENTS[name].base)}
     return [name for name in COMPONENTS if name in wanted]
 
 
@@ -486,7 +559,12 @@ def columns_for(table: Table, component_names: Iterable[str]) -> list[str]:
 
 def component_exprs(table: Table, component_names: Iterable[str], params: Params) -> list[pl.Expr]:
     """Per-collector sum expressions of the components of one table."""
-    return [COMPONENTS[name].summed(params).alias(name) for name in component_names if COMPONENTS[name].table == table]
+    # A variant sums its base's rows: its sum is taken from the base's, per set of rejected cells.
+    return [
+        COMPONENTS[name].summed(params).alias(name)
+        for name in component_names
+        if COMPONENTS[name].table == table and COMPONENTS[name].base is None
+    ]
 
 
 def ratio(numerator: pl.Expr, denominator: pl.Expr) -> pl.Expr:

@@ -269,8 +269,8 @@ def _headline(exp: Any, lang: str = "en") -> list[str]:
     lines.append(f"{_t('x_score', lang)} {score} · {_t('x_grade', lang)} {exp.grade or '—'}{band_text} · {rank}")
     if not exp.eligible:
         lines.append(f"{_t('x_not_eligible', lang)}: {note_text(exp.ineligible_reason or '', lang)}")  # type: ignore[arg-type]
-    for gate in exp.gates:
-        lines.append(f"{_t('x_gate_fired', lang)}: {gate}")
+    if not exp.gate_lines:  # else each is a line of the points table
+        lines += [f"{_t('x_gate_fired', lang)}: {gate}" for gate in exp.gates]
     if exp.bonus is not None:
         lines.append(f"{_t('x_bonus', lang)} {exp.bonus:,.2f}")
     return lines
@@ -282,7 +282,13 @@ def _fair_lines(exp: Any) -> list[str]:
 
 def _lever_lines(exp: Any, lang: str = "en") -> list[str]:
     if exp.levers_note:
-        note = _t("x_team_mean_levers", lang) if lang == "zh" else exp.levers_note
+        zeroed = [gate.rule for gate in exp.gate_lines if gate.action == "zero_score"]
+        if lang != "zh":
+            note = exp.levers_note
+        elif zeroed:
+            note = _t("x_zero_score_levers", lang).format(rule=zeroed[0])
+        else:
+            note = _t("x_team_mean_levers", lang)
         return [f"{_t('x_levers', lang)}: {note}"]
     if not exp.levers:
         return [_t("x_levers_none", lang)]
@@ -316,6 +322,21 @@ def _explain_cells(exp: Any, line: Any, lang: str = "en") -> list[str]:
     ]
 
 
+def _gate_cells(gate: Any, lang: str = "en") -> list[str]:
+    """A fired gate as a line of the points table: what it did, and the points it adds."""
+    action = _t(f"x_gate_{gate.action}", lang).format(grade=gate.grade)
+    if gate.cancel_bonus:
+        action += _t("x_gate_no_bonus", lang)
+    value = f"{METRICS[gate.metric].zh} {gate.metric} {format_value(gate.metric, gate.value)}"
+    return [f"{_t('x_gate', lang)}: {gate.rule}", value, action, "", "", f"{gate.points:.2f}", "", "", ""]
+
+
+def _points_rows(exp: Any, lang: str = "en") -> list[list[str]]:
+    """The rows of the points table: the metrics, then the gates that fired."""
+    metrics = [_explain_cells(exp, line, lang) for line in exp.metrics]
+    return metrics + [_gate_cells(gate, lang) for gate in exp.gate_lines]
+
+
 def _longest_word(cells: list[str]) -> int:
     """The widest run without a space: a column narrower than it would cut a number or an id."""
     from rich.cells import cell_len
@@ -334,7 +355,7 @@ def explain_table(exp: Any, lang: str = "en") -> Any:
     from rich.table import Table
     from rich.text import Text
 
-    rows = [_explain_cells(exp, line, lang) for line in exp.metrics]
+    rows = _points_rows(exp, lang)
     table = Table(
         header_style="bold",
         show_footer=True,
@@ -390,8 +411,8 @@ def explain_markdown(exp: Any, lang: str = "en") -> bytes:
     lines += [f"- {text}" for text in _headline(exp, lang)[1:]]
     headers = [_t(f"x_{c}", lang) for c in EXPLAIN_COLUMNS]
     lines += ["", "| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in EXPLAIN_COLUMNS) + "|"]
-    for line in exp.metrics:
-        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in _explain_cells(exp, line, lang)) + " |")
+    for cells in _points_rows(exp, lang):
+        lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
     lines += ["", *_fair_lines(exp), *_lever_lines(exp, lang), ""]
     return "\n".join(lines).encode("utf-8")

@@ -16,20 +16,24 @@ import html
 import itertools
 import math
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
 from . import __version__
 from .compare import LEFT, compare
+from .errors import KpiError
 from .labels import Lang, metric_name, movement_label, other_lang, resolve_lang, text
+from .metrics import METRICS
 from .render import format_value
+from .sources import period_months
 
 if TYPE_CHECKING:  # pragma: no cover
     from .scoring import Scorecard
 
-__all__ = ["FONT_STACK", "render_html", "score_colour"]
+__all__ = ["FONT_STACK", "period_title", "render_html", "score_colour"]
 
 FONT_STACK = (
     'system-ui, -apple-system, "Segoe UI", Roboto, "Helvetica Neue", Arial, '
@@ -74,7 +78,7 @@ svg .hc{font-size:11px;text-anchor:middle}
 svg text.hw{fill:#fff}
 .legend{display:flex;flex-wrap:wrap;gap:14px;font-size:12.5px;color:#57606a;margin:6px 0 0}
 .legend i{display:inline-block;width:11px;height:11px;border-radius:2px;margin-right:5px;vertical-align:-1px}
-.scroll{overflow-x:auto}
+.scroll,.chart-box{overflow-x:auto}
 table{border-collapse:collapse;font-size:12.5px;font-variant-numeric:tabular-nums;white-space:nowrap}
 th,td{border-bottom:1px solid #e6e8eb;padding:4px 8px;text-align:right;vertical-align:top}
 th{background:#f6f8fa;position:sticky;top:0;font-weight:600}
@@ -83,9 +87,34 @@ td.t,th.t{text-align:left}
 tr.out td{color:#8a8f98}
 tr.gone td{color:#8a8f98;font-style:italic}
 .up{color:%(up)s}.down{color:%(down)s}
+.tile .d{font-size:12px;color:#57606a;font-variant-numeric:tabular-nums}
+.tile .d.up{color:%(up)s}.tile .d.down{color:%(down)s}
+.prov{display:inline-block;margin-left:4px;padding:0 4px;border:1px solid #e3a21a;border-radius:3px;color:#8a5a00;
+font-size:11px;font-weight:400}
 footer{color:#6e7781;font-size:12px;margin-top:18px}
-@media print{body{background:#fff}section{break-inside:avoid;border:none;padding:8px 0}}
+@media (max-width:600px){main{padding:12px 8px 24px}section{padding:12px 10px}header h1{font-size:20px}
+.tiles{grid-template-columns:repeat(2,minmax(0,1fr))}.tile .v{font-size:17px}.tiles.small .v{font-size:15px}}
+@media print{
+@page{size:A4 landscape;margin:10mm}
+body{background:#fff;font-size:11px}
+main{max-width:none;padding:0}
+section{border:none;border-radius:0;padding:0;margin:0;break-before:page}
+section#headline{break-before:auto}
+h2,h3{break-after:avoid}
+.scroll,.chart-box{overflow:visible}
+svg.chart{min-width:0!important}
+table{white-space:normal;font-size:8px;width:100%%}
+th{position:static}
+th,td{padding:2px 3px}
+td.t{white-space:nowrap}td.note{white-space:normal}
+th small,td small{font-size:7px}
+thead{display:table-header-group}
+tr{break-inside:avoid}
+}
 """
+# The smallest SVG text, drawn at its own size or larger: a chart is never shrunk to less
+# than this much of its width (on a phone it scrolls sideways instead).
+MIN_TEXT_PX = 10.0
 
 
 def _e(value: Any) -> str:
@@ -166,54 +195,206 @@ def _bilingual(primary: str, secondary: str) -> str:
     return _e(primary)
 
 
+def _chart(css: str, width: float, height: float, label: str, smallest: float) -> str:
+    """The opening of a chart: an SVG in a box that scrolls sideways where the page is too
+    narrow, never drawn so small that its ``smallest`` text falls under MIN_TEXT_PX."""
+    least = width * min(1.0, MIN_TEXT_PX / smallest)
+    return (
+        f'<div class="chart-box"><svg class="chart {css}" viewBox="0 0 {_n(width)} {_n(height)}" '
+        f'width="{_n(width)}" height="{_n(height)}" style="min-width:{math.ceil(least)}px" '
+        f'role="img" aria-label="{_e(label)}">'
+    )
+
+
+CHART_END = "</svg></div>"
+
+
 # ---------------------------------------------------------------------------------- sections
 
 
-def _headline(card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, compared: bool) -> str:
-    ranked = people.filter(pl.col("rank").is_not_null())
-    tiles: list[tuple[str, str]] = [
-        (text("collectors_ranked", lang), f"{ranked.height} / {_present(people)}"),
-        (text("teams_ranked", lang), f"{teams.filter(pl.col('rank').is_not_null()).height} / {_present(teams)}"),
+def _money(value: Any) -> str:
+    """An amount of yuan as a person reads it: ¥1,234.50 (— for none)."""
+    number = _finite(value)
+    return "—" if number is None else f"¥{number:,.2f}"
+
+
+def _shown(metric_id: str, value: Any) -> str:
+    """A metric value as :func:`format_value` draws it, with ¥ on money."""
+    if METRICS.get(metric_id) is not None and METRICS[metric_id].unit == "money" and _finite(value) is not None:
+        return _money(value)
+    return format_value(metric_id, value)
+
+
+def period_title(period: str) -> str:
+    """``2025-02..2025-03`` → ``2025-02 – 2025-03``, a quarter with its months; a month as it is."""
+    try:
+        months = period_months(period)
+    except KpiError:
+        return period
+    if len(months) == 1:
+        return months[0]
+    span = f"{months[0]} – {months[-1]}"
+    return span if ".." in period else f"{period} ({span})"
+
+
+def _period_words(period: str, lang: Lang) -> str:
+    """``Month 2025-03`` or ``Period 2025-02 – 2025-03``."""
+    title = period_title(period)
+    return f"{text('month' if title == period else 'period', lang)} {title}"
+
+
+def _change(now: float | None, before: float | None, unit: str, better: str | None, versus: str) -> str:
+    """A tile's change against the compared period: ``▲ 1.2 pp vs 2025-02`` (green or red
+    when the scheme says which way is better); empty where either value is missing."""
+    if now is None or before is None:
+        return ""
+    delta = now - before
+    size = abs(delta)
+    if unit == "rate":
+        shown = f"{size * 100:.1f} pp"
+    elif unit == "money":
+        shown = f"¥{size:,.2f}"
+    elif unit == "count":
+        shown = f"{size:,.0f}"
+    else:
+        shown = f"{size:.1f}"
+    if not any(digit in shown for digit in "123456789"):  # no change at the precision shown
+        arrow, css = "=", ""
+    else:
+        arrow = "▲" if delta > 0 else "▼"
+        good = delta > 0 if better != "lower" else delta < 0
+        css = "" if better is None else (" up" if good else " down")
+    return f'<div class="d{css}">{arrow} {_e(shown)} {_e(versus)}</div>'
+
+
+def _mean_score(frame: pl.DataFrame) -> float | None:
+    scores = [s for s in (_finite(v) for v in frame.filter(pl.col("rank").is_not_null())["score"]) if s is not None]
+    return sum(scores) / len(scores) if scores else None
+
+
+@dataclass(frozen=True)
+class _Versus:
+    """The compared period's figures, for the change on each headline tile."""
+
+    previous: Scorecard | None
+    lang: Lang
+
+    def change(self, now: Any, before: Any, unit: str, better: str | None = None) -> str:
+        if self.previous is None:
+            return ""
+        versus = f"{text('change_vs', self.lang)} {period_title(self.previous.month)}"
+        return _change(_finite(now), _finite(before), unit, better, versus)
+
+    def table(self, level: str) -> pl.DataFrame | None:
+        return None if self.previous is None else self.previous.table(level)
+
+    def floor(self, key: str) -> Any:
+        return None if self.previous is None else self.previous.floor.get(key)
+
+
+def _ranked_count(frame: pl.DataFrame | None) -> int | None:
+    return None if frame is None else frame.filter(pl.col("rank").is_not_null()).height
+
+
+def _bonus_total(frame: pl.DataFrame | None) -> float | None:
+    if frame is None or "bonus" not in frame.columns:
+        return None
+    return sum(b for b in (_finite(v) for v in frame["bonus"]) if b is not None)
+
+
+def _headline_tiles(
+    card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, versus: _Versus
+) -> list[tuple[str, str, str]]:
+    """(label, value as HTML, change as HTML) of each headline tile."""
+    before_people = versus.table("collector")
+    ranked, mean = _ranked_count(people), _mean_score(people)
+    before_mean = None if before_people is None else _mean_score(before_people)
+    tiles = [
+        (
+            text("collectors_ranked", lang),
+            _e(f"{ranked} / {_present(people)}"),
+            versus.change(ranked, _ranked_count(before_people), "count"),
+        ),
+        (
+            text("teams_ranked", lang),
+            _e(f"{_ranked_count(teams)} / {_present(teams)}"),
+            versus.change(_ranked_count(teams), _ranked_count(versus.table("team")), "count"),
+        ),
+        (
+            text("mean_score", lang),
+            _e("—" if mean is None else f"{mean:.1f}"),
+            versus.change(mean, before_mean, "points", "higher"),
+        ),
     ]
-    scores = [s for s in (_finite(v) for v in ranked["score"].to_list()) if s is not None]
-    tiles.append((text("mean_score", lang), f"{sum(scores) / len(scores):.1f}" if scores else "—"))
     floor = card.floor
     if floor.get("recovery_rate") is not None:
-        tiles.append((text("floor_recovery_rate", lang), format_value("recovery_rate", floor["recovery_rate"])))
+        rate = floor["recovery_rate"]
+        tiles.append(
+            (
+                text("floor_recovery_rate", lang),
+                _e(format_value("recovery_rate", rate)),
+                versus.change(rate, versus.floor("recovery_rate"), "rate", "higher"),
+            )
+        )
     if floor.get("recovered_cents") is not None:
-        tiles.append((text("floor_recovered", lang), f"{int(floor['recovered_cents']) / 100:,.2f}"))
-    if compared:
+        before_cents = versus.floor("recovered_cents")
+        recovered = int(floor["recovered_cents"]) / 100
+        before = None if before_cents is None else int(before_cents) / 100
+        tiles.append(
+            (text("floor_recovered", lang), _e(_money(recovered)), versus.change(recovered, before, "money", "higher"))
+        )
+    paid = _bonus_total(people)
+    if paid is not None:
+        tiles.append(
+            (text("total_bonus", lang), _e(_money(paid)), versus.change(paid, _bonus_total(before_people), "money"))
+        )
+    if versus.previous is not None:
         moves = [m for m in people["movement"].to_list() if m]
         up = sum(1 for m in moves if m.startswith("▲"))
         down = sum(1 for m in moves if m.startswith("▼"))
-        tiles.append(
-            (
-                text("movement_title", lang),
-                f'<span class="up">▲{up}</span> <span class="down">▼{down}</span> ={moves.count("=")}',
-            )
-        )
-    parts = ['<section id="headline">', f"<h2>{_e(text('headline', lang))}</h2>", '<div class="tiles">']
-    for key, value in tiles:
-        shown = value if value.startswith("<span") else _e(value)
-        parts.append(f'<div class="tile"><div class="v">{shown}</div><div class="k">{_e(key)}</div></div>')
-    parts.append("</div>")
+        shown = f'<span class="up">▲{up}</span> <span class="down">▼{down}</span> ={moves.count("=")}'
+        tiles.append((text("movement_title", lang), shown, ""))
+    return tiles
 
-    parts.append(f"<h3>{_e(text('floor_values', lang))}</h3>")
-    parts.append('<div class="tiles small">')
+
+def _floor_tiles(card: Scorecard, lang: Lang, versus: _Versus) -> list[str]:
+    """A tile per weighted metric: the floor's value and its change."""
+    out = []
     for metric_id in card.scheme.metrics:
-        if metric_id not in floor:
+        if metric_id not in card.floor:
             continue
-        value = format_value(metric_id, floor[metric_id])
-        label = metric_name(metric_id, lang)
-        alt = metric_name(metric_id, other_lang(lang))
-        parts.append(
-            f'<div class="tile" data-metric="{_e(metric_id)}"><div class="v">{_e(value)}</div>'
-            f'<div class="k">{_e(label)} · {_e(alt)}</div></div>'
+        value = card.floor[metric_id]
+        unit = METRICS[metric_id].unit if metric_id in METRICS else "points"
+        delta = versus.change(value, versus.floor(metric_id), unit, card.scheme.direction(metric_id))
+        label, alt = metric_name(metric_id, lang), metric_name(metric_id, other_lang(lang))
+        out.append(
+            f'<div class="tile" data-metric="{_e(metric_id)}"><div class="v">{_e(_shown(metric_id, value))}</div>'
+            f'{delta}<div class="k">{_e(label)} · {_e(alt)}</div></div>'
         )
+    return out
+
+
+def _headline(
+    card: Scorecard, people: pl.DataFrame, teams: pl.DataFrame, lang: Lang, previous: Scorecard | None
+) -> str:
+    versus = _Versus(previous, lang)
+    parts = ['<section id="headline">', f"<h2>{_e(text('headline', lang))}</h2>", '<div class="tiles">']
+    for key, value, delta in _headline_tiles(card, people, teams, lang, versus):
+        parts.append(f'<div class="tile"><div class="v">{value}</div>{delta}<div class="k">{_e(key)}</div></div>')
     parts.append("</div>")
+    parts.append(f"<h3>{_e(text('floor_values', lang))}</h3>")
+    if _fair_metrics(card):
+        parts.append(f'<p class="note">{_e(text("fairness_note", lang))}</p>')
+    parts += ['<div class="tiles small">', *_floor_tiles(card, lang, versus), "</div>"]
+    ranked = people.filter(pl.col("rank").is_not_null())
     parts.append(_grade_distribution(card, ranked, people.height - ranked.height, lang))
     parts.append("</section>")
     return "\n".join(parts)
+
+
+def _fair_metrics(card: Scorecard) -> list[str]:
+    """The metrics scored on a fair value (their raw value is shown beside it)."""
+    return [m for m in card.scheme.metrics if f"{m}_raw" in card.collectors.columns]
 
 
 def _present(frame: pl.DataFrame) -> int:
@@ -232,10 +413,7 @@ def _grade_distribution(card: Scorecard, ranked: pl.DataFrame, unranked: int, la
     total = ranked.height
     width, height = 1000.0, 34.0
     out = [f"<h3>{_e(text('grade_distribution', lang))}</h3>"]
-    out.append(
-        f'<svg class="chart grades" viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" '
-        f'height="{_n(height)}" role="img" aria-label="{_e(text("grade_distribution", lang))}">'
-    )
+    out.append(_chart("grades", width, height, text("grade_distribution", lang), 13))
     x = 0.0
     for grade in grades:
         count = counts[grade]
@@ -256,7 +434,7 @@ def _grade_distribution(card: Scorecard, ranked: pl.DataFrame, unranked: int, la
             )
         out.append("</g>")
         x += w
-    out.append("</svg>")
+    out.append(CHART_END)
     legend = [f'<span><i style="background:{_grade_colour(grades, g)}"></i>{_e(g)}: {counts[g]}</span>' for g in grades]
     legend.append(f"<span>{_e(text('not_ranked', lang))}: {unranked}</span>")
     out.append(f'<div class="legend">{"".join(legend)}</div>')
@@ -285,10 +463,7 @@ def _bar_chart(
     width = move_x + (56.0 if show_previous else 0.0)
     top = 20.0
     height = top + row_h * len(rows) + 8
-    out = [
-        f'<svg class="chart {css}" viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" '
-        f'height="{_n(height)}" role="img" aria-label="{_e(title)}">'
-    ]
+    out = [_chart(css, width, height, title, 11)]
     for tick in (0, 25, 50, 75, 100):
         x = label_w + plot_w * tick / 100
         out.append(f'<line class="axis" x1="{_n(x)}" y1="{_n(top - 4)}" x2="{_n(x)}" y2="{_n(height - 6)}"/>')
@@ -326,7 +501,7 @@ def _bar_chart(
                 f"{_e(movement_label(move, lang))}</text>"
             )
         out.append("</g>")
-    out.append("</svg>")
+    out.append(CHART_END)
     return "\n".join(out)
 
 
@@ -343,7 +518,7 @@ def _ranking(card: Scorecard, people: pl.DataFrame, lang: Lang, compared: bool) 
             rows,
             css="ranking",
             key="collector_id",
-            label_of=_who,
+            label_of=lambda r: _who(r) + (f" · {text('provisional', lang)}" if r.get("provisional") else ""),
             grades=grades,
             title=text("ranking", lang),
             bar_class="rank-bar",
@@ -401,8 +576,7 @@ def _movement(people: pl.DataFrame, lang: Lang, previous_month: str) -> str:
     scale = max([*changes, 1])
     centre = label_w + half
     out = [
-        f'<svg class="chart movement" viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" '
-        f'height="{_n(height)}" role="img" aria-label="{_e(text("movement_title", lang))}">',
+        _chart("movement", width, height, text("movement_title", lang), 12),
         f'<line class="axis" x1="{_n(centre)}" y1="0" x2="{_n(centre)}" y2="{_n(height)}"/>',
     ]
     for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
@@ -434,7 +608,7 @@ def _movement(people: pl.DataFrame, lang: Lang, previous_month: str) -> str:
             f'style="fill:{fill}">{_e(detail)}</text>'
         )
         out.append("</g>")
-    out.append("</svg>")
+    out.append(CHART_END)
     parts.append("\n".join(out))
     # Who is not in the chart: new this month but not ranked, no longer ranked, or gone.
     others: list[str] = []
@@ -473,10 +647,7 @@ def _heatmap(card: Scorecard, people: pl.DataFrame, lang: Lang) -> str:
     reach = max(cell_w * (col + 0.5) + _text_width(h, 12) * 0.72 for col, h in enumerate(headers))
     width = label_w + max(cell_w * len(metric_ids), reach) + 12
     height = head_h + cell_h * len(rows) + 4
-    out = [
-        f'<svg class="chart heatmap" viewBox="0 0 {_n(width)} {_n(height)}" width="{_n(width)}" '
-        f'height="{_n(height)}" role="img" aria-label="{_e(text("heatmap", lang))}">'
-    ]
+    out = [_chart("heatmap", width, height, text("heatmap", lang), 11)]
     for col, (metric_id, header) in enumerate(zip(metric_ids, headers, strict=True)):
         x = label_w + cell_w * col + cell_w / 2
         alt = metric_name(metric_id, other_lang(lang))
@@ -502,7 +673,7 @@ def _heatmap(card: Scorecard, people: pl.DataFrame, lang: Lang) -> str:
                 f'<text class="{css}" x="{_n(x + cell_w / 2)}" y="{_n(cell_h - 6)}">{shown}</text>'
             )
         out.append("</g>")
-    out.append("</svg>")
+    out.append(CHART_END)
     parts.append("\n".join(out))
     # The colour scale.
     stops = "".join(
@@ -519,10 +690,15 @@ def _heatmap(card: Scorecard, people: pl.DataFrame, lang: Lang) -> str:
     return "\n".join(parts)
 
 
-def _table(
-    frame: pl.DataFrame, metric_ids: Iterable[str], level: str, lang: Lang, compared: bool, title_key: str
-) -> str:
-    metric_ids = list(metric_ids)
+def _provisional_mark(row: dict[str, Any], lang: Lang) -> str:
+    """A badge for a collector whose fair value rests on too little volume."""
+    if not row.get("provisional"):
+        return ""
+    return f'<span class="prov" title="{_e(text("provisional_note", lang))}">{_e(text("provisional", lang))}</span>'
+
+
+def _table_head(frame: pl.DataFrame, metric_ids: list[str], fair: set[str], level: str, lang: Lang) -> str:
+    compared = "movement" in frame.columns
     alt = other_lang(lang)
     head: list[str] = [f"<th>{_e(text('rank', lang))}</th>"]
     if compared:
@@ -538,55 +714,81 @@ def _table(
     if compared:
         head.append(f"<th>{_e(text('score_change', lang))}</th>")
     head.append(f'<th class="t">{_e(text("grade", lang))}</th>')
+    if "bonus" in frame.columns:
+        head.append(f'<th data-col="bonus">{_e(text("bonus", lang))}</th>')
     for metric_id in metric_ids:
-        both = _bilingual(metric_name(metric_id, lang), metric_name(metric_id, alt))
+        name = metric_name(metric_id, lang)
+        if metric_id in fair:
+            name = f"{name} ({text('fair_value', lang)})"
+        both = _bilingual(name, metric_name(metric_id, alt))
         head.append(f'<th data-metric="{_e(metric_id)}">{both}</th>')
     head.append(f'<th class="t">{_e(text("note", lang))}</th>')
-    body: list[str] = []
-    for row in frame.iter_rows(named=True):
-        move = row.get("movement") if compared else None
-        gone = move == LEFT
-        cls = ' class="gone"' if gone else "" if row["rank"] is not None else ' class="out"'
-        cells = [f"<td>{'—' if row['rank'] is None else row['rank']}</td>"]
-        if compared:
-            mcls = "up" if (move or "").startswith("▲") else "down" if (move or "").startswith("▼") else ""
-            cells.append(f'<td class="{mcls}">{_e(movement_label(move, lang))}</td>')
-        if level == "collector":
-            name = row.get("collector_name")
-            who = f"{_e(row['collector_id'])} {_e(name)}" if name else _e(row["collector_id"])
-            cells += [f'<td class="t">{who}</td>', f'<td class="t">{_e(row.get("team_id") or "—")}</td>']
-        else:
-            count = row.get("member_count")
-            cells += [f'<td class="t">{_e(row["team_id"])}</td>', f"<td>{'—' if count is None else count}</td>"]
-        cells.append(f"<td>{_e(_score_text(row.get('score')))}</td>")
-        if compared:
-            cells.append(f"<td>{_e(_signed(row.get('score_change')))}</td>")
-        cells.append(f'<td class="t">{_e(row.get("grade") or "—")}</td>')
-        for metric_id in metric_ids:
-            if gone:
-                cells.append("<td></td>")
-                continue
-            points = _finite(row.get(f"{metric_id}_score"))
-            cells.append(
-                f"<td>{_e(format_value(metric_id, row.get(metric_id)))}"
-                f"<small>{'—' if points is None else f'{points:.1f}'}</small></td>"
-            )
-        note = "; ".join(str(n) for n in (row.get("ineligible_reason"), row.get("gates")) if n)
-        if gone and row.get("previous_rank") is not None:
-            note = f"{text('was_rank', lang)} {row['previous_rank']}"
-        cells.append(f'<td class="t">{_e(note)}</td>')
-        key = row["collector_id" if level == "collector" else "team_id"]
-        body.append(f'<tr{cls} data-key="{_e(key)}">{"".join(cells)}</tr>')
+    return "".join(head)
+
+
+def _table_row(row: dict[str, Any], metric_ids: list[str], fair: set[str], level: str, lang: Lang) -> str:
+    compared = "movement" in row
+    move = row.get("movement") if compared else None
+    gone = move == LEFT
+    cls = ' class="gone"' if gone else "" if row["rank"] is not None else ' class="out"'
+    cells = [f"<td>{'—' if row['rank'] is None else row['rank']}</td>"]
+    if compared:
+        mcls = "up" if (move or "").startswith("▲") else "down" if (move or "").startswith("▼") else ""
+        cells.append(f'<td class="{mcls}">{_e(movement_label(move, lang))}</td>')
+    if level == "collector":
+        name = row.get("collector_name")
+        who = f"{_e(row['collector_id'])} {_e(name)}" if name else _e(row["collector_id"])
+        cells += [
+            f'<td class="t">{who}{_provisional_mark(row, lang)}</td>',
+            f'<td class="t">{_e(row.get("team_id") or "—")}</td>',
+        ]
+    else:
+        count = row.get("member_count")
+        cells += [f'<td class="t">{_e(row["team_id"])}</td>', f"<td>{'—' if count is None else count}</td>"]
+    cells.append(f"<td>{_e(_score_text(row.get('score')))}</td>")
+    if compared:
+        cells.append(f"<td>{_e(_signed(row.get('score_change')))}</td>")
+    cells.append(f'<td class="t">{_e(row.get("grade") or "—")}</td>')
+    if "bonus" in row:
+        cells.append(f"<td>{'' if gone else _e(_money(row.get('bonus')))}</td>")
+    for metric_id in metric_ids:
+        if gone:
+            cells.append("<td></td>")
+            continue
+        points = _finite(row.get(f"{metric_id}_score"))
+        raw = ""
+        if metric_id in fair and f"{metric_id}_raw" in row:
+            raw = f"<small>{_e(text('raw_value', lang))} {_e(_shown(metric_id, row.get(f'{metric_id}_raw')))}</small>"
+        cells.append(
+            f"<td>{_e(_shown(metric_id, row.get(metric_id)))}{raw}"
+            f"<small>{'—' if points is None else f'{points:.1f}'}</small></td>"
+        )
+    note = "; ".join(str(n) for n in (row.get("ineligible_reason"), row.get("gates")) if n)
+    if gone and row.get("previous_rank") is not None:
+        note = f"{text('was_rank', lang)} {row['previous_rank']}"
+    cells.append(f'<td class="t note">{_e(note)}</td>')
+    key = row["collector_id" if level == "collector" else "team_id"]
+    return f'<tr{cls} data-key="{_e(key)}">{"".join(cells)}</tr>'
+
+
+def _table(card: Scorecard, frame: pl.DataFrame, level: str, lang: Lang, title_key: str) -> str:
+    metric_ids = list(card.scheme.metrics)
+    fair = set(_fair_metrics(card)) if level == "collector" else set()
+    notes = [f"{text('value', lang)} / <small>{text('points', lang)}</small> 0–100"]
+    if fair:
+        notes.append(_e(text("fairness_note", lang)))
+    if "provisional" in frame.columns and frame["provisional"].any():
+        notes.append(f"{_provisional_mark({'provisional': True}, lang)} {_e(text('provisional_note', lang))}")
     section_id = "scorecard" if level == "collector" else "team-scorecard"
     return "\n".join(
         [
             f'<section id="{section_id}">',
             f"<h2>{_e(text(title_key, lang))}</h2>",
-            f'<p class="note">{_e(text("value", lang))} / <small>{_e(text("points", lang))}</small> 0–100</p>',
+            *(f'<p class="note">{note}</p>' for note in notes),
             '<div class="scroll"><table>',
-            f"<thead><tr>{''.join(head)}</tr></thead>",
+            f"<thead><tr>{_table_head(frame, metric_ids, fair, level, lang)}</tr></thead>",
             "<tbody>",
-            *body,
+            *(_table_row(row, metric_ids, fair, level, lang) for row in frame.iter_rows(named=True)),
             "</tbody></table></div>",
             "</section>",
         ]
@@ -603,6 +805,8 @@ def _footer(card: Scorecard, lang: Lang, generated_at: str | None) -> str:
         )
         if stats.other_month:
             line += f", {stats.other_month:,} {text('other_month', lang)}"
+        if stats.cells_rejected:
+            line += f", {stats.cells_rejected:,} {text('cells_rejected', lang)}"
         lines.append(line)
     tail = f"collector-kpi {__version__}"
     if generated_at:
@@ -636,25 +840,24 @@ def render_html(
         people = compare(people, previous.table("collector"), "collector")
         teams = compare(teams, previous.table("team"), "team")
         previous_month = previous.month
-    metric_ids = list(card.scheme.metrics)
     heading = title or card.scheme.name
-    subtitle = f"{text('month', language)} {card.month}"
+    subtitle = _period_words(card.month, language)
     if compared:
-        subtitle += f" · {text('compared_with', language)} {previous_month}"
+        subtitle += f" · {text('compared_with', language)} {period_title(previous_month)}"
     subtitle += f" · {text('scheme', language)}: {card.scheme.name}"
     css = CSS % {"font": FONT_STACK, "up": UP, "down": DOWN}
-    doc_title = f"{text('report_title', language)} {card.month} · {heading}"
+    doc_title = f"{text('report_title', language)} {period_title(card.month)} · {heading}"
     sections = [
-        _headline(card, people, teams, language, compared),
+        _headline(card, people, teams, language, previous),
         _ranking(card, people, language, compared),
         _teams(card, teams, language, compared),
     ]
     if compared:
-        sections.append(_movement(people, language, previous_month))
+        sections.append(_movement(people, language, period_title(previous_month)))
     sections += [
         _heatmap(card, people, language),
-        _table(people, metric_ids, "collector", language, compared, "scorecard"),
-        _table(teams, metric_ids, "team", language, compared, "team_scorecard"),
+        _table(card, people, "collector", language, "scorecard"),
+        _table(card, teams, "team", language, "team_scorecard"),
     ]
     page = [
         "<!DOCTYPE html>",

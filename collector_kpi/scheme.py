@@ -22,7 +22,7 @@ TABLES = ("cases", "contacts", "reviews", "roster")
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- inputs -----------------------------------------------------------------------
@@ -68,6 +68,8 @@ class InputSpec(_Model):
                 continue
             fixed: dict[str, Any] = {}
             for key, value in mapping.items():
+                if not _finite(value):
+                    raise ValueError(f"{column}: {key!s} maps to {value}, not a finite number")
                 if isinstance(key, bool):
                     spellings = _TRUE_KEYS if key else _FALSE_KEYS
                     fixed.update({spelling: value for spelling in spellings})
@@ -80,6 +82,14 @@ class InputSpec(_Model):
                     fixed[str(key)] = value
             out[column] = fixed
         return out
+
+    @field_validator("constants")
+    @classmethod
+    def _finite_constants(cls, constants: dict[str, Any]) -> dict[str, Any]:
+        for column, value in constants.items():
+            if not _finite(value):
+                raise ValueError(f"{column}: {value} is not a finite number")
+        return constants
 
     @field_validator("separator")
     @classmethod
@@ -171,7 +181,11 @@ class Adjust(_Model):
     segments: list[Literal["dpd_bucket", "product"]] = Field(default_factory=list)
     reference: Literal["same_month", "leave_one_out", "trailing", "expected"] = "same_month"
     months: int | None = Field(None, ge=1, le=24, description="trailing: how many months before this one")
-    expected_column: str | None = Field(None, description="expected: the cases column holding a model's expectation")
+    expected_column: str | None = Field(
+        None,
+        description="expected: the cases column holding a model's expectation per case, in the numerator's unit "
+        "(an amount for a money rate, a probability for a count rate)",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Adjust:
@@ -198,12 +212,19 @@ class Shrink(_Model):
         "rank", description="rank: ranked and paid as usual; unranked: listed, not ranked; unpaid: ranked, no bonus"
     )
 
-    @field_validator("k")
+    @field_validator("k", mode="before")
     @classmethod
-    def _positive(cls, value: float | str) -> float | str:
-        if not isinstance(value, str) and value <= 0:
-            raise ValueError("K must be above 0 (or auto)")
-        return value
+    def _positive(cls, value: Any) -> Any:
+        # One message for every wrong K, rather than one per member of `float | "auto"`.
+        if value == "auto":
+            return value
+        try:
+            number = float(value) if not isinstance(value, bool) else math.nan
+        except (TypeError, ValueError):
+            number = math.nan
+        if not math.isfinite(number) or number <= 0:
+            raise ValueError(f"K must be a finite number above 0, or auto (not {value!r})")
+        return number
 
 
 class MetricRule(_Model):
@@ -327,9 +348,11 @@ class Scheme(_Model):
                 raise ValueError(f"{metric_id}: has no default direction; set `better` or use method band")
         if not metrics:
             raise ValueError("at least one metric is needed")
-        total = sum(rule.weight for rule in metrics.values())
-        if not math.isclose(total, 100.0, abs_tol=1e-9):
-            raise ValueError(f"weights add up to {total:g}, not 100")
+        total = math.fsum(rule.weight for rule in metrics.values())
+        if not math.isclose(total, 100.0, rel_tol=0, abs_tol=1e-9):
+            # 12 significant digits: 99.99999 must not print as "100".
+            off = f"{abs(total - 100):.3g} " + ("short" if total < 100 else "over")
+            raise ValueError(f"weights add up to {total:.12g}, not 100 ({off})")
         return metrics
 
     @field_validator("grades")
@@ -408,6 +431,11 @@ class Scheme(_Model):
         if not path.is_absolute():
             path = self.base_dir / path
         return os.path.normpath(path)
+
+
+def _finite(value: Any) -> bool:
+    """False for a YAML .nan, .inf or -.inf (a float that is no number to score with)."""
+    return not isinstance(value, float) or math.isfinite(value)
 
 
 class _LocatedError(ValueError):
@@ -509,10 +537,81 @@ def _int_or_code(loader: yaml.SafeLoader, node: yaml.ScalarNode) -> int | str:
 _Loader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
 
 
+# A scheme holds a few hundred values; aliases that make it larger than this are a mistake
+# (or a "billion laughs" built to exhaust the machine), refused before anything is built.
+MAX_NODES = 100_000
+
+
+class _AliasError(Exception):
+    """Aliases that expand the scheme past MAX_NODES values, or that contain themselves."""
+
+    def __init__(self, node: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
+        super().__init__(message)
+        self.line = node.start_mark.line + 1
+        self.loc = loc
+        self.message = message
+
+
+def _children(node: yaml.Node) -> list[tuple[str | int, yaml.Node]]:
+    """A node's children with their YAML path part (a key's own node counts as a child)."""
+    if isinstance(node, yaml.MappingNode):
+        out: list[tuple[str | int, yaml.Node]] = []
+        for key, value in node.value:
+            out += [(str(key.value), key), (str(key.value), value)]
+        return out
+    if isinstance(node, yaml.SequenceNode):
+        return list(enumerate(node.value))
+    return []
+
+
+def _check_aliases(root: yaml.Node) -> None:
+    """Raise _AliasError if the document, every alias written out in full, holds more than
+    MAX_NODES nodes, or if an alias sits inside the node it names.
+
+    NOTE: an alias is the same node met again, so sizes are counted once per node (capped
+    at MAX_NODES + 1) and the check takes time in the size of the text, not of its expansion.
+    """
+    size: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, done = stack.pop()
+        if done:
+            open_nodes.discard(id(node))
+            total = 1 + sum(size[id(child)] for _, child in _children(node))
+            size[id(node)] = min(total, MAX_NODES + 1)
+            continue
+        if id(node) in size:
+            continue
+        open_nodes.add(id(node))
+        stack.append((node, True))
+        for _, child in reversed(_children(node)):
+            if id(child) in open_nodes:
+                raise _AliasError(child, (), "an alias inside this node names the node itself (a loop with no end)")
+            stack.append((child, False))
+    if size[id(root)] <= MAX_NODES:
+        return
+    # The smallest part of the document that is too large: its children are each small
+    # enough, so this is where the aliases multiply.
+    where: yaml.Node = root
+    loc: tuple[str | int, ...] = ()
+    while True:
+        big = next(((part, child) for part, child in _children(where) if size[id(child)] > MAX_NODES), None)
+        if big is None:
+            break
+        loc, where = (*loc, big[0]), big[1]
+    raise _AliasError(
+        where, loc, f"YAML aliases expand this to more than {MAX_NODES:,} values; write the values out instead"
+    )
+
+
 def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = None) -> Scheme:
     """Validate scheme YAML text; errors name ``source:line: yaml.path``."""
     try:
         root, data = _read_yaml(text)
+    except _AliasError as exc:
+        where = f"{source}:{exc.line}: {_dotted(exc.loc)}" if exc.loc else f"{source}:{exc.line}"
+        raise SchemeError(f"{where}: {exc.message}") from exc
     except yaml.YAMLError as exc:
         if not isinstance(exc, yaml.constructor.ConstructorError) and _SafeLoader is not yaml.SafeLoader:
             # libyaml says less ("found character that cannot start any token"); PyYAML's
@@ -551,7 +650,10 @@ def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     loader = _Loader(text)
     try:
         root = loader.get_single_node()
-        return root, loader.construct_document(root) if root is not None else None
+        if root is None:
+            return None, None
+        _check_aliases(root)
+        return root, loader.construct_document(root)
     finally:
         loader.dispose()
 

@@ -43,6 +43,8 @@ class Scorecard:
     fairness: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Warnings about the month's data that change no number (ids that look alike …).
     warnings: list[Issue] = field(default_factory=list)
+    # The rejected cells of used rows (each left out of the metrics that read its column).
+    cell_rejects: pl.DataFrame = field(default_factory=pl.DataFrame)
 
     def frame(self, level: str) -> pl.DataFrame:
         return self.collectors if level == "collector" else self.teams
@@ -441,12 +443,14 @@ def score_month(
     collectors = _bonus(scheme, collectors)
 
     teams = team_values
+    # NOTE: sorted before each mean: a float sum's last bit depends on the order of its terms,
+    # and a group's rows come in no order polars promises.
     members = collectors.group_by("team_id").agg(
         pl.col("eligible").sum().alias("_eligible_members"),
-        pl.col("score").filter("eligible").mean().alias("_member_mean"),
-        *[pl.col(f"{m}_score").filter("eligible").mean().alias(f"_mean_{m}") for m in scheme.metrics],
+        pl.col("score").filter("eligible").sort().mean().alias("_member_mean"),
+        *[pl.col(f"{m}_score").filter("eligible").sort().mean().alias(f"_mean_{m}") for m in scheme.metrics],
         # and the mean of their points, so a mean team's points add up to its score
-        *[pl.col(f"{m}_points").filter("eligible").mean().alias(f"_mean_points_{m}") for m in scheme.metrics],
+        *[pl.col(f"{m}_points").filter("eligible").sort().mean().alias(f"_mean_points_{m}") for m in scheme.metrics],
     )
     teams = (
         teams.join(members, on="team_id", how="left")
@@ -489,13 +493,17 @@ def score_month(
         components,
         reconciliation,
         fairness_info,
+        cell_rejects=sums.cell_rejects,
     )
 
 
 def reconcile(sums: MonthSums, collectors: pl.DataFrame) -> dict[str, Any]:
-    """Σ overdue and Σ recovered of the input rows against the same sums over the scorecards.
+    """Σ overdue and Σ recovered of the used input rows against the same sums over the
+    scorecards, and per cases file: used + rejected money = the file's total.
 
-    Both are whole cents, so they must agree exactly; a difference is an error.
+    All are whole cents, so they must agree exactly; a difference is an error. A row with a
+    rejected cell (a bad settled_date) is used: its money is in the scorecards. A rejected
+    row's amount is in `rejected` where it was read, else counted in `unread_rows`.
     """
     if not sums.input_totals:
         return {}
@@ -509,4 +517,26 @@ def reconcile(sums: MonthSums, collectors: pl.DataFrame) -> dict[str, Any]:
             raise KpiError(f"reconciliation failed: {name} is {inputs} over the inputs but {cards} over the scorecards")
         label = name.removesuffix("_cents")
         out[label] = inputs / 100 if name.endswith("_cents") else inputs
-    return {"inputs": out, "scorecards": dict(out), "difference": 0}
+    totals = sums.file_totals if sums.file_totals is not None else pl.DataFrame()
+    files = [_file_reconciliation(row) for row in totals.iter_rows(named=True)]
+    return {"inputs": out, "scorecards": dict(out), "difference": 0, "files": files}
+
+
+def _file_reconciliation(row: dict[str, Any]) -> dict[str, Any]:
+    """One cases file's rows of the period and money: used + rejected = total, exactly."""
+    out: dict[str, Any] = {
+        "file": row["_file"],
+        "rows": row["rows"],
+        "used_rows": row["used_rows"],
+        "rejected_rows": row["rows"] - row["used_rows"],
+    }
+    for name in ("recovered", "overdue"):
+        total, used, rejected = (int(row[f"{name}_{part}"] or 0) for part in ("total", "used", "rejected"))
+        if used + rejected != total:
+            raise KpiError(
+                f"reconciliation failed: {row['_file']}: {name} used {used} + rejected {rejected} cents "
+                f"is not the file's total {total}"
+            )
+        out[name] = {"total": total / 100, "used": used / 100, "rejected": rejected / 100}
+        out[name]["unread_rows"] = int(row[f"{name}_unread"])
+    return out

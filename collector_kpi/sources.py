@@ -1,9 +1,10 @@
 """Find, read and map exports into canonical LazyFrames.
 
 Every table comes out with its canonical columns (only those asked for), typed, plus
-``_file`` and ``_row`` (where the row came from) and ``_ok`` (false when the row cannot be
-used; ``TableData.reason()`` says why). Rows are never dropped here: callers count and
-report the rejected ones.
+``_file`` and ``_row`` (where the row came from), ``_ok`` (false when the row cannot be
+used; ``TableData.reason()`` says why) and ``_cells`` (a bit per column whose cell is
+rejected, the row used otherwise; ``TableData.cell_reason()`` says why). Rows are never
+dropped here: callers count and report the rejected ones.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import difflib
 import functools
 import glob as globlib
 import gzip
+import math
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -29,6 +31,7 @@ import polars as pl
 from .background import background_pool
 from .csv_records import QuoteOutOfPlace, record_problem, records, well_quoted_line
 from .errors import InputError, KpiError
+from .metrics import rejects_row
 from .scheme import InputSpec, Scheme
 
 if TYPE_CHECKING:
@@ -37,7 +40,9 @@ if TYPE_CHECKING:
 # The paths given for a table: one, several, or none (then the scheme's template).
 PathsArg = str | Sequence[str] | None
 
-ColumnType = Literal["id", "text", "month", "date", "datetime", "money", "int", "score", "bool", "channel", "outcome"]
+ColumnType = Literal[
+    "id", "text", "month", "date", "datetime", "money", "number", "int", "score", "bool", "channel", "outcome"
+]
 
 CANONICAL: dict[str, dict[str, ColumnType]] = {
     "cases": {
@@ -192,6 +197,9 @@ class TableData:
     left: pl.LazyFrame | None = None
     # Each file's rows on their own, in the order of `files` (to tell which one fails).
     parts: list[pl.LazyFrame] = field(default_factory=list)
+    # (condition, reason) pairs that reject one cell (the reason's column): bit i of `_cells`
+    # is set where one of `cell_columns[i]` holds.
+    cell_checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
     # Per reason a text date fails with ("assigned_date: not a date"), per file: the formats
     # that column is read with, in words.
     formats: dict[str, dict[str, str]] = field(default_factory=dict)
@@ -203,9 +211,21 @@ class TableData:
 
     def reason(self) -> pl.Expr:
         """Why a row is rejected (the first failing check), null for a usable row."""
-        if not self.checks:
-            return pl.lit(None, dtype=pl.String)
-        return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in self.checks])
+        return _first_reason(self.checks)
+
+    @property
+    def cell_columns(self) -> list[str]:
+        """The columns whose cells can be rejected alone, in the order of their `_cells` bits."""
+        return list(dict.fromkeys(_column_of(reason) for _, reason in self.cell_checks))
+
+    def cell_bits(self, columns: Iterable[str]) -> int:
+        """The `_cells` bits of those of ``columns`` whose cells can be rejected (0: none)."""
+        order = self.cell_columns
+        return sum(1 << order.index(c) for c in set(columns) if c in order)
+
+    def cell_reason(self, column: str) -> pl.Expr:
+        """Why a row's cell in ``column`` is rejected (its first failing check), else null."""
+        return _first_reason([(cond, text) for cond, text in self.cell_checks if _column_of(text) == column])
 
     def expected(self, reason: pl.Expr) -> pl.Expr:
         """For a row rejected as no date: the formats its file's column is read with (null
@@ -892,6 +912,39 @@ def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
     return rename
 
 
+# How a repeated header comes out of the reader: polars' CSV reader names the second
+# `x_duplicated_0`, fastexcel names it `x_1`.
+_REPEATED = {"csv": re.compile(r"(.+)_duplicated_\d+"), "xlsx": re.compile(r"(.+)_\d+")}
+
+
+def _check_one_header_each(
+    table: str, path: str, spec: InputSpec, found: Sequence[str], rename: dict[str, str], columns: Sequence[str]
+) -> None:
+    """A column read from two headers is an error naming both: a header repeated in the
+    file, or two headers (or a header and the column's own name) mapped onto it."""
+    repeated = _REPEATED.get(spec.format if spec.format != "auto" else _format_of(path))
+    by_column: dict[str, list[tuple[int, str, bool]]] = {}
+    for position, header in enumerate(found, start=1):
+        match = repeated.fullmatch(header) if repeated else None
+        again = match is not None and match.group(1) in found
+        written = match.group(1) if match is not None and again else header
+        column = rename.get(written, written)
+        by_column.setdefault(column, []).append((position, written, again))
+    for column, headers in by_column.items():
+        if len(headers) < 2 or (column not in CANONICAL[table] and column not in columns):
+            continue
+        (first_at, first, _), (second_at, second, again) = headers[:2]
+        if again or _bare(first) == _bare(second):
+            raise InputError(
+                f"{table}: {path}: the header '{_bare(first)}' is given twice (columns {first_at} and {second_at}); "
+                f"keep one, so it is clear which is {column}"
+            )
+        raise InputError(
+            f"{table}: {path}: headers '{first}' (column {first_at}) and '{second}' (column {second_at}) are both "
+            f"read as {column} (inputs.{table}.columns); keep one of them"
+        )
+
+
 def _bare(header: str) -> str:
     return header.strip(" \t\u3000\ufeff")
 
@@ -972,11 +1025,15 @@ def _parse(
     values = spec.values.get(column)
     if values:
         # Codes are matched as text, also where the file stores them as numbers (Parquet: 1 → call);
-        # an id as matched (a full-width ００７ is 007).
+        # an id as matched (a full-width ００７ is 007). A code mapped to null (`未知: ~`) is a
+        # missing value, not the text "None".
         text = raw.cast(pl.String)
         raw = _mapped(
             normal_id(text) if kind == "id" else text.str.strip_chars(),
-            {str(k): str(v).lower() if isinstance(v, bool) else str(v) for k, v in values.items()},
+            {
+                str(k): None if v is None else str(v).lower() if isinstance(v, bool) else str(v)
+                for k, v in values.items()
+            },
         )
         dtype = pl.String()
     if kind == "id":
@@ -1024,7 +1081,7 @@ def _parse(
         text = _text(raw)
         parsed = [_parse_text_date(text, kind, fmt) for fmt in formats or _date_candidates(column, kind, spec)]
         return pl.coalesce(parsed) if len(parsed) > 1 else parsed[0]
-    if kind == "money":
+    if kind in ("money", "number"):
         if dtype.is_numeric():
             number = raw.cast(pl.Float64)
         else:
@@ -1042,6 +1099,8 @@ def _parse(
                 )
             else:
                 number = text.cast(pl.Float64, strict=False)
+        if kind == "number":
+            return pl.when(number.is_finite()).then(number)  # NaN or infinity is no number
         # Half a cent rounds away from zero, as money is rounded by hand (0.125 → 0.13);
         # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
@@ -1069,7 +1128,7 @@ def _parse(
     raise AssertionError(kind)
 
 
-def _mapped(text: pl.Expr, table: dict[str, str]) -> pl.Expr:
+def _mapped(text: pl.Expr, table: dict[str, str | None]) -> pl.Expr:
     """``text`` with the keys of ``table`` replaced by their values (others kept).
 
     NOTE: ``replace`` held the whole column in memory (1.5 GB for a 20M-row CSV); a cast
@@ -1116,7 +1175,7 @@ def _native(kind: ColumnType, dtype: pl.DataType) -> bool:
         return dtype.is_integer()
     if kind == "money":
         return False  # a float can be NaN or infinite, an integer too large once in cents
-    if kind == "score":
+    if kind in ("score", "number"):
         return dtype.is_integer()  # a float can be NaN or infinite
     if kind == "bool":
         return dtype == pl.Boolean
@@ -1150,6 +1209,7 @@ def _problems(
         "date": "not a date",
         "datetime": "not a date and time",
         "money": "not a number",
+        "number": "not a number",
         "int": "not a whole number",
         "score": "not a number",
         "bool": "not yes/no",
@@ -1159,7 +1219,7 @@ def _problems(
     if column in REQUIRED_VALUES.get(table, ()) or kind == "month":
         # A file with a month column says which month each row is: a blank one is none.
         checks.append((value.is_null(), f"{column}: missing value"))
-    if kind in ("money", "int"):
+    if kind in ("money", "number", "int"):
         checks.append((value < 0, f"{column}: negative"))
     if kind == "score":
         checks.append(((value < 0) | (value > 100), f"{column}: outside 0–100"))
@@ -1175,9 +1235,13 @@ def _cross_checks(
 ) -> list[tuple[pl.Expr, str]]:
     present = set(columns)
     checks: list[tuple[pl.Expr, str]] = []
+
+    def col(name: str) -> pl.Expr:
+        return (given or {}).get(name, pl.col(name))
+
     if table == "contacts" and {"channel", "outcome"} <= present:
-        chan = (given or {}).get("channel", pl.col("channel"))
-        outcome = (given or {}).get("outcome", pl.col("outcome"))
+        chan = col("channel")
+        outcome = col("outcome")
         valid = pl.lit(False)
         for channel, outcomes in OUTCOMES.items():
             valid = valid | ((chan == channel) & outcome.is_in(list(outcomes)))
@@ -1187,12 +1251,13 @@ def _cross_checks(
                 "outcome: not an outcome of this channel",
             )
         )
+    if table == "contacts" and {"logged_at", "contacted_at"} <= present:
+        # A follow-up logged before its contact is no follow-up on time, nor late.
+        checks.append((col("logged_at") < col("contacted_at"), "logged_at: before contacted_at"))
     if table == "cases" and {"settled_date", "assigned_date"} <= present:
-        checks.append((pl.col("settled_date") < pl.col("assigned_date"), "settled_date: before assigned_date"))
+        checks.append((col("settled_date") < col("assigned_date"), "settled_date: before assigned_date"))
     if table == "cases" and {"first_payment_date", "assigned_date"} <= present:
-        checks.append(
-            (pl.col("first_payment_date") < pl.col("assigned_date"), "first_payment_date: before assigned_date")
-        )
+        checks.append((col("first_payment_date") < col("assigned_date"), "first_payment_date: before assigned_date"))
     return checks
 
 
@@ -1208,8 +1273,9 @@ def read_table(
     ``needed_by`` names, for each column, the metric that needs it (for error messages).
     Optional canonical columns absent from the files come out as nulls.
     """
-    # Columns beyond the contract (a model's expected amount) are read as money.
-    canonical: dict[str, ColumnType] = {c: "money" for c in columns if c not in CANONICAL[table]}
+    # Columns beyond the contract (a model's expected amount or probability) are read as
+    # numbers, in the unit they are written in (yuan, not cents).
+    canonical: dict[str, ColumnType] = {c: "number" for c in columns if c not in CANONICAL[table]}
     canonical.update(CANONICAL[table])
     check_spec(table, spec)
     stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
@@ -1232,6 +1298,7 @@ def read_table(
         rename = _rename_map(found, spec)
         typed = _never_broken(found, rename, canonical, spec)
         shape[checked:] = [replace(check, typed=typed) for check in shape[checked:]]
+        _check_one_header_each(table, path, spec, found, rename, columns)
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
         optional_absent: list[str] = []
@@ -1338,22 +1405,51 @@ def read_table(
     per_file = [per_stage[rows] if isinstance(rows, int) else rows for rows in own_rows]
     frame = _stack(per_stage)
     raw_types = frame.collect_schema()
-    checks: list[tuple[pl.Expr, str]] = []
+    every: list[tuple[pl.Expr, str]] = []
     for column in columns:
         text = raw_types[f"_raw_{column}"] == pl.String
-        checks.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
-    checks.extend(_cross_checks(table, columns))
-    # NOTE: every row gets a cheap true/false; the reason text is built only for the rows
-    # that fail, in a second pass that runs only when there are any.
+        every.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
+    every.extend(_cross_checks(table, columns))
+    checks = [(cond, reason) for cond, reason in every if rejects_row(table, _column_of(reason))]
+    cell_checks = [(cond, reason) for cond, reason in every if not rejects_row(table, _column_of(reason))]
+    # NOTE: every row gets a cheap true/false (and a bit per column that can fail alone);
+    # the reason text is built only for the rows that fail, in a second pass that runs
+    # only when there are any.
     ok = _none_of([cond for cond, _ in checks]).alias("_ok")
+    cells = _cell_bits(cell_checks).alias("_cells")
     is_fast = _none_of(_fast_leaves(table, columns, canonical, native, spec)).alias("_fast")
-    frame = frame.with_columns(ok, is_fast)
+    frame = frame.with_columns(ok, cells, is_fast)
     # NOTE: the not-fast rows are picked before the full reading of a row is computed,
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
-    read = TableData(table, frame, list(paths), list(columns), shape, checks, left.with_columns(ok), per_file)
+    left = left.with_columns(ok, cells)
+    read = TableData(table, frame, list(paths), list(columns), shape, checks, left, per_file, cell_checks)
     read.formats = formats
     return read
+
+
+def _first_reason(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """The reason of the first check that holds, null where none does."""
+    if not checks:
+        return pl.lit(None, dtype=pl.String)
+    return pl.coalesce([pl.when(cond.fill_null(False)).then(pl.lit(text)) for cond, text in checks])
+
+
+def _column_of(reason: str) -> str:
+    """The column a reason names ("settled_date: not a date" → settled_date)."""
+    return reason.partition(": ")[0]
+
+
+def _cell_bits(cell_checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
+    """Bit i set where a check of the i-th column holds (see TableData.cell_columns)."""
+    by_column: dict[str, list[pl.Expr]] = {}
+    for cond, reason in cell_checks:
+        by_column.setdefault(_column_of(reason), []).append(cond)
+    bits = [
+        pl.when(pl.any_horizontal(conds).fill_null(False)).then(pl.lit(1 << i, dtype=pl.UInt32))
+        for i, conds in enumerate(by_column.values())
+    ]
+    return pl.sum_horizontal(bits).fill_null(0).cast(pl.UInt32) if bits else pl.lit(0, dtype=pl.UInt32)
 
 
 def _formats_named(column: str, kind: ColumnType, used: Sequence[str], table: str, spec: InputSpec) -> str:
@@ -1472,7 +1568,7 @@ def _fast_how(column: str, kind: ColumnType, table: str, spec: InputSpec) -> Fas
         return "as read"
     if kind in CODED:
         return "coded"
-    if kind in ("date", "datetime", "money", "int", "score") and column not in spec.values:
+    if kind in ("date", "datetime", "money", "number", "int", "score") and column not in spec.values:
         return "as written"
     return "full"
 
@@ -1496,8 +1592,8 @@ def _fast_leaves(
             leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
         else:
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
-    coded = {c: pl.col(f"_fast_{c}") for c in columns if canonical[c] in CODED}
-    leave.extend(cond for cond, _ in _cross_checks(table, columns, coded))
+    given = {c: pl.col(f"_fast_{c}") for c in columns}
+    leave.extend(cond for cond, _ in _cross_checks(table, columns, given))
     return leave
 
 
@@ -1554,6 +1650,24 @@ def check_spec(table: str, spec: InputSpec) -> None:
             close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else f"; {table} columns are {', '.join(known)}"
             raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
+    for column, value in spec.constants.items():
+        if CANONICAL[table][column] in ("money", "int", "score") and not _finite_text(value):
+            raise InputError(f"inputs.{table}.constants.{column}: {value!r} is not a finite number")
+    for column in spec.formats:
+        if CANONICAL[table][column] not in ("date", "datetime", "month"):
+            dated = [c for c, kind in CANONICAL[table].items() if kind in ("date", "datetime", "month")]
+            raise InputError(
+                f"inputs.{table}.formats.{column}: {column} is not a date or datetime column, so it takes no "
+                f"format; {table} dates are {', '.join(dated)}"
+            )
+
+
+def _finite_text(value: object) -> bool:
+    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
+    try:
+        return math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return True  # not a number at all: its rows are rejected as such
 
 
 def month_filter(table: str, columns: Sequence[str], months: Sequence[str], start: date, end: date) -> pl.Expr | None:
@@ -1608,3 +1722,17 @@ def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
         if "month" not in mapped:
             return False
     return True
+
+
+def sample_rows(path: str, spec: InputSpec, rows: int, table: str = "input") -> pl.DataFrame:
+    """The first ``rows`` rows of one file as read (headers as written, CSV values as text)."""
+    return _scan_file(path, spec, table).drop("_row", "_file", "_line_bytes").head(rows).collect()
+
+
+def distinct_values(path: str, spec: InputSpec, columns: Sequence[str], table: str = "input") -> dict[str, list[str]]:
+    """Each column's distinct non-blank values over the whole file, as stripped text, sorted."""
+    frame = _scan_file(path, spec, table).select(
+        pl.col(c).cast(pl.String).str.strip_chars().unique().implode() for c in columns
+    )
+    found = frame.collect().row(0, named=True)
+    return {c: sorted(v for v in found[c] if v) for c in columns}

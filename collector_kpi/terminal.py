@@ -224,13 +224,16 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
     from .labels import issue_text
 
     tables = _simple_table(text("v_rows_per_table", lang).format(month=report.month))
-    for column in ("table", "read", "used", "rejected", "other_months", "files"):
+    cells = any(stats.cells_rejected for stats in report.tables.values())
+    columns = ("table", "read", "used", "rejected", *(["cells_rejected"] if cells else []), "other_months", "files")
+    for column in columns:
         numeric = column not in ("table", "files")
         tables.add_column(
             text(f"v_{column}", lang), justify="right" if numeric else "left", no_wrap=numeric, overflow="fold"
         )
     for stats in report.tables.values():
-        counts = (stats.read, stats.used, stats.rejected, stats.other_month)
+        # The cells per column are in the problems below.
+        counts = (stats.read, stats.used, stats.rejected, *([stats.cells_rejected] if cells else []), stats.other_month)
         tables.add_row(stats.table, *(f"{n:,}" for n in counts), "\n".join(stats.files))
     out: list[Any] = [tables]
     if not report.issues:

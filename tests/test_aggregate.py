@@ -1,9 +1,10 @@
-"""Contact coverage: (collector, case) pairs matched as packed integers, exactly."""
+"""Month sums: contact coverage matched as packed integers, and rows with rejected cells counted where they may."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -11,7 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from collector_kpi import aggregate, load_month, load_scheme
-from collector_kpi.aggregate import _coverage_query, month_sums
+from collector_kpi.aggregate import MonthSums, _coverage_query, month_sums
+from tests.conftest import write_scheme
 from tests.test_fast_reading import _contacts, _month, assert_same
 
 
@@ -143,3 +145,147 @@ def test_the_rows_without_a_code_are_read_again_only_if_there_are_any(tmp_path: 
     ]
     with pytest.raises(RuntimeError, match="not read again in full"):  # a row lost on the way stops the run
         aggregate._decode_groups(data, with_null, uncoded.head(2), codes, ["calls"], params, by_sum=False)
+
+
+def _tiny_with(tiny: Path, edits: list[tuple[str, str, str]], body: str) -> MonthSums:
+    for name, old, new in edits:
+        path = tiny / "2025-03" / name
+        text = path.read_text(encoding="utf-8")
+        assert old in text
+        path.write_text(text.replace(old, new, 1), encoding="utf-8")
+    scheme = load_scheme(write_scheme(tiny, body))
+    return month_sums(scheme, load_month(scheme, "2025-03"))
+
+
+def _sums_of(sums: MonthSums, collector: str) -> dict[str, Any]:
+    return sums.collectors.filter(pl.col("collector_id") == collector).row(0, named=True)
+
+
+CASE_METRICS = """\
+name: cells
+missing: reweight
+metrics:
+  recovery_rate: {weight: 40, score: {method: range, floor: 0.1, ceiling: 0.5}}
+  settlement_rate: {weight: 30, score: {method: percentile}}
+  handling_days: {weight: 30, score: {method: range, floor: 60, ceiling: 10}}
+"""
+
+
+def test_a_rejected_cell_leaves_its_row_out_of_the_sums_that_read_its_column(tiny: Path) -> None:
+    """A's a2 has a settled_date that is no date, a4 an assigned_date that is no date.
+
+    settled_cases: a4 only (a2's cell is rejected) = 1; settlement_rate's case rows: a1, a3, a4 = 3
+    (a2 out of both sums); handling days read both dates: a2 and a4 out, 0 days over 0 cases; case
+    rows and money count all four: 4 rows, 500 + 2000 + 0 + 600 = 3,100.00 of 5,000.00.
+    """
+    sums = _tiny_with(
+        tiny,
+        [
+            ("cases.csv", "2000,2000,0,2025-03-10", "2000,2000,0,2025-03-1O"),
+            ("cases.csv", "a4,A,Ann,T1,2025-03-01", "a4,A,Ann,T1,2025-03-x"),
+        ],
+        CASE_METRICS,
+    )
+    a = _sums_of(sums, "A")
+    assert {name: a[name] for name in sums.components if name in a} == {
+        "case_rows": 4,
+        "recovered_cents": 310_000,
+        "overdue_cents": 500_000,
+        "settled_cases": 1,
+        "case_rows[settled_date]": 3,
+        "handling_days_total": 0,
+        "settled_cases[assigned_date]": 0,
+    }
+    stats = sums.stats["cases"]
+    assert (stats.read, stats.used, stats.rejected) == (12, 12, 0)
+    assert stats.cells_by_column == {"settled_date": 1, "assigned_date": 1}
+    assert sums.cell_rejects.select("_row", "_reject").rows() == [
+        (3, "settled_date: not a date"),
+        (5, "assigned_date: not a date"),
+    ]
+    # B and C have no rejected cell: their sums are the clean month's (B: b1 b2 b3, b2 settled in 73 days)
+    b = _sums_of(sums, "B")
+    assert (b["settled_cases"], b["case_rows[settled_date]"], b["handling_days_total"]) == (1, 3, 73)
+
+
+CONTACT_METRICS = """\
+name: cells
+missing: reweight
+metrics:
+  call_connect_rate: {weight: 40, score: {method: percentile}}
+  call_quality: {weight: 30, score: {method: range, floor: 50, ceiling: 100}}
+  followup_timeliness: {weight: 30, score: {method: range, floor: 0.5, ceiling: 1}}
+"""
+
+
+@pytest.mark.parametrize("engine", ["fast", "held", "full"])
+def test_rejected_contact_cells_give_the_same_sums_on_every_reading_path(
+    tiny: Path, engine: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """k03's qa_score is 150, k02 is logged before its call.
+
+    A's sampled calls: k01 alone (90.00 points); calls k01 k02 k03, connected k01 k03 (both
+    cells are in columns those do not read); logged: k01 k03 k05 k06 (k02 out), on time within
+    24 h: k01 (1 h) and k05 (0 h) = 2 of 4 (3 of 5 on the clean month).
+    """
+    if engine == "full":
+        monkeypatch.setattr(aggregate, "FAST_TABLES", ())
+    if engine == "held":
+        monkeypatch.setattr(aggregate, "HELD_ROWS", 0)
+    sums = _tiny_with(
+        tiny,
+        [
+            ("contacts.csv", "false,,70,", "false,,150,"),
+            ("contacts.csv", "no_answer,0,false,,,2025-03-03 12:00:00", "no_answer,0,false,,,2025-03-03 09:00:00"),
+        ],
+        CONTACT_METRICS,
+    )
+    a = _sums_of(sums, "A")
+    assert (a["qa_sampled_calls"], a["qa_score_total"]) == (1, 9000)
+    assert (a["calls[outcome]"], a["connected_calls"]) == (3, 2)
+    assert (a["logged_contacts"], a["logged_on_time"]) == (4, 2)
+    assert sums.stats["contacts"].cells_by_reason == {"qa_score: outside 0–100": 1, "logged_at: before contacted_at": 1}
+    assert (sums.stats["contacts"].used, sums.stats["contacts"].rejected) == (10, 0)
+
+
+def test_reconciliation_is_stated_per_file(tiny: Path) -> None:
+    """cases.csv: a3's recovered_amount is no number (its row rejected, its overdue 1,000 rejected);
+    b2's settled_date is no date (its cell rejected, its row and money used).
+
+    recovered: 5,100 in all (a3's unread) = 5,100 used + 0 rejected; overdue: 17,000 in all = 16,000
+    used + 1,000 rejected.
+    """
+    from collector_kpi import score
+
+    edits = [
+        ("cases.csv", "a3,A,Ann,T1,2025-03-05,1000,0", "a3,A,Ann,T1,2025-03-05,1000,n/a"),
+        ("cases.csv", "2000,0,2000,2025-03-15", "2000,0,2000,2025-03-xx"),
+    ]
+    for name, old, new in edits:
+        path = tiny / "2025-03" / name
+        path.write_text(path.read_text(encoding="utf-8").replace(old, new, 1), encoding="utf-8")
+    scheme = load_scheme(write_scheme(tiny, CASE_METRICS))
+    card = score(scheme, load_month(scheme, "2025-03"))
+    assert card.reconciliation["inputs"] == {"recovered": 5100.0, "overdue": 16000.0, "case_rows": 11}
+    assert card.reconciliation["files"] == [
+        {
+            "file": str(tiny / "2025-03" / "cases.csv"),
+            "rows": 12,
+            "used_rows": 11,
+            "rejected_rows": 1,
+            "recovered": {"total": 5100.0, "used": 5100.0, "rejected": 0.0, "unread_rows": 1},
+            "overdue": {"total": 17000.0, "used": 16000.0, "rejected": 1000.0, "unread_rows": 0},
+        }
+    ]
+
+
+def test_a_rejected_cell_leaves_its_row_out_of_the_fair_cells_too(tiny: Path) -> None:
+    """settlement_rate adjusted by dpd_bucket, a2's settled_date no date: A's M1 cell holds a1 and a4
+    (1 settled of 2), its M4+ cell a3 (0 of 1)."""
+    body = CASE_METRICS.replace(
+        "settlement_rate: {weight: 30, score: {method: percentile}}",
+        "settlement_rate: {weight: 30, score: {method: percentile}, adjust: {segments: [dpd_bucket]}}",
+    )
+    sums = _tiny_with(tiny, [("cases.csv", "2000,2000,0,2025-03-10", "2000,2000,0,2025-03-1O")], body)
+    cells = sums.cells["settlement_rate"].filter(pl.col("collector_id") == "A")
+    assert cells.select("dpd_bucket", "num", "den").rows() == [("M1", 1, 2), ("M4+", 0, 1)]

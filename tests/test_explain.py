@@ -138,3 +138,76 @@ def test_cli_explain_needs_one_target(tiny: Path) -> None:
     result = CliRunner().invoke(app, ["explain", "A", "--team", "T1", "-m", "2025-03", "-c", str(scheme)])
     assert result.exit_code == 2
     assert "name one collector" in result.stderr
+
+
+# B's points, by hand (test_b_line_by_hand): recovery_rate 0.4 × (1/7 − 0.1)/0.4 × 100,
+# call_connect_rate 0.3 × 50, waiver_rate 0, recovered_amount 0.2 × 100/3.
+B_POINTS = 0.4 * ((1 / 7 - 0.1) / 0.4 * 100) + 0.3 * 50 + 0 + 0.2 * 100 / 3
+
+
+def gated(root: Path, gate: str, key: str = "B") -> Explanation:
+    body = MIXED.replace("  - {metric: violations, above: 0, action: cap_grade, grade: D}", gate)
+    scheme = load_scheme(write_scheme(root, body))
+    return explain(score(scheme, load_month(scheme, "2025-03")), key)
+
+
+def test_a_zero_score_gate_is_a_line_taking_the_points_away(tiny: Path) -> None:
+    exp = gated(tiny, "  - {metric: violations, above: 0, action: zero_score, cancel_bonus: true}")
+    assert exp.score == 0.0
+    assert sum(line.points for line in exp.metrics) == pytest.approx(B_POINTS)
+    [gate] = exp.gate_lines
+    assert (gate.metric, gate.rule, gate.action, gate.value, gate.grade) == (
+        "violations",
+        "violations > 0",
+        "zero_score",
+        1,
+        None,
+    )
+    assert gate.points == pytest.approx(-B_POINTS)
+    assert exp.points_total == 0.0  # exactly: the points and their negation
+    assert exp.levers == [] and exp.levers_note is not None and "violations > 0 sets the score to 0" in exp.levers_note
+    # A has no violation: no gate line, and the points are the score.
+    a = gated(tiny, "  - {metric: violations, above: 0, action: zero_score}", "A")
+    assert a.gate_lines == [] and a.points_total == pytest.approx(a.score)
+
+
+def test_a_cap_grade_gate_is_a_line_of_no_points(tiny: Path) -> None:
+    exp = gated(tiny, "  - {metric: violations, above: 0, action: cap_grade, grade: D}")
+    assert exp.score == pytest.approx(B_POINTS) and exp.grade == "D"  # 25.95 is a C, capped at D
+    [gate] = exp.gate_lines
+    assert (gate.action, gate.grade, gate.points) == ("cap_grade", "D", 0.0)
+    assert exp.points_total == pytest.approx(exp.score)
+
+
+def test_two_zero_score_gates_take_the_points_away_once(tiny: Path) -> None:
+    exp = gated(
+        tiny,
+        "  - {metric: violations, above: 0, action: zero_score}\n"
+        "  - {metric: recovery_rate, below: 0.2, action: zero_score, reason: low recovery}",
+    )
+    assert [(g.rule, g.points) for g in exp.gate_lines] == [
+        ("violations > 0", pytest.approx(-B_POINTS)),
+        ("low recovery", 0.0),
+    ]
+    assert exp.points_total == exp.score == 0.0
+
+
+@pytest.mark.parametrize("fmt", ["table", "markdown", "json"])
+def test_cli_explain_shows_the_gate_and_points_that_add_up(tiny: Path, fmt: str) -> None:
+    body = MIXED.replace("action: cap_grade, grade: D", "action: zero_score")
+    scheme = write_scheme(tiny, body)
+    result = CliRunner().invoke(app, ["explain", "B", "-m", "2025-03", "-c", str(scheme), "-f", fmt])
+    assert result.exit_code == 0, result.stderr
+    out = result.stdout
+    if fmt == "json":
+        data = json.loads(out)
+        assert data["points_total"] == data["score"] == 0.0
+        assert data["gate_lines"][0]["points"] == pytest.approx(-B_POINTS)
+        return
+    points = f"{B_POINTS:.2f}"  # 25.95
+    assert "gate: violations > 0" in out and "score set to 0" in out and f"-{points}" in out
+    if fmt == "markdown":
+        assert "| **Σ** | | | | | **0.00** | | | |" in out
+    else:
+        assert [line.split() for line in out.splitlines() if line.startswith("Σ")] == [["Σ", "0.00"]]
+    assert "score 0.00" in out and "gate fired" not in out

@@ -225,3 +225,40 @@ def test_scores_without_fairness_are_unchanged(name: str) -> None:
     )
     assert result.exit_code == 0, result.stderr
     assert result.stdout == (ROOT / "tests" / "golden" / f"{name}-2025-03.csv").read_text(encoding="utf-8")
+
+
+MODEL_CASES = """\
+case_id,collector_id,team_id,assigned_date,overdue_amount,recovered_amount,p_pay,model_amount
+a1,A,T1,2025-03-01,100,50,0.505,30
+a2,A,T1,2025-03-01,100,0,0.245,10.25
+b1,B,T1,2025-03-01,100,10,0.625,12
+b2,B,T1,2025-03-01,100,0,0.625,7.75
+"""
+
+
+def model_rows(tmp_path: Path, metric: str, column: str) -> dict[str, dict]:  # type: ignore[type-arg]
+    (tmp_path / "cases.csv").write_text(MODEL_CASES)
+    body = SCHEME.format(extra=f"    adjust: {{reference: expected, expected_column: {column}}}")
+    path = tmp_path / "s.yaml"
+    path.write_text(body.replace("recovery_rate:", f"{metric}:"))
+    scheme = load_scheme(path)
+    card = score(scheme, load_month(scheme, "2025-03"))
+    return {r["collector_id"]: r for r in card.table("collector").iter_rows(named=True)}
+
+
+def test_an_expected_column_of_a_count_rate_is_a_probability(tmp_path: Path) -> None:
+    # success_rate: A and B each have 1 paying case of 2, p̄ = 2/4. The model expects
+    # A: 0.505 + 0.245 = 0.75 and B: 0.625 + 0.625 = 1.25 paying cases (not in cents:
+    # 0.505 is not rounded to 0.51).
+    rows = model_rows(tmp_path, "success_rate", "p_pay")
+    assert [rows[c]["success_rate_expected"] for c in "AB"] == pytest.approx([0.75, 1.25], rel=1e-12)
+    assert [rows[c]["success_rate_oe_ratio"] for c in "AB"] == pytest.approx([1 / 0.75, 1 / 1.25], rel=1e-12)
+    assert [rows[c]["success_rate"] for c in "AB"] == pytest.approx([0.5 / 0.75, 0.5 / 1.25], rel=1e-12)
+
+
+def test_an_expected_column_of_a_money_rate_is_an_amount(tmp_path: Path) -> None:
+    # recovery_rate: A recovered 50 of 200, B 10 of 200, p̄ = 60/400 = 0.15; the model
+    # expects A: 30 + 10.25 = 40.25 and B: 12 + 7.75 = 19.75 recovered.
+    rows = model_rows(tmp_path, "recovery_rate", "model_amount")
+    assert [rows[c]["recovery_rate_expected"] for c in "AB"] == pytest.approx([40.25, 19.75], rel=1e-12)
+    assert [rows[c]["recovery_rate"] for c in "AB"] == pytest.approx([0.15 * 50 / 40.25, 0.15 * 10 / 19.75], rel=1e-12)

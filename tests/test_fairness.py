@@ -259,6 +259,21 @@ def test_k_auto_without_case_mix_matches_direct() -> None:
     assert got.k == pytest.approx(k, rel=1e-9)
 
 
+@pytest.mark.parametrize("reference", ["same_month", "leave_one_out"])
+def test_k_auto_and_fair_values_do_not_hang_on_the_row_order(reference: Reference) -> None:
+    """The same cells in any order give the same K and the same fair values, to the last bit."""
+    cases = random_cases(41, 30, rows_per_cell=4).with_columns(pl.col("den") * 1.37, product=pl.col("den") % 3)
+    ids = [f"K{i:02d}" for i in range(30)]
+    groups = pl.DataFrame({"collector_id": ids, "team_id": [f"T{i % 4}" for i in range(30)]})
+    first = fair_scores(cases, ["dpd_bucket", "product"], reference=reference, k="auto", groups=groups)
+    assert first.credibility is not None and first.credibility.method == "buhlmann_straub"
+    for seed in range(8):
+        shuffled = cases.sample(fraction=1.0, shuffle=True, seed=seed)
+        again = fair_scores(shuffled, ["dpd_bucket", "product"], reference=reference, k="auto", groups=groups)
+        assert again.credibility == first.credibility
+        assert_frame_equal(again.collectors, first.collectors, check_exact=True)
+
+
 def test_k_auto_falls_back_with_fewer_than_ten_collectors() -> None:
     result = fair_scores(WORKED, ["dpd_bucket"], k="auto")
     got = result.credibility

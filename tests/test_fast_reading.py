@@ -179,7 +179,8 @@ def test_mapped_codes_take_the_fast_reading_where_exact(tmp_path: Path) -> None:
     by_id = {row["collector_id"]: row for row in sums.collectors.iter_rows(named=True)}
     assert (by_id["A"]["calls"], by_id["A"]["connected_calls"]) == (3, 2)
     assert (by_id["B"]["calls"], by_id["B"]["connected_calls"]) == (1, 1)
-    assert sums.stats["contacts"].rejected_by_reason == {
+    assert sums.stats["contacts"].rejected_by_reason == {}  # the rows are used, their cells rejected
+    assert sums.stats["contacts"].cells_by_reason == {
         "channel: unknown channel": 1,
         "outcome: not an outcome of this channel": 1,
     }
@@ -297,7 +298,7 @@ def test_a_blank_channel_is_missing_not_unknown(tmp_path: Path) -> None:
     contacts = _contacts(["A", "A"], ["a1", "a2"]).with_columns(channel=pl.Series(["call", "   "]))
     sums = assert_same(_month(tmp_path, contacts))
     assert sums is not None
-    assert sums.stats["contacts"].rejected_by_reason == {"channel: missing value": 1}
+    assert sums.stats["contacts"].cells_by_reason == {"channel: missing value": 1}
 
 
 def test_whitespace_is_what_polars_strips() -> None:

@@ -16,6 +16,7 @@ from collector_kpi import load_month, load_scheme, score
 from collector_kpi.api import previous_period
 from collector_kpi.cli import app
 from collector_kpi.errors import KpiError
+from collector_kpi.labels import column_label
 from collector_kpi.sources import period_months
 from tests.conftest import write_month
 
@@ -115,12 +116,17 @@ def test_month_or_quarter_is_required() -> None:
 
 def test_xlsx_round_trips_to_the_csv_numbers(tmp_path: Path) -> None:
     target = tmp_path / "card.xlsx"
-    invoke("score", "-m", "2025-03", "-c", DEFAULT, "-f", "xlsx", "-o", str(target))
+    result = CliRunner(env={"LANG": "C", "LC_ALL": "", "LC_MESSAGES": ""}).invoke(
+        app, ["score", "-m", "2025-03", "-c", DEFAULT, "-f", "xlsx", "-o", str(target)]
+    )
+    assert result.exit_code == 0, result.stderr
     from_csv = pl.read_csv(StringIO(invoke("score", "-m", "2025-03", "-c", DEFAULT, "-f", "csv")))
     from_xlsx = pl.read_excel(target, sheet_name="collectors")
-    assert from_xlsx.columns == from_csv.columns
+    # under LANG=C the headers are English labels, not the contract's ids
+    assert from_xlsx.columns[:5] == ["Rank", "Collector ID", "Name", "Team", "Score"]
+    assert from_xlsx.columns == [column_label(c, "en") for c in from_csv.columns]
     for column in ("score", "recovery_rate", "bonus", "settlement_rate_score"):
-        assert from_xlsx[column].to_list() == from_csv[column].to_list(), column
+        assert from_xlsx[column_label(column, "en")].to_list() == from_csv[column].to_list(), column
     assert (tmp_path / "card.xlsx.manifest.json").exists()
 
 

@@ -23,6 +23,7 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.api import validate
 from collector_kpi.cli import app
+from collector_kpi.metrics import rejects_row
 from collector_kpi.sources import OUTCOMES
 
 SETTINGS = settings(
@@ -32,7 +33,7 @@ SETTINGS = settings(
 COLUMNS = {
     "cases": [
         "case_id", "collector_id", "collector_name", "team_id", "assigned_date", "overdue_amount",
-        "recovered_amount", "waived_amount", "settled_date", "first_payment_date",
+        "recovered_amount", "waived_amount", "settled_date", "first_payment_date", "dpd_bucket",
     ],
     "contacts": [
         "contact_id", "case_id", "collector_id", "channel", "contacted_at", "outcome", "duration_s", "ptp",
@@ -100,7 +101,25 @@ def pair_scheme(metrics: str) -> str:
     )
 
 
-SCHEMES = {"many": MANY, **{name: pair_scheme(body) for name, body in PAIRS.items()}}
+# Fair scores: case mix by bucket and K estimated from the month (float sums everywhere).
+FAIR = """\
+  recovery_rate:
+    weight: 40
+    score: {method: range, floor: 0.05, ceiling: 0.6}
+    adjust: {segments: [dpd_bucket]}
+    shrink: {k: auto, toward: team}
+  success_rate: {weight: 30, score: {method: percentile}, shrink: {k: auto}}
+  call_connect_rate: {weight: 30, score: {method: percentile}, shrink: {k: auto}}
+"""
+
+# … and teams scored by the mean of their members' scores (a float mean per team).
+SCHEMES = {
+    "many": MANY,
+    "fair": pair_scheme(FAIR) + "team: {method: mean}\n",
+    **{name: pair_scheme(body) for name, body in PAIRS.items()},
+}
+
+BUCKETS = ["M1", "M2", "M3", "M4+"]
 
 
 INPUTS = {
@@ -150,6 +169,7 @@ def months(draw: st.DrawFn) -> Month:
                 "waived_amount": _money(waived),
                 "settled_date": "" if settled is None else _day(settled),
                 "first_payment_date": "" if paid is None else _day(paid),
+                "dpd_bucket": draw(st.sampled_from(BUCKETS)),
             }
         )
     contacts: list[dict[str, Any]] = []
@@ -284,7 +304,8 @@ def test_shuffled_and_split_inputs_change_no_byte(month: Month, seed: int, name:
             assert got == want, level
 
 
-# (table, column, bad value, reason) — one corrupted cell rejects its row
+# (table, column, bad value, reason) — one corrupted cell rejects its row (a key, an amount, the
+# roster) or that cell alone (see metrics.rejects_row)
 CORRUPTIONS = [
     ("cases", "overdue_amount", "lots", "overdue_amount: not a number"),
     ("cases", "recovered_amount", "-1.00", "recovered_amount: negative"),
@@ -302,8 +323,10 @@ CORRUPTIONS = [
 @SETTINGS
 @given(month=months(), picks=st.lists(st.tuples(st.sampled_from(CORRUPTIONS), st.integers(0, 10_000)), max_size=8))
 def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, str, str, str], int]]) -> None:
-    """read = used + rejected for every table; with other months, every row of the files."""
+    """read = used + rejected for every table; with other months, every row of the files; each
+    corrupted cell is counted once, as a rejected row or as a rejected cell of a used row."""
     expected: dict[str, dict[str, int]] = {t: {} for t in month.tables}
+    expected_cells: dict[str, dict[str, int]] = {t: {} for t in month.tables}
     touched: set[tuple[str, int]] = set()
     for (table, column, bad, reason), pick in picks:
         rows = month.tables[table]
@@ -321,7 +344,8 @@ def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, s
         if column == "qa_score" and rows[index]["channel"] != "call":
             continue
         rows[index] = {**rows[index], column: bad}
-        expected[table][reason] = expected[table].get(reason, 0) + 1
+        counts = expected if rejects_row(table, column) else expected_cells
+        counts[table][reason] = counts[table].get(reason, 0) + 1
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
         write(month, folder)
@@ -333,8 +357,10 @@ def test_every_row_is_accounted_for(month: Month, picks: list[tuple[tuple[str, s
                 assert stats.read == stats.used + stats.rejected, stats
                 assert stats.read + stats.other_month == len(rows), stats
                 assert stats.rejected_by_reason == expected[table], (table, stats)
+                assert stats.cells_by_reason == expected_cells[table], (table, stats)
         assert card.rejects.height == sum(sum(r.values()) for r in expected.values())
-        assert report.valid == (card.rejects.height == 0)
+        assert card.cell_rejects.height == sum(sum(r.values()) for r in expected_cells.values())
+        assert report.valid == (card.rejects.height + card.cell_rejects.height == 0)
 
 
 def test_the_generator_makes_valid_months() -> None:
@@ -356,4 +382,71 @@ def test_the_generator_makes_valid_months() -> None:
 
 @pytest.mark.parametrize("name", sorted(SCHEMES))
 def test_schemes_load(name: str, tmp_path: Path) -> None:
-    assert len(load_scheme(scheme_file(tmp_path, SCHEMES[name])).metrics) == (15 if name == "many" else 2)
+    assert len(load_scheme(scheme_file(tmp_path, SCHEMES[name])).metrics) == {"many": 15, "fair": 3}.get(name, 2)
+
+
+def big_month(seed: int) -> Month:
+    """A month of 14 collectors in 3 teams with ~25 cases and ~40 contacts each: enough
+    collectors for K = auto to be estimated by Bühlmann–Straub rather than fall back."""
+    rng = random.Random(seed)
+    ids = [f"C{i:02d}" for i in range(14)]
+    teams = {who: f"T{i % 3}" for i, who in enumerate(ids)}
+    skill = {who: rng.uniform(0.3, 1.7) for who in ids}
+    cases: list[dict[str, Any]] = []
+    contacts: list[dict[str, Any]] = []
+    for who in ids:
+        for _ in range(rng.randint(15, 35)):
+            bucket = rng.choice(BUCKETS)
+            overdue = rng.randint(10_000, 2_000_000)
+            share = min(1.0, skill[who] * rng.uniform(0, 0.6) / (1 + BUCKETS.index(bucket)))
+            recovered = round(overdue * share) if rng.random() < 0.7 else 0
+            case_id = f"K{len(cases):04d}"
+            cases.append(
+                {
+                    "case_id": case_id, "collector_id": who, "collector_name": f"name {who}",
+                    "team_id": teams[who], "assigned_date": _day(rng.randint(-20, 10)),
+                    "overdue_amount": _money(overdue), "recovered_amount": _money(recovered),
+                    "waived_amount": "0.00", "settled_date": "", "first_payment_date": "",
+                    "dpd_bucket": bucket,
+                }
+            )  # fmt: skip
+            for _ in range(rng.randint(0, 3)):
+                at = datetime(2025, 3, 1) + timedelta(minutes=rng.randint(0, 30 * 24 * 60))
+                outcome = "connected" if rng.random() < 0.4 * skill[who] else rng.choice(OUTCOMES["call"][1:])
+                contacts.append(
+                    {
+                        "contact_id": f"k{len(contacts):05d}", "case_id": case_id, "collector_id": who,
+                        "channel": "call", "contacted_at": at.strftime("%Y-%m-%d %H:%M:%S"), "outcome": outcome,
+                        "duration_s": "60", "ptp": "false", "qa_score": "", "logged_at": "",
+                    }
+                )  # fmt: skip
+    roster = [
+        {"collector_id": who, "collector_name": f"name {who}", "team_id": teams[who], "target_amount": "1000000.00",
+         "active": "true"}
+        for who in ids
+    ]  # fmt: skip
+    reviews = [{"collector_id": ids[0], "month": "2025-03", "call_quality": "80", "knowledge": "80",
+                "teamwork": "80", "violations": "0"}]  # fmt: skip
+    return Month({"cases": cases, "contacts": contacts, "reviews": reviews, "roster": roster})
+
+
+@pytest.mark.parametrize("seed", [3, 17])
+def test_k_auto_gives_the_same_bytes_every_run_and_in_any_row_order(seed: int, tmp_path: Path) -> None:
+    """Fair scores with K estimated from the month: several runs, and the rows shuffled and
+    split over two files, give byte-identical scorecards."""
+    month = big_month(seed)
+    plain = tmp_path / "plain"
+    write(month, plain)
+    scheme = scheme_file(plain, SCHEMES["fair"])
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(scheme), "-f", "csv"])
+    assert result.exit_code == 0, result.stderr
+    for metric in ("recovery_rate", "success_rate", "call_connect_rate"):
+        assert f"{metric}: shrink K = " in result.stderr and "estimated by Bühlmann–Straub" in result.stderr
+    want = {level: _csv(scheme, level) for level in ("collector", "team")}
+    assert want["collector"] == result.stdout_bytes
+    for run in range(4):
+        shuffled = tmp_path / f"shuffled{run}"
+        write(month, shuffled, shuffle=seed * 100 + run)
+        for level in ("collector", "team"):
+            assert _csv(scheme, level) == want[level], (run, level)  # the same files again
+            assert _csv(scheme_file(shuffled, SCHEMES["fair"]), level) == want[level], (run, level)

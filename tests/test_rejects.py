@@ -14,7 +14,7 @@ from tests.conftest import TINY_SCHEME, write_scheme
 
 SCHEME = TINY_SCHEME
 
-# (file, old text, new text): three bad case rows and one bad contact
+# (file, old text, new text): three bad case rows and a bad cell of a contact (its channel)
 BAD = [
     ("cases.csv", "a3,A,Ann,T1,2025-03-05,1000,0", "a3,A,Ann,T1,2025-03-05,1000,n/a"),  # row 4
     ("cases.csv", "b2,B,Bo,T1,2025-01-01,2000,0", "b2,B,Bo,T1,2025-01-01,-2000,0"),  # row 7
@@ -44,28 +44,34 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     target.parent.mkdir()
     code, out, err = invoke("score", "-m", "2025-03", "-c", str(bad_month), "-f", "csv", "--rejects", str(target))
     assert code == 0, err
-    assert err.splitlines() == [
-        "2025-03: cases 12 read, 9 used, 3 rejected; contacts 10 read, 9 used, 1 rejected "
-        "(1 of other months skipped); roster 4 read, 4 used, 0 rejected",
-        f"warning: 4 row(s) of 2025-03 rejected and left out of every score (first: "
-        f"{bad_month.parent / '2025-03' / 'cases.csv'} row 4: recovered_amount: not a number (value 'n/a'; "
-        f"expected a number such as 1234.56)); listed in {target}, or stop on them with --strict",
-        f"wrote 4 rejected row(s) to {target}",
-    ]
     cases, contacts = bad_month.parent / "2025-03" / "cases.csv", bad_month.parent / "2025-03" / "contacts.csv"
+    assert err.splitlines() == [
+        "2025-03: cases 12 read, 9 used, 3 rejected; contacts 10 read, 10 used, 0 rejected "
+        "(1 of other months skipped), 1 cell(s) rejected (channel: 1); roster 4 read, 4 used, 0 rejected",
+        f"warning: 3 row(s) of 2025-03 rejected and left out of every score (first: "
+        f"{cases} row 4: recovered_amount: not a number (value 'n/a'; "
+        f"expected a number such as 1234.56)); listed in {target}, or stop on them with --strict",
+        "warning: 1 cell(s) of 2025-03 rejected, each row left out of the metrics that read its column and "
+        f"counted in the others (first: {contacts} row 9: channel: unknown channel (value 'telegram')); "
+        f"listed in {target}, or stop on them with --strict",
+        f"wrote 3 rejected row(s) and 1 rejected cell(s) to {target}",
+    ]
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
     assert target.read_text(encoding="utf-8-sig").splitlines() == [
         # each row keeps its case_id (and a contact its contact_id), though no metric here reads them
-        "table,source_file,row,reason,case_id,collector_id,team_id,recovered_amount,overdue_amount,collector_name,"
-        "contact_id,contacted_at,channel,outcome",
-        f"cases,{cases},4,recovered_amount: not a number,a3,A,T1,n/a,1000,Ann,,,,",
-        f"cases,{cases},7,overdue_amount: negative,b2,B,T1,0,'-2000,Bo,,,,",
-        f"cases,{cases},12,collector_id: missing value,c4,,T2,0,1000,Cy,,,,",
-        f"contacts,{contacts},9,channel: unknown channel,b1,B,,,,,k08,2025-03-09 10:00:00,telegram,connected",
+        "table,source_file,row,rejected,column,reason,value,case_id,collector_id,team_id,recovered_amount,"
+        "overdue_amount,collector_name,contact_id,contacted_at,channel,outcome",
+        f"cases,{cases},4,row,recovered_amount,recovered_amount: not a number,n/a,a3,A,T1,n/a,1000,Ann,,,,",
+        f"cases,{cases},7,row,overdue_amount,overdue_amount: negative,'-2000,b2,B,T1,0,'-2000,Bo,,,,",
+        f"cases,{cases},12,row,collector_id,collector_id: missing value,,c4,,T2,0,1000,Cy,,,,",
+        f"contacts,{contacts},9,cell,channel,channel: unknown channel,telegram,b1,B,,,,,k08,2025-03-09 10:00:00,"
+        "telegram,connected",
     ]
     # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
     rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}
     assert float(rows["A"][9]) == pytest.approx(3100 / 4000)
+    # k08's channel is rejected: B's calls are k07 (busy) alone, 0 connected of 1 (0.5 with k08)
+    assert float(rows["B"][11]) == 0.0
 
 
 def test_strict_makes_a_rejected_row_an_error(bad_month: Path) -> None:
@@ -75,8 +81,18 @@ def test_strict_makes_a_rejected_row_an_error(bad_month: Path) -> None:
     assert len(lines) == 2 and lines[0].startswith("2025-03: cases 12 read, 9 used, 3 rejected")
     cases = bad_month.parent / "2025-03" / "cases.csv"
     assert lines[1] == (
-        f"Error: 4 row(s) rejected (--strict); first: {cases} row 4: recovered_amount: not a number "
+        f"Error: 3 row(s) rejected (--strict); first: {cases} row 4: recovered_amount: not a number "
         "(value 'n/a'; expected a number such as 1234.56)"
+    )
+
+
+def test_strict_makes_a_rejected_cell_an_error(tiny: Path) -> None:
+    contacts = tiny / "2025-03" / "contacts.csv"
+    contacts.write_text(contacts.read_text().replace("k08,b1,B,call", "k08,b1,B,telegram"))
+    code, out, err = invoke("score", "-m", "2025-03", "-c", str(write_scheme(tiny, SCHEME)), "--strict")
+    assert code == 2 and out == ""
+    assert err.splitlines()[1] == (
+        f"Error: 1 cell(s) rejected (--strict); first: {contacts} row 9: channel: unknown channel (value 'telegram')"
     )
 
 
@@ -96,7 +112,7 @@ def test_clean_month_with_strict_and_rejects(tiny: Path, tmp_path: Path) -> None
     assert code == 0, err
     assert out.startswith("rank,collector_id")
     assert target.read_bytes().startswith(b"\xef\xbb\xbf")  # so Excel reads the UTF-8 (Chinese names) right
-    assert target.read_text(encoding="utf-8-sig").splitlines() == ["table,source_file,row,reason"]
+    assert target.read_text(encoding="utf-8-sig").splitlines() == ["table,source_file,row,rejected,column,reason,value"]
     assert f"wrote 0 rejected row(s) to {target}" in err
 
 
@@ -110,8 +126,13 @@ def test_read_is_used_plus_rejected_in_the_library(bad_month: Path) -> None:
         "overdue_amount: negative": 1,
         "recovered_amount: not a number": 1,
     }
-    assert card.rejects.height == 4
-    assert sorted(card.rejects["_row"].to_list()) == [4, 7, 9, 12]
+    assert card.rejects.height == 3
+    assert sorted(card.rejects["_row"].to_list()) == [4, 7, 12]
+    # the contact with a bad channel is used, its cell rejected
+    assert (card.stats["contacts"].read, card.stats["contacts"].used, card.stats["contacts"].rejected) == (10, 10, 0)
+    assert card.stats["contacts"].cells_by_column == {"channel": 1}
+    assert card.stats["contacts"].cells_by_reason == {"channel: unknown channel": 1}
+    assert card.cell_rejects.select("table", "_row", "_reject").rows() == [("contacts", 9, "channel: unknown channel")]
 
 
 def test_a_rejected_row_of_another_month_is_skipped_not_rejected(tiny: Path) -> None:
@@ -237,7 +258,8 @@ def test_every_command_warns_about_rejected_rows(bad_month: Path, tmp_path: Path
     args = [a.format(tmp=tmp_path) for a in command]
     code, _, err = invoke(*args, "-m", "2025-03", "-c", str(bad_month))
     assert code == 0, err
-    assert "warning: 4 row(s) of 2025-03 rejected and left out of every score" in err
+    assert "warning: 3 row(s) of 2025-03 rejected and left out of every score" in err
+    assert "warning: 1 cell(s) of 2025-03 rejected, each row left out of the metrics that read its column" in err
     assert "list them with kpi score --rejects FILE" in err
 
 

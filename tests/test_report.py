@@ -14,6 +14,8 @@ import pytest
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.report import render_html, score_colour
 from collector_kpi.scoring import Scorecard
+from tests.test_fair_scheme import CASES as FAIR_CASES
+from tests.test_fair_scheme import SCHEME as FAIR_SCHEME
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -159,3 +161,90 @@ def test_the_report_file_must_be_named_html(tmp_path: Path) -> None:
     assert result.exit_code == 2
     assert "the report is an HTML page; name it .html" in result.stderr
     assert not (tmp_path / "r.xlsx").exists()
+
+
+def row_of(page: str, key: str) -> str:
+    """The scorecard table's row of one collector or team."""
+    found = re.search(rf'<tr(?: class="\w+")? data-key="{key}">(.*?)</tr>', page)
+    assert found is not None, key
+    return found.group(1)
+
+
+def tile(page: str, label: str) -> str:
+    """One headline tile: its value, change and label."""
+    found = re.search(
+        rf'<div class="tile"[^>]*><div class="v">((?:(?!<div class="tile").)*?)<div class="k">{label}', page
+    )
+    assert found is not None, label
+    return found.group(1)
+
+
+def test_bonus_column_in_yuan() -> None:
+    card = sample("2025-03")
+    page = render_html(card, lang="en")
+    assert '<th data-col="bonus">Bonus</th>' in page
+    for row in card.table().iter_rows(named=True):
+        bonus = row["bonus"]
+        shown = "—" if bonus is None else f"¥{bonus:,.2f}"
+        assert f"<td>{shown}</td>" in row_of(page, row["collector_id"])
+    # the floor's recovered amount is money too
+    recovered = card.floor["recovered_cents"] / 100
+    assert f"¥{recovered:,.2f}" in tile(page, "Recovered")
+
+
+def test_headline_tiles_show_the_change_against_the_compared_month() -> None:
+    card, before = sample("2025-03"), sample("2025-02")
+    page = render_html(card, before, lang="en")
+    rate_now, rate_before = card.floor["recovery_rate"], before.floor["recovery_rate"]
+    change = (rate_now - rate_before) * 100
+    shown = tile(page, "Floor recovery rate")
+    assert f"{'▲' if change > 0 else '▼'} {abs(change):.1f} pp vs 2025-02" in shown
+    assert ('class="d up"' if change > 0 else 'class="d down"') in shown
+    # handling days: lower is better, so a rise is drawn as bad news
+    days_now, days_before = card.floor["handling_days"], before.floor["handling_days"]
+    days = page[page.index('<div class="tile" data-metric="handling_days"') :][:400]
+    assert f"{'▲' if days_now > days_before else '▼'} {abs(days_now - days_before):.1f} vs 2025-02" in days
+    assert ('class="d down"' if days_now > days_before else 'class="d up"') in days
+    ranked_now = card.table().filter(pl.col("rank").is_not_null()).height
+    ranked_before = before.table().filter(pl.col("rank").is_not_null()).height
+    moved = ranked_now - ranked_before
+    assert f"{'▲' if moved > 0 else '▼' if moved else '='} {abs(moved)} vs 2025-02" in tile(page, "Collectors ranked")
+    # without a comparison, no change is shown
+    assert "vs 2025-02" not in render_html(card, lang="en")
+
+
+def test_a_longer_period_is_titled_from_first_to_last_month() -> None:
+    from collector_kpi.report import period_title
+
+    assert period_title("2025-02..2025-03") == "2025-02 – 2025-03"
+    assert period_title("2025Q1") == "2025Q1 (2025-01 – 2025-03)"
+    assert period_title("2025-03") == "2025-03"
+    scheme = load_scheme(ROOT / "configs" / "default.yaml")
+    card = score(scheme, load_month(scheme, "2025-02..2025-03"))
+    page = render_html(card, lang="en")
+    assert "Period 2025-02 – 2025-03" in page and "2025-02..2025-03" not in page
+    assert "月份 2025-03" in render_html(sample("2025-03"), lang="zh")
+
+
+def test_fair_and_raw_values_and_the_provisional_mark(tmp_path: Path) -> None:
+    # recovery_rate alone, shrunk toward the floor; below 50 of volume a collector is provisional
+    shrink = "    shrink: {k: 7, min_volume: 50, provisional: rank}"
+    (tmp_path / "cases.csv").write_text(FAIR_CASES, encoding="utf-8")
+    (tmp_path / "s.yaml").write_text(FAIR_SCHEME.format(extra=shrink), encoding="utf-8")
+    scheme = load_scheme(tmp_path / "s.yaml")
+    card = score(scheme, load_month(scheme, "2025-03"))
+    page = render_html(card, lang="en")
+    assert "Recovery rate (fair)" in page
+    assert "the raw value is shown below each" in page
+    fair = {r["collector_id"]: r["recovery_rate"] for r in card.table().iter_rows(named=True)}
+    # raw: A 40 of 100, B 24 of 90, C 6 of 10; the fair (shrunk) value is the one scored
+    for key, raw in (("A", "40.0%"), ("B", "26.7%"), ("C", "60.0%")):
+        row = row_of(page, key)
+        assert f"<small>raw {raw}</small>" in row
+        assert f"<td>{fair[key] * 100:.1f}%<small>" in row
+    # C's 10 of volume is below min_volume 50: provisional, in the table and the ranking
+    assert 'class="prov"' in row_of(page, "C") and 'class="prov"' not in row_of(page, "A")
+    assert re.search(r"<text[^>]*>\d  C · Provisional</text>", page)
+    # a scheme without fairness shows neither
+    plain = render_html(sample("2025-03"), lang="en")
+    assert "(fair)" not in plain and 'class="prov"' not in plain and "<small>raw " not in plain

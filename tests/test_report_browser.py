@@ -9,12 +9,17 @@ looks for any request the *page* made (Chromium's own background requests, which
 resolver rule also stops, are told apart by their initiator). A positive control — a page
 with an external style sheet and image — proves the check sees such requests.
 
+The report is also printed to PDF (every scorecard column must be on the page: read back
+with ``pdftotext`` from poppler-utils, skipped with the reason without it) and laid out at
+a phone's width, 390 px, where no text may be drawn smaller than 10 px.
+
 ``REPORT_SCREENSHOT=docs/report.png pytest tests/test_report_browser.py`` also keeps the
 screenshot (the one in the README).
 """
 
 from __future__ import annotations
 
+import html
 import json
 import os
 import re
@@ -171,3 +176,80 @@ def test_report_screenshot(report_en: Path, tmp_path: Path) -> None:
     keep = os.environ.get("REPORT_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def pdftotext() -> str:
+    found = shutil.which("pdftotext")
+    if found is None:
+        pytest.skip("pdftotext not installed: `apt-get install -y poppler-utils` to check the printed report")
+    return found
+
+
+def scorecard_headers(page: str) -> list[str]:
+    """The text of every column header of the scorecard table (a label and, in small, the other language's)."""
+    section = page[page.index('<section id="scorecard">') :]
+    head = section[section.index("<thead>") : section.index("</thead>")]
+    texts: list[str] = []
+    for cell in re.findall(r"<th[^>]*>(.*?)</th>", head):
+        texts += [html.unescape(re.sub(r"<[^>]+>", "", part)) for part in cell.split("<small>")]
+    return [t for t in texts if t]
+
+
+def squeeze(value: str) -> str:
+    return re.sub(r"\s+", "", value)
+
+
+@pytest.mark.parametrize("fixture", ["report", "report_en"])
+def test_printed_report_has_every_scorecard_column(
+    fixture: str, request: pytest.FixtureRequest, tmp_path: Path
+) -> None:
+    browser, reader = chromium(), pdftotext()
+    page: Path = request.getfixturevalue(fixture)
+    pdf = tmp_path / "report.pdf"
+    _, requests = run(browser, page, tmp_path, "pdf", f"--print-to-pdf={pdf}", "--no-pdf-header-footer")
+    assert requests == []
+    done = subprocess.run([reader, "-raw", str(pdf), "-"], capture_output=True, text=True, timeout=60, check=True)
+    printed = squeeze(done.stdout)
+    headers = scorecard_headers(page.read_text(encoding="utf-8"))
+    assert len(headers) >= 2 * 11 + 8  # rank … note, and each metric in both languages
+    missing = [h for h in headers if squeeze(h) not in printed]
+    assert missing == [], f"cut off the printed page: {missing}"
+
+
+MEASURE = """<script>
+(function () {
+  var least = Infinity, where = "";
+  var walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walker.nextNode()) {
+    var node = walker.currentNode, el = node.parentElement;
+    if (!node.textContent.trim() || el.closest("title, script, style")) continue;
+    var size = parseFloat(getComputedStyle(el).fontSize);
+    var svg = el.closest("svg");
+    if (svg) { var m = svg.getScreenCTM(); size *= Math.hypot(m.a, m.b); }
+    if (size < least) { least = size; where = el.tagName + ": " + node.textContent.trim().slice(0, 40); }
+  }
+  parent.postMessage({least: least, where: where, width: document.documentElement.scrollWidth,
+                      viewport: innerWidth}, "*");
+})();
+</script>"""
+# NOTE: headless Chromium opens no window narrower than 500 px; a 390 px frame is a phone's
+# viewport (media queries and layout follow the frame), and the page inside reports back.
+PHONE = """<!DOCTYPE html><html><body><script>
+addEventListener("message", function (e) { document.body.setAttribute("data-measured", JSON.stringify(e.data)); });
+</script><iframe src="measured.html" style="width:390px;height:844px;border:0"></iframe></body></html>"""
+
+
+def test_phone_width_text_is_never_below_10px(report: Path, tmp_path: Path) -> None:
+    browser = chromium()
+    (tmp_path / "measured.html").write_text(
+        report.read_text(encoding="utf-8").replace("</body>", MEASURE + "</body>"), encoding="utf-8"
+    )
+    phone = tmp_path / "phone.html"
+    phone.write_text(PHONE, encoding="utf-8")
+    dom, requests = run(browser, phone, tmp_path, "phone", "--dump-dom", "--virtual-time-budget=5000")
+    assert requests == []
+    found = json.loads(html.unescape(re.search(r'data-measured="([^"]*)"', dom).group(1)))  # type: ignore[union-attr]
+    assert found["viewport"] == 390
+    assert found["least"] >= 10.0, found["where"]
+    # the charts scroll sideways in their boxes; the page itself fits the phone
+    assert found["width"] <= 390

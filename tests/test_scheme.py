@@ -182,3 +182,97 @@ def test_yaml_merge_keys_still_work() -> None:
     scheme = parse_scheme(text.replace("case_count", "settlement_rate"), "s.yaml")
     merged = scheme.metrics["settlement_rate"].score
     assert (merged.method, merged.floor, merged.ceiling) == ("range", 0.1, 0.6)  # merged, then overridden
+
+
+def laughs(levels: int, fan_out: int = 9) -> str:
+    """A scheme whose `values` hold nested aliases: level i holds fan_out aliases of level i − 1."""
+    lines = ["      lol0: &l0 [" + ", ".join(["lol"] * fan_out) + "]"]
+    for level in range(1, levels):
+        lines.append(f"      lol{level}: &l{level} [" + ", ".join([f"*l{level - 1}"] * fan_out) + "]")
+    codes = "inputs:\n  cases:\n    values:\n      dpd_bucket:\n  " + "\n  ".join(lines) + "\n"
+    return GOOD.replace("metrics:", codes + "metrics:", 1)
+
+
+@pytest.mark.parametrize("loader", ["libyaml", "python"])
+def test_an_alias_bomb_is_refused_at_the_line_where_it_grows_too_large(
+    loader: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # 9 levels of 9 aliases would be 9^9 (387 million) values. Level i holds 1 + 9 + … + 9^(i+1)
+    # nodes: lol4 66,430, lol5 597,871; lol5 is on line 12 (lol0 is on line 7).
+    if loader == "python":
+        monkeypatch.setattr(scheme_module, "_Loader", yaml.SafeLoader)
+    message = error_of(laughs(9))
+    assert message == (
+        "s.yaml:12: inputs.cases.values.dpd_bucket.lol5: YAML aliases expand this to more than 100,000 values; "
+        "write the values out instead"
+    )
+
+
+def test_aliases_that_stay_small_are_fine() -> None:
+    # lol0..lol4: 1 + 10 + 91 + 820 + 7,381 + 66,430 nodes and a few more: under 100,000.
+    scheme = parse_scheme(laughs(5), "s.yaml")
+    assert len(scheme.inputs.cases.values["dpd_bucket"]["lol4"]) == 9
+
+
+def test_an_alias_inside_the_node_it_names_is_refused() -> None:
+    text = GOOD.replace("metrics:", "inputs:\n  cases:\n    constants: {product: &loop [1, *loop]}\nmetrics:", 1)
+    assert error_of(text) == "s.yaml:5: an alias inside this node names the node itself (a loop with no end)"
+
+
+@pytest.mark.parametrize(
+    ("change", "expected"),
+    [
+        (("weight: 60", "weight: .nan"), "s.yaml:5: metrics.recovery_rate.weight: Input should be a finite number"),
+        (("weight: 60", "weight: 'NaN'"), "s.yaml:5: metrics.recovery_rate.weight: Input should be a finite number"),
+        (("floor: 0.1", "floor: -.inf"), "s.yaml:6: metrics.recovery_rate.score.floor: Input should be a finite"),
+        (("ceiling: 0.5", "ceiling: .Inf"), "s.yaml:6: metrics.recovery_rate.score.ceiling: Input should be a finite"),
+        (("{method: percentile}", "{method: target, target: inf}"), "s.yaml:9: metrics.case_count.score.target: Inpu"),
+        (("min: 80", "min: .nan"), "s.yaml:11: grades[0].min: Input should be a finite number"),
+        (("name: test", "name: test\nparams: {followup_hours: .inf}"), "s.yaml:2: params.followup_hours: Input sh"),
+        (
+            ("{method: percentile}", "{method: percentile}\n    shrink: {k: .nan}"),
+            "s.yaml:10: metrics.case_count.shrink.k: K must be a finite number above 0, or auto (not nan)",
+        ),
+        (
+            ("{method: percentile}", "{method: percentile}\n    shrink: {k: '-inf'}"),
+            "s.yaml:10: metrics.case_count.shrink.k: K must be a finite number above 0, or auto (not '-inf')",
+        ),
+        (
+            ("missing: reweight", "missing: reweight\ngates: [{metric: violations, above: .nan, action: zero_score}]"),
+            "s.yaml:3: gates[0].above: Input should be a finite number",
+        ),
+        (
+            ("missing: reweight", "missing: reweight\nbonus: {base: 100, by_grade: {A: 2, B: .inf}}"),
+            "s.yaml:3: bonus.by_grade.B: Input should be a finite number",
+        ),
+        (
+            ("missing: reweight", "missing: reweight\ninputs: {cases: {constants: {waived_amount: .nan}}}"),
+            "s.yaml:3: inputs.cases.constants: waived_amount: nan is not a finite number",
+        ),
+        (
+            ("missing: reweight", "missing: reweight\ninputs: {contacts: {values: {qa_score: {'-': -.inf}}}}"),
+            "s.yaml:3: inputs.contacts.values: qa_score: - maps to -inf, not a finite number",
+        ),
+    ],
+)
+def test_nan_and_infinity_are_refused_wherever_a_number_is_taken(change: tuple[str, str], expected: str) -> None:
+    message = error_of(GOOD.replace(*change))
+    assert message.startswith(expected), message
+    assert message.endswith(("a finite number", "or auto (not nan)", "or auto (not '-inf')"))
+
+
+def test_a_weight_total_that_misses_100_shows_by_how_much() -> None:
+    text = GOOD.replace("weight: 60", "weight: 59.99999")
+    assert error_of(text) == "s.yaml:3: metrics: weights add up to 99.99999, not 100 (1e-05 short)"
+    text = GOOD.replace("weight: 60", "weight: 60.0000001")
+    assert error_of(text) == "s.yaml:3: metrics: weights add up to 100.0000001, not 100 (1e-07 over)"
+    # Weights that add up to 100 exactly in decimals pass, whatever their binary rounding.
+    three = GOOD.replace("weight: 60", "weight: 30.1").replace("weight: 40", "weight: 39.7")
+    three = three.replace("metrics:\n", "metrics:\n  call_connect_rate: {weight: 30.2, score: {method: percentile}}\n")
+    assert sum(r.weight for r in parse_scheme(three).metrics.values()) == pytest.approx(100)
+
+
+def test_a_value_mapped_to_null_stays_null() -> None:
+    codes = "inputs:\n  cases:\n    values:\n      collector_id: {'-': ~, 未知: null, x: X}\n"
+    scheme = parse_scheme(GOOD.replace("metrics:", codes + "metrics:", 1))
+    assert scheme.inputs.cases.values["collector_id"] == {"-": None, "未知": None, "x": "X"}

@@ -581,7 +581,7 @@ def test_a_rejected_date_names_the_formats_its_column_is_read_with(
     if declared:
         spec["formats"] = {"assigned_date": declared}
     card = run(write_scheme(tmp_path, {"cases": spec, "contacts": {"path": "contacts.csv"}}, FULL))
-    message = describe_reject(card.rejects.row(0, named=True))
+    message = describe_reject(card.cell_rejects.row(0, named=True))  # the cell alone is rejected
     # %Y/%m/%d is a format the reader knows, but not one this column is written in
     assert message.endswith(f"row 2004: assigned_date: not a date (value '2025/03/05'; expected {expected})")
     assert "%Y/%m/%d" not in message.partition("expected")[2]
@@ -745,7 +745,7 @@ def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> No
         "overdue_amount: not a number": 3,
         "recovered_amount: not a number": 1,
     }
-    assert card.stats["contacts"].rejected_by_reason == {"qa_score: not a number": 1}
+    assert card.stats["contacts"].cells_by_reason == {"qa_score: not a number": 1}  # its cell alone
 
 
 @pytest.mark.parametrize("targets", [3, 100])
@@ -795,7 +795,7 @@ def test_many_small_files_score_as_one_file_with_their_own_row_numbers(tmp_path:
         row = rows[i // 25] + "," if i % 25 == 0 else f"{blank}{i}"
         (folder / f"part{i:03d}.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
     # one file with a rejected row on its line 3, one with Windows line ends (a batch of its own)
-    bad = "bad,A,安娜,T1,2025-03-40,1,1,0,,,M1,"
+    bad = "bad,A,安娜,T1,2025-03-01,-1,1,0,,,M1,"
     (folder / "part150b.csv").write_text(f"{header}\n{blank}\n{bad}\n", encoding="utf-8")
     (folder / "part151b.csv").write_bytes(f"{header}\r\n{blank}\r\n".encode())
     paths = sorted(str(p) for p in folder.iterdir())
@@ -805,3 +805,96 @@ def test_many_small_files_score_as_one_file_with_their_own_row_numbers(tmp_path:
     assert (card.stats["cases"].read, card.stats["cases"].used, card.stats["cases"].blank) == (13, 12, 290)
     assert card.rejects.select("_file", "_row").rows() == [(str(folder / "part150b.csv"), 3)]
     assert_same_card(card, base["full"])
+
+
+def _scored_or_error(root: Path, inputs: dict[str, dict[str, Any]]) -> str:
+    """The one-line error of scoring the tiny month with these inputs."""
+    result = CliRunner().invoke(app, ["score", "-m", "2025-03", "-c", str(write_scheme(root, inputs, TWO))])
+    assert result.exit_code == 2, result.stdout
+    assert "Traceback" not in result.stderr and len(result.stderr.splitlines()) == 1, result.stderr
+    return result.stderr
+
+
+def test_a_header_repeated_in_an_xlsx_export_is_an_error(tmp_path: Path) -> None:
+    """fastexcel names a repeated header `collector_id_1`: it is the header given twice."""
+    import xlsxwriter
+
+    write_base(tmp_path)
+    lines = [line.split(",") for line in CASES.splitlines()]
+    lines[0][2] = "collector_id"  # collector_name's column
+    book = xlsxwriter.Workbook(tmp_path / "cases.xlsx")
+    sheet = book.add_worksheet()
+    for number, cells in enumerate(lines):
+        sheet.write_row(number, 0, cells)
+    book.close()
+    inputs = {"cases": {"path": "cases.xlsx"}, "contacts": {"path": "contacts.csv"}}
+    assert "cases.xlsx: the header 'collector_id' is given twice (columns 2 and 3)" in _scored_or_error(
+        tmp_path, inputs
+    )
+
+
+def test_two_headers_read_as_one_column_name_both(tmp_path: Path) -> None:
+    write_base(tmp_path)
+    # A header mapped onto collector_id while the file also holds collector_id itself.
+    inputs = {
+        "cases": {"path": "cases.csv", "columns": {"collector_name": "collector_id"}},
+        "contacts": {"path": "contacts.csv"},
+    }
+    assert "headers 'collector_id' (column 2) and 'collector_name' (column 3) are both read as collector_id" in (
+        _scored_or_error(tmp_path, inputs)
+    )
+    # A header written with spaces around it and again without: the same header twice.
+    text = CASES.replace("case_id,collector_id,collector_name,", "case_id,collector_id, collector_id ,", 1)
+    (tmp_path / "spaced.csv").write_text(text, encoding="utf-8")
+    inputs = {"cases": {"path": "spaced.csv"}, "contacts": {"path": "contacts.csv"}}
+    assert "the header 'collector_id' is given twice (columns 2 and 3)" in _scored_or_error(tmp_path, inputs)
+
+
+def test_a_repeated_header_no_metric_reads_is_left_alone(tmp_path: Path) -> None:
+    write_base(tmp_path)
+    lines = [line.split(",") for line in named(CASES).splitlines()]
+    lines = [
+        [row[0], *(["remark", "remark"] if number == 0 else ["x", "y"]), *row[1:]] for number, row in enumerate(lines)
+    ]
+    (tmp_path / "remarks.csv").write_text("\n".join(",".join(row) for row in lines) + "\n", encoding="utf-8")
+    inputs = {"cases": {"path": "remarks.csv"}, "contacts": {"path": "contacts.csv"}}
+    plain = {"cases": {"path": "cases.csv"}, "contacts": {"path": "contacts.csv"}}
+    assert csv_card(write_scheme(tmp_path, inputs, TWO)) == csv_card(write_scheme(tmp_path, plain, TWO, "plain.yaml"))
+
+
+def test_formats_only_for_dates_and_constants_only_finite(tmp_path: Path) -> None:
+    write_base(tmp_path)
+    contacts = {"path": "contacts.csv"}
+    spec = {"path": "cases.csv", "formats": {"recovered_amount": "%Y"}}
+    message = _scored_or_error(tmp_path, {"cases": spec, "contacts": contacts})
+    assert message.startswith(
+        "Error: inputs.cases.formats.recovered_amount: recovered_amount is not a date or datetime"
+    )
+    assert "cases dates are month, assigned_date, settled_date, first_payment_date" in message
+    spec = {"path": "cases.csv", "constants": {"waived_amount": "-Infinity"}}
+    message = _scored_or_error(tmp_path, {"cases": spec, "contacts": contacts})
+    assert message == "Error: inputs.cases.constants.waived_amount: '-Infinity' is not a finite number\n"
+    # The same text is a fine constant for a text column (a team called INF).
+    roster = {"path": "roster.csv", "constants": {"team_id": "INF"}}
+    cases = {"path": "cases.csv", "constants": {"team_id": "INF"}}
+    card = run(write_scheme(tmp_path, {"cases": cases, "contacts": contacts, "roster": roster}, TWO))
+    assert set(card.table("team")["team_id"].to_list()) == {"INF"}
+
+
+def test_a_code_mapped_to_null_is_a_missing_value(tmp_path: Path) -> None:
+    """`values: {channel: {未知: null}}`: the contact has no channel (its cell rejected as
+    such), and a collector_id mapped to null invents no collector "None"."""
+    write_base(tmp_path)
+    (tmp_path / "contacts.csv").write_text(CONTACTS.replace("k10,c1,C,call", "k10,c1,C,未知"), encoding="utf-8")
+    (tmp_path / "cases.csv").write_text(named(CASES).replace("b3,B,", "b3,-,"), encoding="utf-8")
+    inputs = {
+        "cases": {"path": "cases.csv", "values": {"collector_id": {"-": None}}},
+        "contacts": {"path": "contacts.csv", "values": {"channel": {"未知": None}}},
+    }
+    card = run(write_scheme(tmp_path, inputs, TWO))
+    assert card.stats["contacts"].rejected_by_reason == {}
+    assert card.stats["contacts"].cells_by_reason == {"channel: missing value": 1}
+    assert card.stats["cases"].rejected_by_reason == {"collector_id: missing value": 1}
+    assert "None" not in card.table("collector")["collector_id"].to_list()
+    assert card.rejects["_reject"].to_list() == ["collector_id: missing value"]
+    assert card.cell_rejects["_reject"].to_list() == ["channel: missing value"]

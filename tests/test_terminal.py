@@ -192,7 +192,8 @@ def test_reject_text_zh() -> None:
 def test_issue_text_zh(bad_month: dict[str, Any]) -> None:
     report = api.validate(api.load_scheme(DEFAULT), "2025-03", bad_month)
     error = next(issue for issue in report.issues if issue.severity == "error")
-    assert issue_text(error, "zh").startswith("1 行被拒绝: assigned_date: 不是日期 (第 3 行: '2025-02-30'; 应为日期")
+    expected = "1 个单元格被拒绝: assigned_date: 不是日期 (第 3 行: '2025-02-30'; 应为日期"
+    assert issue_text(error, "zh").startswith(expected)
     assert issue_text(error, "en") == error.message
 
 

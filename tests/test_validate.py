@@ -25,7 +25,7 @@ EXTRA_CASES = (
 )
 EXTRA_CONTACTS = (
     "k12,zz,A,call,2025-03-20 10:00:00,connected,60,false,,,2099-01-01 00:00:00\n"  # row 13: no case zz; future
-    "k13,a1,A,call,2025-03-21 10:00:00,connected,60,false,,,2025-03-21 09:00:00\n"  # row 14: logged before contact
+    "k13,a1,A,call,2025-03-21 10:00:00,connected,60,false,,,2025-03-21 11:00:00\n"  # row 14: a call of A
     "k01,b1,B,sms,2025-03-22 09:00:00,sent,,,,,\n"  # row 15: contact_id k01 again
 )
 EXTRA_REVIEWS = "A,2025-03,70,70,70,0\n"  # row 5: a second March review of A
@@ -135,7 +135,6 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rows": [13],
         "count": 1,
     }
-    assert only("logged-before-contact")["rows"] == [14]
     # C holds c1..c5 and c7 in T2 and c6 in T1: all seven rows are listed, the first five as examples
     assert only("collector-in-several-teams") == {
         "type": "collector-in-several-teams",
@@ -160,6 +159,9 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "blank": 0,
         "lines": 15,
         "rejected_by_reason": {},
+        "cells_rejected": 0,
+        "cells_rejected_by_column": {},
+        "cells_rejected_by_reason": {},
     }
     assert (tables["contacts"]["read"], tables["contacts"]["other_month"]) == (13, 1)
 
@@ -197,26 +199,14 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
     cases.write_text(text.replace("c2,C,Cy,T2,2025-03-01,1000,0", "c2,C,Cy,T2,2025-03-01,1000,-5"))
     code, out, err = validate("-c", str(scheme))
     assert code == 1, err
-    assert out.index("rows per table") < out.index("Problems") < out.index("errors found: rows were rejected")
-    assert "bad-date" in out and "negative-value" in out
+    assert out.index("rows per table") < out.index("Problems") < out.index("errors found: rows or cells were rejected")
+    assert "bad-date" in out and "negative-value" in out and "cells rejected" in out
 
     code, data = report("-c", str(scheme))
     assert code == 1 and data["valid"] is False
     errors = [i for i in data["issues"] if i["severity"] == "error"]
+    # a negative recovered_amount rejects its row; a bad assigned_date only its cell
     assert errors == [
-        {
-            "type": "bad-date",
-            # the format this column is written in, not every one the reader knows
-            "message": "1 row(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date written "
-            "%Y-%m-%d, the format of this column's first rows in this file (set "
-            "inputs.cases.formats.assigned_date to read another))",
-            "severity": "error",
-            "table": "cases",
-            "file": str(cases),
-            "column": "assigned_date",
-            "rows": [4],
-            "count": 1,
-        },
         {
             "type": "negative-value",
             "message": "1 row(s) rejected: recovered_amount: negative (row 10: '-5')",
@@ -227,10 +217,39 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
             "rows": [10],
             "count": 1,
         },
+        {
+            "type": "bad-date",
+            # the format this column is written in, not every one the reader knows
+            "message": "1 cell(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date written "
+            "%Y-%m-%d, the format of this column's first rows in this file (set "
+            "inputs.cases.formats.assigned_date to read another))",
+            "severity": "error",
+            "table": "cases",
+            "file": str(cases),
+            "column": "assigned_date",
+            "rows": [4],
+            "count": 1,
+        },
     ]
     stats = next(t for t in data["tables"] if t["table"] == "cases")
-    assert (stats["read"], stats["used"], stats["rejected"]) == (12, 10, 2)
-    assert stats["rejected_by_reason"] == {"assigned_date: not a date": 1, "recovered_amount: negative": 1}
+    assert (stats["read"], stats["used"], stats["rejected"], stats["cells_rejected"]) == (12, 11, 1, 1)
+    assert stats["rejected_by_reason"] == {"recovered_amount: negative": 1}
+    assert stats["cells_rejected_by_column"] == {"assigned_date": 1}
+    assert stats["cells_rejected_by_reason"] == {"assigned_date: not a date": 1}
+
+
+def test_a_log_before_its_contact_is_a_rejected_cell(tiny: Path, scheme: Path) -> None:
+    """k03 logged a day before its call: not a timely follow-up (nor a late one); the contact is used."""
+    contacts = tiny / "2025-03" / "contacts.csv"
+    contacts.write_text(contacts.read_text().replace(",70,2025-03-05 16:00:00", ",70,2025-03-03 16:00:00"))
+    code, data = report("-c", str(scheme))
+    assert code == 1
+    [issue] = [i for i in data["issues"] if i["severity"] == "error"]
+    where = (issue["type"], issue["column"], issue["rows"], issue["file"])
+    assert where == ("date-order", "logged_at", [4], str(contacts))
+    assert issue["message"].startswith("1 cell(s) rejected: logged_at: before contacted_at")
+    stats = next(t for t in data["tables"] if t["table"] == "contacts")
+    assert (stats["read"], stats["used"], stats["rejected"], stats["cells_rejected"]) == (10, 10, 0, 1)
 
 
 def test_examples_are_capped_but_the_count_is_not(tiny: Path, scheme: Path) -> None:
@@ -246,8 +265,9 @@ def test_examples_are_capped_but_the_count_is_not(tiny: Path, scheme: Path) -> N
 
 
 def rejected_in_summary(summary: str) -> dict[str, int]:
-    """`2025-03: cases 12 read, 12 used, 0 rejected; …` → {table: rejected}."""
-    return {m[1]: int(m[2]) for m in re.finditer(r"(\w+) [\d,]+ read, [\d,]+ used, ([\d,]+) rejected", summary)}
+    """`2025-03: cases 12 read, 12 used, 0 rejected, 1 cell(s) rejected (…); …` → {table: rows + cells rejected}."""
+    found = re.finditer(r"(\w+) [\d,]+ read, [\d,]+ used, ([\d,]+) rejected(?:[^;]*?, ([\d,]+) cell)?", summary)
+    return {m[1]: int(m[2]) + int(m[3] or 0) for m in found}
 
 
 @pytest.mark.parametrize(
@@ -323,7 +343,8 @@ def test_validate_writes_rejects(tiny: Path, scheme: Path) -> None:
     lines = target.read_text(encoding="utf-8-sig").splitlines()
     assert len(lines) == 2
     header = lines[0].split(",")
-    assert header[:4] == ["table", "source_file", "row", "reason"]
+    assert header[:7] == ["table", "source_file", "row", "rejected", "column", "reason", "value"]
     row = dict(zip(header, lines[1].split(","), strict=True))
     assert row["table"] == "contacts" and row["source_file"] == str(contacts) and row["row"] == "6"
     assert row["reason"] == "contacted_at: missing value" and row["case_id"] == "a3" and row["contacted_at"] == ""
+    assert (row["rejected"], row["column"]) == ("row", "contacted_at")

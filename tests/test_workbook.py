@@ -7,6 +7,7 @@ import io
 import zipfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 import polars as pl
 import pytest
@@ -125,6 +126,9 @@ def test_compare_columns_and_labels(tmp_path: Path) -> None:
     assert back.columns[:3] == ["排名", "催收员编号", "姓名"]
     assert "回款率 得分" in back.columns and "名次变动" in back.columns
     assert len(set(back.columns)) == len(back.columns)
+    assert "是" in set(back["参与排名"]) <= {"是", "否", None}  # yes/no in words, not TRUE/FALSE
+    words = pl.col("参与排名").replace_strict({"是": True, "否": False}, default=None, return_dtype=pl.Boolean)
+    back = back.with_columns(words)
     assert_frame_equal(back.rename(dict(zip(back.columns, table.columns, strict=True))), table, check_dtypes=False)
     assert back["名次变动"].to_list()[-1] == "left"
 
@@ -159,3 +163,69 @@ def test_bytes_and_helpers() -> None:
     assert scheme_frame(card.scheme)["floor_value"].null_count() == len(card.scheme.metrics)
     assert manifest_frame({"a": None, "b": True, "c": {"x": 1}})["value"].to_list() == ["", "true", '{"x": 1}']
     assert sheet_name("collector") == "collectors" and sheet_name("a/b:c" * 10) == ("a_b_c" * 10)[:31]
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """The March workbook with Chinese and with English labels."""
+    card = sample("2025-03")
+    tables = {"collector": card.table("collector"), "team": card.table("team")}
+    out = {}
+    for lang in ("zh", "en"):
+        path = tmp_path_factory.mktemp("xlsx") / f"card-{lang}.xlsx"
+        write_xlsx(path, tables, card.scheme, floor=card.floor, manifest={"month": "2025-03"}, lang=lang)  # type: ignore[arg-type]
+        out[lang] = path
+    return out
+
+
+def cells_by_header(sheet: Any) -> dict[str, list[Any]]:
+    """Header → the cells below it (openpyxl cells: value and number_format)."""
+    columns = list(sheet.iter_cols())
+    return {str(column[0].value): list(column[1:]) for column in columns}
+
+
+def test_hr_formats_read_back_with_openpyxl(labelled: dict[str, Path]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    card = sample("2025-03")
+    people = card.table("collector")
+    book = openpyxl.load_workbook(labelled["zh"])
+    sheet = book["collectors"]
+    cells = cells_by_header(sheet)
+    assert list(cells)[:4] == ["排名", "催收员编号", "姓名", "团队"]
+    assert {c.number_format for c in cells["奖金"]} == {'"¥"#,##0.00'}  # money, with ¥ in Chinese
+    assert [c.value for c in cells["奖金"]] == people["bonus"].to_list()  # the numbers stay numbers
+    assert {c.number_format for c in cells["回款率"]} == {"0.0%"}
+    assert {c.number_format for c in cells["得分"]} == {"0.0"}
+    assert {c.number_format for c in cells["回款率 得分"]} == {"0.0"}
+    assert [c.value for c in cells["参与排名"]] == [{True: "是", False: "否"}[v] for v in people["eligible"]]
+    assert sheet.freeze_panes == "D2"  # below the header, right of id and name
+    assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, people.width).column_letter}{people.height + 1}"
+    teams = book["teams"]
+    assert teams.freeze_panes == "C2" and teams.auto_filter.ref is not None
+
+    english = openpyxl.load_workbook(labelled["en"])["collectors"]
+    en_cells = cells_by_header(english)
+    assert {c.number_format for c in en_cells["Bonus"]} == {"#,##0.00"}
+    assert [c.value for c in en_cells["Eligible"]] == [{True: "yes", False: "no"}[v] for v in people["eligible"]]
+
+
+def test_widths_follow_the_text_shown(labelled: dict[str, Path]) -> None:
+    openpyxl = pytest.importorskip("openpyxl")
+    sheet = openpyxl.load_workbook(labelled["en"])["collectors"]
+    widths = {str(col[0].value): sheet.column_dimensions[col[0].column_letter].width for col in sheet.iter_cols()}
+    bonus = sample("2025-03").table("collector")["bonus"].drop_nulls()
+    # the widest bonus as shown, e.g. "11,489.80", plus a margin of 2; not the 16 digits of the float
+    assert widths["Bonus"] == pytest.approx(max(len(f"{v:,.2f}") for v in bonus) + 2, abs=1)
+    assert widths["Recovery rate"] < 16
+
+
+def test_scheme_sheet_in_chinese(labelled: dict[str, Path]) -> None:
+    scheme = pl.read_excel(labelled["zh"], sheet_name="scheme")
+    assert scheme.columns[:4] == ["指标", "中文", "英文名", "权重"]
+    recovery = scheme.filter(pl.col("指标") == "recovery_rate").row(0, named=True)
+    assert recovery["方向"] == "越高越好"
+    assert recovery["计分方法"] == "区间"
+    assert recovery["参数"] == "下限=0.05, 上限=0.4"
+    assert recovery["全场数值"] == sample("2025-03").floor["recovery_rate"]
+    manifest = pl.read_excel(labelled["zh"], sheet_name="manifest")
+    assert manifest.columns == ["项目", "数值"]
