@@ -173,6 +173,8 @@ class TableStats:
     other_month: int = 0
     blank: int = 0  # rows with nothing in any column read: skipped, and said so
     rejected_by_reason: dict[str, int] = field(default_factory=dict)
+    # Lines that go on with the record above them (a quoted value holding a line break).
+    continued: int = 0
     # Cells rejected alone, in used rows (left out of the metrics that read their column).
     cells_by_column: dict[str, int] = field(default_factory=dict)
     cells_by_reason: dict[str, int] = field(default_factory=dict)
@@ -183,6 +185,16 @@ class TableStats:
     @property
     def rejected(self) -> int:
         return sum(self.rejected_by_reason.values())
+
+    @property
+    def records(self) -> int:
+        """Every record of the files: of the month, of other months and blank."""
+        return self.read + self.other_month + self.blank
+
+    @property
+    def lines(self) -> int:
+        """The lines those records are written on (below the header)."""
+        return self.records + self.continued
 
     @property
     def cells_rejected(self) -> int:
@@ -202,6 +214,7 @@ class TableStats:
             "other_month": self.other_month,
             "blank": self.blank,
             "duplicates": self.duplicates,
+            "lines": self.lines,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "cells_rejected": self.cells_rejected,
             "cells_rejected_by_column": dict(sorted(self.cells_by_column.items())),
@@ -296,7 +309,8 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     for metric_id, query in _fair_cells(scheme, data, used, cases_for_cells, params).items():
         on_log = METRICS[metric_id].tables[0] in FAST_TABLES or "contacted_cases" in components
         (apart if on_log else queries)[f"cells:{metric_id}"] = query
-    queries.update(_shape_queries(data, by_sum))
+    shapes = _shape_queries(data, by_sum)
+    queries.update(shapes if len(shapes) <= SHAPE_QUERIES else {})
     # NOTE: the contact log is read once for both the sums and the coverage (polars shares
     # the read between them). CSV: −2.4 s of 11.6 at 20M rows, as the file is tokenised
     # once. Parquet: −0.36 s of 4.1, for +0.2 GB at 20M rows (+0.3 GB at 100M), as the
@@ -312,6 +326,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     # −0.4 s of 1.9, as the file is tokenised once, not three times); not the contact
     # log's for the cells, as sharing held its rows in memory.
     results = dict(zip(queries, collect_all(list(queries.values()), data, share=True, by_sum=by_sum), strict=True))
+    results.update(_collect_apart(shapes, data) if len(shapes) > SHAPE_QUERIES else {})
     codes = None  # the cases' collector ids, when the coverage's pairs can be packed
     uncoded = None  # the contact rows whose collector has no code, when the sums are by code
     if coverage:
@@ -350,7 +365,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     if apart:
         results.update(zip(apart, collect_all(list(apart.values()), data, by_sum=by_sum), strict=True))
 
-    _raise_shape_errors(data, results, by_sum)
+    continued = _raise_shape_errors(data, results, by_sum)
     groups = {table: results[f"groups:{table}"].drop("_line_bytes", "_packs", strict=False) for table in frames}
     exact = True
     listed = dict(frames)  # where each table's rejected rows are listed from
@@ -372,6 +387,8 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             if not blank:  # then every rejected row is one of them
                 listed[table] = left
     stats = {table: _stats_from_groups(data, table, groups[table]) for table in frames}
+    for table, count in continued.items():
+        stats[table].continued = count
     rejects = _rejected_rows(data, listed, stats)
     cell_rejects = _rejected_cells(data, listed, stats)
     for name, table_stats in stats.items():
@@ -643,19 +660,42 @@ def _shape_queries(data: MonthData, by_sum: bool) -> dict[str, pl.LazyFrame]:
     }
 
 
+# At most this many CSV files' lines are counted in the month's collect; more are counted
+# apart, this many at a time.
+SHAPE_QUERIES = 64
+
+
+def _collect_apart(queries: dict[str, pl.LazyFrame], data: MonthData) -> dict[str, pl.DataFrame]:
+    """The line counts of many CSV files, a few at a time.
+
+    NOTE: each file's count is a scan of its own, and all of them at once held memory in
+    proportion to the files: 1.2 GB for 2,000 one-row files with a quoted header.
+    """
+    keys = list(queries)
+    results: dict[str, pl.DataFrame] = {}
+    for start in range(0, len(keys), SHAPE_QUERIES):
+        chunk = keys[start : start + SHAPE_QUERIES]
+        results.update(zip(chunk, collect_all([queries[key] for key in chunk], data), strict=True))
+    return results
+
+
 def _by_sum(data: MonthData, table: str, by_sum: bool) -> bool:
     """Whether a table's lines are checked by the sum of their ``_line_bytes`` (some of its
     files are CSV fit for it): only then is that column summed (20M zeros for Parquet)."""
     return by_sum and any(check.line_bytes is not None for check in data.tables[table].shape_checks)
 
 
-def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_sum: bool) -> None:
+def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_sum: bool) -> dict[str, int]:
+    """Raise the first CSV shape error; else, per table, how many lines go on with the
+    record above them (a quoted value holding a line break: records are fewer than lines)."""
+    continued: dict[str, int] = {}
     for key, result in results.items():
         if key.startswith("shape:"):
             _, table, index = key.split(":")
             error = data.tables[table].shape_checks[int(index)].error(table, result)
             if error is not None:
                 raise error
+            continued[table] = continued.get(table, 0) + int(result["continued"][0])
     for name, info in data.tables.items():
         if not _by_sum(data, name, by_sum):
             continue
@@ -665,9 +705,12 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
             # the lines one by one, which tells.
             for check in info.shape_checks:
                 if check.line_bytes is not None:
-                    error = check.error(name, collect_all([check.count_query()], data)[0])
+                    counts = collect_all([check.count_query()], data)[0]
+                    error = check.error(name, counts)
                     if error is not None:
                         raise error
+                    continued[name] = continued.get(name, 0) + int(counts["continued"][0])
+    return continued
 
 
 def _stats_from_groups(data: MonthData, table: str, groups: pl.DataFrame) -> TableStats:
@@ -710,14 +753,14 @@ def _listed(info: TableData, rows: pl.LazyFrame, reason: pl.Expr) -> pl.LazyFram
     metric reads) and the values as read."""
     raw = [f"_raw_{c}" for c in info.columns]
     refs = [name for name in rows.collect_schema().names() if name.startswith("_ref_")]
-    return rows.select(pl.lit(info.name).alias("table"), "_file", "_row", reason.alias("_reject"), *refs, *raw).rename(
-        {f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs}
-    )
+    listed = rows.select(pl.lit(info.name).alias("table"), "_file", "_row", reason.alias("_reject"), *refs, *raw)
+    listed = listed.rename({f"_raw_{c}": c for c in info.columns} | {ref: ref.removeprefix("_ref_") for ref in refs})
+    return listed.with_columns(info.expected(pl.col("_reject")).alias("_expected"))
 
 
 def _collect_listed(data: MonthData, queries: list[pl.LazyFrame]) -> pl.DataFrame:
     listed = [
-        r.with_columns(pl.exclude("_row", "table", "_file", "_reject").cast(pl.String))
+        r.with_columns(pl.exclude("_row", "table", "_file", "_reject", "_expected").cast(pl.String))
         for r in collect_all(queries, data)
     ]
     return pl.concat(listed, how="diagonal_relaxed")
@@ -927,14 +970,18 @@ def _account_rows(
         )
         for table, frame in frames.items()
     }
-    queries.update(_shape_queries(data, by_sum))
+    shapes = _shape_queries(data, by_sum)
+    queries.update(shapes if len(shapes) <= SHAPE_QUERIES else {})
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
-    _raise_shape_errors(data, results, by_sum)
+    results.update(_collect_apart(shapes, data) if len(shapes) > SHAPE_QUERIES else {})
+    continued = _raise_shape_errors(data, results, by_sum)
     errors, dropped = settle(data, results, frames, frames)
     if dropped:  # the month again, without the rows a policy dropped
         stats, rejects, cell_rejects, _ = _account_rows(data, by_sum)
     else:
         stats = {table: _stats_from_groups(data, table, results[f"groups:{table}"]) for table in frames}
+        for table, count in continued.items():
+            stats[table].continued = count
         rejects = _rejected_rows(data, frames, stats)
         cell_rejects = _rejected_cells(data, frames, stats)
     return stats, rejects, cell_rejects, errors + list(data.keys.dropped.values())

@@ -78,7 +78,8 @@ def reject_issues(rejects: pl.DataFrame, what: str = "row") -> list[Issue]:
         )  # fmt: skip
         column, _, label = reason.partition(": ")
         example = group.get(f"first_{column}")
-        shown = f" (row {rows[0]}: {example!r}{_expected(column, label, table)})" if example is not None else ""
+        expected = _expected(column, label, table, group.get("first__expected"))
+        shown = f" (row {rows[0]}: {example!r}{expected})" if example is not None else ""
         issues.append(
             Issue(
                 type=REJECT_SLUGS.get(label, "rejected-row"),
@@ -94,10 +95,13 @@ def reject_issues(rejects: pl.DataFrame, what: str = "row") -> list[Issue]:
     return issues
 
 
-def _expected(column: str, label: str, table: str = "<table>") -> str:
-    """What a value that failed to parse should have looked like."""
+def _expected(column: str, label: str, table: str = "<table>", formats: str | None = None) -> str:
+    """What a value that failed to parse should have looked like (``formats``: those its
+    column is read with, in words, where known)."""
     from .sources import DATE_FORMATS, DATETIME_FORMATS
 
+    if formats and label in ("not a date", "not a date and time"):
+        return f"; expected {formats}"
     if label == "not a date":
         dates = ", ".join(f for f in DATE_FORMATS if "%H" not in f)
         return (
@@ -122,7 +126,7 @@ def listing(rejects: pl.DataFrame, cell_rejects: pl.DataFrame) -> pl.DataFrame:
             pl.lit(what).alias("rejected"),
             pl.col("_reject").str.split(": ").list.first().alias("column"),
             pl.col("_reject").alias("reason"),
-            pl.exclude("table", "_file", "_row", "_reject"),
+            pl.exclude("table", "_file", "_row", "_reject", "_expected"),
         )
         for what, frame in (("row", rejects), ("cell", cell_rejects))
         if not frame.is_empty() or what == "row"
@@ -139,7 +143,8 @@ def describe_reject(row: dict[str, Any]) -> str:
     reason = row["_reject"]
     column, _, label = reason.partition(": ")
     value = row.get(column)
-    shown = f" (value {value!r}{_expected(column, label, row['table'])})" if value is not None else ""
+    expected = _expected(column, label, row["table"], row.get("_expected"))
+    shown = f" (value {value!r}{expected})" if value is not None else ""
     return f"{row['_file']} row {row['_row']}: {reason}{shown}"
 
 

@@ -310,6 +310,8 @@ def _accounting_line(month: str, tables: dict[str, Any], lang: Lang = "en") -> s
         line = text("accounting", lang).format(table=table, **counts)
         if stats.duplicates:
             line += text("duplicates_dropped", lang).format(count=f"{stats.duplicates:,}")
+        if stats.lines != stats.records:  # a quoted value holds a line break
+            line += " " + text("records_on_lines", lang).format(records=f"{stats.records:,}", lines=f"{stats.lines:,}")
         skipped = [text("skipped_other_months", lang).format(**counts)] if stats.other_month else []
         skipped += [text("skipped_blank", lang).format(**counts)] if stats.blank else []
         if skipped:

@@ -216,6 +216,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "{table} {read} read, {used} used, {rejected} rejected",
         "{table} 读取 {read} 行, 使用 {used} 行, 拒绝 {rejected} 行",
     ),
+    "records_on_lines": ("({records} records on {lines} lines)", "(共 {records} 条记录, 写在 {lines} 行上)"),
     "skipped_other_months": ("{other_month} of other months", "其他月份 {other_month} 行"),
     "skipped_blank": ("{blank} blank", "空行 {blank} 行"),
     "skipped": ("({what} skipped)", "(已跳过{what})"),
@@ -417,6 +418,24 @@ WARNINGS_ZH: dict[str, str] = {
 }
 
 _EXPECTED_ZH: tuple[tuple[str, str], ...] = (
+    # the formats a date column is read with (sources._formats_named)
+    (r"%Y-%m-%d followed by a time", r"%Y-%m-%d(后接时间)"),
+    *(
+        pattern
+        for english, chinese in (("a date and time", "日期时间"), ("a date", "日期"))
+        for pattern in (
+            (
+                rf"; expected {english} written one of (.+), or the format set in ([^\s)]+)",
+                rf"; 应为{chinese}, 格式为 \1 之一, 或 \2 中设定的格式",
+            ),
+            (rf"; expected {english} written (.+), as set in ([^\s)]+)", rf"; 应为{chinese}, 格式为 \2 中设定的 \1"),
+            (
+                rf"; expected {english} written (.+), the formats? of this column's first rows in this file "
+                r"\(set ([^\s)]+) to read another\)",
+                rf"; 应为{chinese}, 格式为 \1(本文件此列前几行所用的格式; 其他格式请在 \2 中设定)",
+            ),
+        )
+    ),
     (
         r"; expected a date like (.+) \(a time after it is allowed\) or the format set in ([^\s)]+)",
         r"; 应为日期, 如 \1(后面可以带时间), 或 \2 中设定的格式",

@@ -13,6 +13,7 @@ import atexit
 import calendar
 import codecs
 import difflib
+import functools
 import glob as globlib
 import gzip
 import math
@@ -21,7 +22,7 @@ import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, BinaryIO, Literal, cast
@@ -29,6 +30,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal, cast
 import polars as pl
 
 from .background import background_pool
+from .csv_records import QuoteOutOfPlace, record_problem, records, well_quoted_line
 from .duplicates import RowKeys
 from .errors import InputError, KpiError
 from .metrics import rejects_row
@@ -164,7 +166,8 @@ def period_months(period: str, option: str = "--month") -> list[str]:
 
 def _bounds(month: str, period: str, option: str = "--month") -> tuple[date, date]:
     match = _MONTH.match(month)
-    if not match or not 1 <= int(match.group(2)) <= 12:
+    # NOTE: year 0000 is no year of the calendar (Python's dates begin at year 1).
+    if not match or not 1 <= int(match.group(2)) <= 12 or int(match.group(1)) < 1:
         if option == "--quarter":
             raise KpiError(f"--quarter: '{period}' is not a quarter; write it as YYYYQn, n from 1 to 4 (2025Q1)")
         raise KpiError(
@@ -199,6 +202,9 @@ class TableData:
     # (condition, reason) pairs that reject one cell (the reason's column): bit i of `_cells`
     # is set where one of `cell_columns[i]` holds.
     cell_checks: list[tuple[pl.Expr, str]] = field(default_factory=list)
+    # Per reason a text date fails with ("assigned_date: not a date"), per file: the formats
+    # that column is read with, in words.
+    formats: dict[str, dict[str, str]] = field(default_factory=dict)
 
     @property
     def text(self) -> bool:
@@ -222,6 +228,15 @@ class TableData:
     def cell_reason(self, column: str) -> pl.Expr:
         """Why a row's cell in ``column`` is rejected (its first failing check), else null."""
         return _first_reason([(cond, text) for cond, text in self.cell_checks if _column_of(text) == column])
+
+    def expected(self, reason: pl.Expr) -> pl.Expr:
+        """For a row rejected as no date: the formats its file's column is read with (null
+        for other reasons)."""
+        found: Then | ChainedThen | None = None
+        for text, by_file in self.formats.items():
+            named = pl.col("_file").replace_strict(by_file, default=None, return_dtype=pl.String)
+            found = (found.when if found is not None else pl.when)(reason == text).then(named)
+        return found.otherwise(None) if found is not None else pl.lit(None, dtype=pl.String)
 
     def fast_frame(self) -> pl.LazyFrame:
         """The rows in their fast reading, with ``_fast``: true where that reading is exact.
@@ -362,6 +377,12 @@ def _check_text(path: str, head: bytes, table: str) -> None:
         if head.startswith(magic):
             raise InputError(f"{table}: {path}: not a CSV text file: it looks like {what}")
     if b"\x00" in head[:8192]:
+        wide = utf16_without_bom(head)
+        if wide is not None:
+            raise InputError(
+                f"{table}: {path}: looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+                f"(or set inputs.{table}.encoding: {wide})"
+            )
         raise InputError(f"{table}: {path}: not a CSV text file (it holds binary data)")
 
 
@@ -419,24 +440,73 @@ def detect_encoding(path: str, declared: str = "auto") -> str:
         return "utf-8-sig"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"  # what Excel writes as "Unicode text"
+    without_bom = utf16_without_bom(head)
+    if without_bom is not None:
+        return without_bom
     if _utf8_error(path, head) is not None:
         # NOTE: GB18030 is a superset of GBK and GB2312, what Excel on a Chinese Windows writes.
         return "gb18030"
     return "utf-8"
 
 
-def _plain_utf8(path: str, encoding: str, table: str) -> str:
-    """A path polars can scan: the file itself, or a decompressed / transcoded copy."""
+def utf16_without_bom(head: bytes) -> str | None:
+    """``utf-16-le`` or ``utf-16-be`` where the first bytes are UTF-16 text without a
+    byte-order mark (every other byte a NUL where the text is ASCII: digits, separators,
+    line ends), else None.
+
+    NOTE: no UTF-8 or GBK text holds a NUL byte, so a NUL at every other place, in text
+    that decodes as UTF-16 to characters with no NUL among them and a line end, is UTF-16.
+    """
+    sample = head[:8192]
+    sample = sample[: len(sample) - len(sample) % 2]
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even, odd = sample[0::2].count(0), sample[1::2].count(0)
+    for encoding, zeros, others in (("utf-16-le", odd, even), ("utf-16-be", even, odd)):
+        # (a few characters of the other half have a NUL byte too: 一 is 00 4E)
+        if zeros * 4 < pairs or others * 8 > zeros:
+            continue
+        try:
+            text = codecs.getincrementaldecoder(encoding)(errors="strict").decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        if "\x00" not in text and ("\n" in text or "\r" in text):
+            return encoding
+    return None
+
+
+def _cr_only(head: bytes) -> bool:
+    """Whether the lines end in a bare carriage return (Excel for Mac's "CSV"): a \r and no
+    \n in the first bytes."""
+    return b"\r" in head and b"\n" not in head
+
+
+def _plain_utf8(path: str, encoding: str, table: str, cr_only: bool = False) -> str:
+    """A path polars can scan: the file itself, or a decompressed / transcoded copy (with
+    ``cr_only``, its lines ended in \n)."""
     gz = path.lower().endswith(".gz")
-    if not gz and encoding in ("utf-8", "utf-8-sig"):
+    if not gz and not cr_only and encoding in ("utf-8", "utf-8-sig"):
         return path
     target = _scratch_dir() / f"{len(list(_scratch_dir().iterdir()))}-{Path(path).name.removesuffix('.gz')}"
     decoder = codecs.getincrementaldecoder(encoding)(errors="strict")
+    # NOTE: polars ends a line at \n only, and reads a file whose lines end in \r alone as
+    # one header line. A \r\n (should one come later) stays one line end: a \r at the end
+    # of a chunk waits for the next one.
+    pending = ""
+
+    def lines_ended(text: str, final: bool = False) -> str:
+        nonlocal pending
+        text = pending + text
+        pending = "" if final or not text.endswith("\r") else "\r"
+        text = text[: len(text) - len(pending)]
+        return text.replace("\r\n", "\n").replace("\r", "\n") if cr_only else text
+
     try:
         with _open_raw(path) as source, open(target, "w", encoding="utf-8", newline="") as sink:
             while chunk := source.read(1 << 22):
-                sink.write(decoder.decode(chunk))
-            sink.write(decoder.decode(b"", final=True))
+                sink.write(lines_ended(decoder.decode(chunk)))
+            sink.write(lines_ended(decoder.decode(b"", final=True), final=True))
     except UnicodeError as exc:  # also utf-16 without a byte-order mark
         at = f" at byte {exc.start}" if isinstance(exc, UnicodeDecodeError) else f" ({exc})"
         raise InputError(f"{table}: {path}: not valid {encoding} text{at}; set inputs.{table}.encoding") from exc
@@ -447,12 +517,15 @@ def _plain_utf8(path: str, encoding: str, table: str) -> str:
 
 @dataclass(frozen=True)
 class ShapeCheck:
-    """Lines of a CSV whose field count differs from the header's.
+    """Lines of a CSV whose field count differs from the header's, quotes out of place, and
+    records that run across lines.
 
     NOTE: polars reads only the columns asked for and does not notice a line with a field
     too many (an unquoted `4,000`) or too few: the values would shift into the wrong columns
-    and turn into wrong numbers. Quoted parts are removed before counting; a file whose
-    quoted fields span lines cannot be checked line by line and is passed over.
+    and turn into wrong numbers. Quoted parts are removed before counting. A quoted value
+    may hold a line break: the lines of such records are found by the parity of their
+    quotes and checked as records (``csv_records``): a quote opened by mistake must not
+    merge the rows below it into one, nor an id, amount, date or code hold a line break.
     """
 
     path: str
@@ -465,13 +538,16 @@ class ShapeCheck:
     # the month is read); None: counted line by line (``count_query``).
     line_bytes: int | None = None
     fit: Future[bool] | None = field(default=None, compare=False)
+    # The header's names as written, and those of the columns that never hold a line break.
+    names: tuple[str, ...] = ()
+    typed: frozenset[str] = frozenset()
 
     def _lines(self) -> tuple[pl.LazyFrame, pl.Expr, pl.Expr]:
         line = pl.col("line")
         quoted = line.str.contains('"', literal=True)
         unquoted = pl.when(quoted).then(line.str.replace_all('"[^"]*"', "")).otherwise(line)
         counted = unquoted.str.count_matches(self.separator, literal=True) + 1
-        wrong = (counted != self.fields) & ~self._blank(line, counted)
+        wrong = (counted != self.fields) & ~self._blank(line, counted) & ~self._spanning()
         lines = pl.scan_csv(
             self.readable,
             has_header=False,
@@ -483,6 +559,28 @@ class ShapeCheck:
         )
         return lines, wrong, counted
 
+    @staticmethod
+    def _inside() -> pl.Expr:
+        """Whether the line ends inside a quoted value (an odd count of quotes so far)."""
+        odd = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
+        return odd.cum_sum() % 2 == 1
+
+    @classmethod
+    def _continues(cls) -> pl.Expr:
+        """Whether the line goes on with the record of the line above."""
+        return cls._inside().shift(1, fill_value=False)
+
+    @classmethod
+    def _spanning(cls) -> pl.Expr:
+        """Whether the line is one of a record that runs across lines."""
+        return cls._inside() | cls._continues()
+
+    def _stray(self) -> pl.Expr:
+        """A line of its own record with a quote out of place (x"y, Ann "the boss")."""
+        line = pl.col("line")
+        quoted = line.str.contains('"', literal=True)
+        return quoted & ~self._spanning() & ~line.str.contains(well_quoted_line(self.separator))
+
     def _blank(self, line: pl.Expr, counted: pl.Expr) -> pl.Expr:
         """A line of nothing but separators (Excel's ",,," below the data) is a blank row,
         whatever its count: its length is that of its separators (and a \r)."""
@@ -490,34 +588,80 @@ class ShapeCheck:
         return others <= line.str.ends_with("\r").cast(pl.Int64)
 
     def count_query(self) -> pl.LazyFrame:
-        """Streaming count of wrong lines and whether any quote spans lines (cheap: the count
-        of separators is taken once per line)."""
+        """Streaming count of wrong lines, of lines with a quote out of place and of lines
+        that continue a record (cheap: the count of separators is taken once per line)."""
         lines, _, counted = self._lines()
-        odd_quotes = pl.col("line").str.count_matches('"', literal=True) % 2 == 1
-        wrong = (pl.col("_n") != self.fields) & ~self._blank(pl.col("line"), pl.col("_n"))
+        wrong = (pl.col("_n") != self.fields) & ~self._blank(pl.col("line"), pl.col("_n")) & ~self._spanning()
         return lines.with_columns(counted.alias("_n")).select(
-            wrong.sum().alias("count"), odd_quotes.any().alias("open_quote")
+            wrong.sum().alias("count"),
+            self._stray().sum().alias("stray"),
+            self._continues().sum().alias("continued"),
+            self._inside().last().fill_null(False).alias("unclosed"),
         )
 
     def error(self, table: str, counts: pl.DataFrame) -> InputError | None:
         """The error for a file with wrong lines (None when it is sound); reads it again
         for the first line numbers only then."""
-        count, open_quote = counts.row(0)
-        if not count or open_quote:
-            return None
+        count, stray, continued, unclosed = counts.row(0)
         lines, wrong, counted = self._lines()
-        first = (
-            lines.with_row_index("number", offset=1 + self.skipped)
-            .filter(wrong)
-            .head(3)
-            .select("number", counted.alias("fields"))
-            .collect()
-        )
+        numbered = lines.with_row_index("number", offset=1 + self.skipped)
+        if stray:
+            first = numbered.filter(self._stray()).head(3).select("number", "line").collect()
+            examples = ", ".join(f"line {n}: {_snippet(text)}" for n, text in first.iter_rows())
+            return InputError(
+                f"{table}: {self.path}: {stray:,} line(s) have a quote inside a value ({examples}); "
+                'quote the whole value, with the quote doubled ("Ann ""the boss""") or remove it'
+            )
+        if continued or unclosed:
+            problem = self._record_problem(numbered)
+            if problem is not None:
+                return InputError(f"{table}: {self.path}: {problem}")
+        if not count:
+            return None
+        first = numbered.filter(wrong).head(3).select("number", counted.alias("fields")).collect()
         examples = ", ".join(f"line {n} has {f}" for n, f in first.iter_rows())
         return InputError(
             f"{table}: {self.path}: {count:,} line(s) do not have the header's {self.fields} fields ({examples}); "
             "a separator inside an unquoted value (e.g. 4,000) shifts the columns — quote it or fix the export"
         )
+
+    def _record_problem(self, numbered: pl.LazyFrame) -> str | None:
+        """What is wrong with the first faulty record that runs across lines, if any."""
+        spanning = (
+            numbered.with_columns(self._continues().alias("continues"))
+            .filter(self._spanning())
+            .head(_SPANNING_LINES)
+            .select("number", "line", "continues")
+            .collect()
+        )
+        try:
+            for record in records(spanning.iter_rows(), self.separator):
+                problem = record_problem(record, self.names, self.fields, self.separator, self.typed)
+                if problem is not None:
+                    return problem
+        except QuoteOutOfPlace as exc:
+            text = spanning.filter(pl.col("number") == exc.offset)["line"][0]
+            return (
+                f"line {exc.offset} has a quote inside a value ({_snippet(text)}); quote the whole value, "
+                'with the quote doubled ("Ann ""the boss""") or remove it'
+            )
+        if spanning.height == _SPANNING_LINES:
+            first = spanning["number"][0]
+            return (
+                f"more than {_SPANNING_LINES:,} lines from line {first} on are inside quoted values: "
+                "a quote is probably not closed where it should be"
+            )
+        return None
+
+
+# At most this many lines of records that run across lines are checked (then: an error).
+_SPANNING_LINES = 1_000_000
+
+
+def _snippet(line: str) -> str:
+    """A line as shown in a message: its first 60 characters."""
+    line = line.rstrip("\r")
+    return line if len(line) <= 60 else line[:57] + "…"
 
 
 def _countable(readable: str, head: bytes, separator: str, skipped: int) -> tuple[int, int] | None:
@@ -551,8 +695,9 @@ def _fit_for_sum(readable: str, eol: int) -> bool:
     """Whether the file holds no quote, nor a carriage return where lines were taken to end
     in a bare \n (read in blocks, searched at memory speed: 0.35 s for 1.8 GB, while the
     month is read)."""
-    block = bytearray(1 << 24)
     try:
+        # (no larger than the file: a 16 MiB block for each of 10,000 small files cost 6 s)
+        block = bytearray(max(1, min(1 << 24, Path(readable).stat().st_size)))
         with open(readable, "rb", buffering=0) as handle:
             while length := handle.readinto(block):
                 if block.find(b'"', 0, length) != -1 or (eol == 1 and block.find(b"\r", 0, length) != -1):
@@ -572,8 +717,11 @@ def _in_background(task: Callable[[], bool]) -> Future[bool]:
     return _scanner.submit(task)
 
 
-def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None) -> pl.LazyFrame:
-    """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row``."""
+def _scan_file(
+    path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] | None = None, csv: CsvFile | None = None
+) -> pl.LazyFrame:
+    """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row`` (``csv``: the
+    file checked by `_csv_file` already)."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
     if kind == "xlsx":
         try:
@@ -599,23 +747,11 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             raise InputError(f"{table}: {path}: not a readable Parquet file ({_first_line(exc)})") from exc
         return lf.with_columns(_file=pl.lit(path), _line_bytes=_NO_BYTES)
     if kind == "csv":
-        separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
-        head = _head(path, table)
-        try:
-            encoding = detect_encoding(path, spec.encoding)
-        except InputError as exc:
-            raise InputError(f"{table}: {exc.message} (inputs.{table}.encoding)") from exc
-        if not encoding.startswith(("utf-16", "utf-32")):
-            _check_text(path, head, table)
-        if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
-            _check_utf8(path, head, table)
-        readable = _plain_utf8(path, encoding, table)
-        if Path(readable).stat().st_size == 0:
-            raise InputError(f"{table}: {path}: the file is empty")
+        source = csv or _csv_file(path, spec, table)
         try:
             lf = pl.scan_csv(
-                readable,
-                separator=separator,
+                source.readable,
+                separator=source.separator,
                 infer_schema=False,
                 row_index_name="_row",
                 row_index_offset=2 + spec.skip_rows,  # the header is line 1 (after any skipped lines)
@@ -627,29 +763,141 @@ def _scan_file(path: str, spec: InputSpec, table: str, shape: list[ShapeCheck] |
             raise InputError(f"{table}: {path}: the file is empty") from exc
         except Exception as exc:
             raise InputError(f"{table}: {path}: cannot read as CSV ({_first_line(exc)})") from exc
-        # A header written by Excel with a byte-order mark keeps it on the first name.
-        bom = [n for n in names if n.startswith("\ufeff")]
-        if bom:
-            lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
-        fields = len(names) - 1  # without _row
-        countable = _countable(
-            readable, head if readable == path else _head(readable, table), separator, spec.skip_rows
-        )
-        if shape is not None:
-            below, fit = None, None
-            if countable:
-                below, eol = countable
-                fit = _in_background(lambda: _fit_for_sum(readable, eol))
-            shape.append(ShapeCheck(path, readable, separator, fields, spec.skip_rows, below, fit))
-        line_bytes = _NO_BYTES
-        if countable:
-            values = pl.sum_horizontal(pl.exclude("_row").str.len_bytes().cast(pl.Int64))
-            line_bytes = values + (fields - 1 + countable[1])
-        return lf.with_columns(_file=pl.lit(path), _line_bytes=line_bytes)
+        return _with_checks(lf.with_columns(_file=pl.lit(path)), names, [source], spec, shape)
     raise InputError(f"{table}: {path}: unknown file type; use .csv, .tsv, .parquet or .xlsx, or set format")
 
 
 _NO_BYTES = pl.lit(0, dtype=pl.Int64)  # a file whose lines are not checked by sum
+
+
+@dataclass(frozen=True)
+class CsvFile:
+    """A CSV file checked to be text, and the path polars reads it from."""
+
+    path: str
+    readable: str  # the file itself, or a decompressed / transcoded copy
+    separator: str
+    head: bytes  # the first bytes of ``readable``
+
+    @property
+    def header(self) -> bytes:
+        """The header line, with its line end."""
+        end = self.head.find(b"\n")
+        return self.head if end == -1 else self.head[: end + 1]
+
+
+def _csv_file(path: str, spec: InputSpec, table: str) -> CsvFile:
+    """A CSV file's encoding found and checked, and a copy made where polars needs one."""
+    separator = spec.separator or ("\t" if path.lower().removesuffix(".gz").endswith((".tsv", ".txt")) else ",")
+    head = _head(path, table)
+    try:
+        encoding = detect_encoding(path, spec.encoding)
+    except InputError as exc:
+        raise InputError(f"{table}: {exc.message} (inputs.{table}.encoding)") from exc
+    if not encoding.startswith(("utf-16", "utf-32")):
+        _check_text(path, head, table)
+    if encoding in ("utf-8", "utf-8-sig") and spec.encoding.lower() not in ("auto", ""):
+        _check_utf8(path, head, table)
+    wide = encoding.startswith(("utf-16", "utf-32"))  # a line end is more than one byte
+    ends = head.decode(encoding, "replace").encode() if wide else head
+    readable = _plain_utf8(path, encoding, table, cr_only=_cr_only(ends))
+    if Path(readable).stat().st_size == 0:
+        raise InputError(f"{table}: {path}: the file is empty")
+    return CsvFile(path, readable, separator, head if readable == path else _head(readable, table))
+
+
+def _with_checks(
+    lf: pl.LazyFrame, names: Sequence[str], files: Sequence[CsvFile], spec: InputSpec, shape: list[ShapeCheck] | None
+) -> pl.LazyFrame:
+    """CSV rows with ``_line_bytes``, and a shape check per file added to ``shape``; ``names``:
+    the scan's columns (the files share one header)."""
+    # A header written by Excel with a byte-order mark keeps it on the first name.
+    bom = [n for n in names if n.startswith("\ufeff")]
+    if bom:
+        lf = lf.rename({bom[0]: bom[0].lstrip("\ufeff")})
+    header = tuple(n.lstrip("\ufeff") for n in names if n not in ("_row", "_file"))
+    fields = len(header)
+    eols = []
+    for source in files:
+        countable = _countable(source.readable, source.head, source.separator, spec.skip_rows)
+        if shape is not None:
+            below, fit = None, None
+            if countable:
+                below, eol = countable
+                fit = _in_background(functools.partial(_fit_for_sum, source.readable, eol))
+            check = ShapeCheck(source.path, source.readable, source.separator, fields, spec.skip_rows, below, fit)
+            shape.append(replace(check, names=header))
+        if countable:
+            eols.append(countable[1])
+    # (A file of a batch that is not countable has no line below its header: no rows.)
+    if not eols:
+        return lf.with_columns(_line_bytes=_NO_BYTES)
+    values = pl.sum_horizontal(pl.exclude("_row", "_file").str.len_bytes().cast(pl.Int64))
+    return lf.with_columns(_line_bytes=values + (fields - 1 + eols[0]))
+
+
+# A CSV file this small is read together with the files next to it that share its header,
+# up to this many bytes in all.
+BATCH_FILE_BYTES = _SNIFF_BYTES  # (so its first bytes read are all of it)
+BATCH_BYTES = 1 << 23
+
+
+def file_batches(paths: Sequence[str], spec: InputSpec, table: str) -> list[list[tuple[str, CsvFile | None]]]:
+    """The files in order, in groups read by one scan: small CSV files one after another
+    with the same header (and separator) go together, any other file alone (with its
+    checked CSV form where it is one).
+
+    NOTE: one scan per file cost memory and time in proportion to the files: 10,000 files
+    of one row took 3.5 GB and 40 s, as each brought its own query into the month's.
+    """
+    groups: list[list[tuple[str, CsvFile | None]]] = []
+    key: tuple[str, bytes] | None = None
+    size = 0
+    for path in paths:
+        kind = spec.format if spec.format != "auto" else _format_of(path)
+        source = _csv_file(path, spec, table) if kind == "csv" else None
+        length = Path(source.readable).stat().st_size if source is not None else 0
+        # NOTE: only a file whose rows are all in the sample its formats are found in: a batch
+        # is sampled whole, and its formats are then those each file's rows would choose.
+        small = (
+            source is not None
+            and spec.skip_rows == 0
+            and length <= BATCH_FILE_BYTES
+            and source.head.count(b"\n") <= FORMAT_SAMPLE
+        )
+        this = (source.separator, source.header) if small and source is not None else None
+        if this is not None and this == key and size + length <= BATCH_BYTES:
+            groups[-1].append((path, source))
+            size += length
+        else:
+            groups.append([(path, source)])
+            key, size = this, length
+    return groups
+
+
+def _scan_batch(files: Sequence[CsvFile], spec: InputSpec, table: str, shape: list[ShapeCheck]) -> pl.LazyFrame:
+    """Small CSV files with one header as one LazyFrame, each row with its own file and row
+    number."""
+    try:
+        lf = pl.scan_csv(
+            [f.readable for f in files],
+            separator=files[0].separator,
+            infer_schema=False,
+            row_index_name="_row",
+            row_index_offset=2,
+            include_file_paths="_file",
+        )
+        names = lf.collect_schema().names()
+    except Exception as exc:
+        others = f" and the {len(files) - 1} files after it with its header"
+        raise InputError(f"{table}: {files[0].path}{others}: cannot read as CSV ({_first_line(exc)})") from exc
+    # The row index runs on from one file to the next: counted again in each file.
+    row = pl.col("_row").cast(pl.Int64)
+    lf = lf.with_columns(row - row.min().over("_file") + 2)
+    copies = {f.readable: f.path for f in files if f.readable != f.path}
+    if copies:
+        lf = lf.with_columns(pl.col("_file").replace(copies))
+    return _with_checks(lf, names, files, spec, shape)
 
 
 def _first_line(exc: BaseException) -> str:
@@ -1037,13 +1285,24 @@ def read_table(
     check_spec(table, spec)
     stages: list[tuple[pl.LazyFrame, list[pl.Expr]]] = []
     shape: list[ShapeCheck] = []
+    formats: dict[str, dict[str, str]] = {}
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
     references = [ref for ref in REFERENCE_IDS.get(table, ()) if ref not in columns]
-    for path in paths:
-        lf = _scan_file(path, spec, table, shape)
+    own_rows: list[pl.LazyFrame | int] = []  # each file's own rows, or the stage that is its own
+    for group in file_batches(paths, spec, table):
+        path, batch = group[0][0], [source for _, source in group if source is not None]
+        checked = len(shape)
+        if len(group) > 1:
+            lf = _scan_batch(batch, spec, table, shape)
+            own_rows += [pl.scan_csv(f.readable, separator=f.separator, infer_schema=False) for f in batch]
+        else:
+            lf = _scan_file(path, spec, table, shape, group[0][1])
+            own_rows.append(len(stages))
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
+        typed = _never_broken(found, rename, canonical, spec)
+        shape[checked:] = [replace(check, typed=typed) for check in shape[checked:]]
         _check_one_header_each(table, path, spec, found, rename, columns)
         renamed = {rename.get(name, name) for name in found}
         available = renamed | set(spec.constants)
@@ -1104,8 +1363,15 @@ def read_table(
         dated = {c: canonical[c] for c in columns if canonical[c] in ("date", "datetime") and schema[c] == pl.String}
         coded = [c for c in columns if canonical[c] in CODED]
         sampled = list(dated) + [c for c in coded if c not in dated]
-        sample = lf.select(sampled).head(FORMAT_SAMPLE).collect() if sampled else pl.DataFrame()
+        # (A batch of small files is sampled whole: each file's every row, as each alone would be.)
+        sampled_rows = lf.select(sampled) if len(group) > 1 else lf.select(sampled).head(FORMAT_SAMPLE)
+        sample = sampled_rows.collect() if sampled else pl.DataFrame()
         detected = detect_formats(sample, dated, spec) if dated else {}
+        for column, kind in dated.items():
+            label = "not a date" if kind == "date" else "not a date and time"
+            used = detected.get(column) or _date_candidates(column, kind, spec)
+            named = _formats_named(column, kind, used, table, spec)
+            formats.setdefault(f"{column}: {label}", {}).update((file, named) for file, _ in group)
         seen = {c: sample[c].cast(pl.String).drop_nulls().unique().sort().to_list() for c in coded}
         for column in columns:
             if column in optional_absent or not _native(canonical[column], schema[column]):
@@ -1140,8 +1406,9 @@ def read_table(
         )
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
-    per_file = [raw.with_columns(full) for raw, full in stages]
-    frame = _stack(per_file)
+    per_stage = [raw.with_columns(full) for raw, full in stages]
+    per_file = [per_stage[rows] if isinstance(rows, int) else rows for rows in own_rows]
+    frame = _stack(per_stage)
     raw_types = frame.collect_schema()
     every: list[tuple[pl.Expr, str]] = []
     for column in columns:
@@ -1161,7 +1428,9 @@ def read_table(
     # so reading them in full costs a fast pass, not a full one.
     left = _stack([raw.with_columns(is_fast).filter(~pl.col("_fast")).with_columns(full) for raw, full in stages])
     left = left.with_columns(ok, cells)
-    return TableData(table, frame, list(paths), list(columns), shape, checks, left, per_file, cell_checks)
+    read = TableData(table, frame, list(paths), list(columns), shape, checks, left, per_file, cell_checks)
+    read.formats = formats
+    return read
 
 
 def _first_reason(checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
@@ -1186,6 +1455,32 @@ def _cell_bits(cell_checks: list[tuple[pl.Expr, str]]) -> pl.Expr:
         for i, conds in enumerate(by_column.values())
     ]
     return pl.sum_horizontal(bits).fill_null(0).cast(pl.UInt32) if bits else pl.lit(0, dtype=pl.UInt32)
+
+
+def _formats_named(column: str, kind: ColumnType, used: Sequence[str], table: str, spec: InputSpec) -> str:
+    """The date formats a file's column is read with, as a rejected value's message names them."""
+    what = "a date" if kind == "date" else "a date and time"
+    shown = ", ".join("%Y-%m-%d followed by a time" if f == ISO_PREFIX else f for f in used)
+    setting = f"inputs.{table}.formats.{column}"
+    if column in spec.formats:
+        return f"{what} written {shown}, as set in {setting}"
+    if list(used) == _date_candidates(column, kind, spec):
+        return f"{what} written one of {shown}, or the format set in {setting}"
+    many = "the formats" if len(used) > 1 else "the format"
+    return f"{what} written {shown}, {many} of this column's first rows in this file (set {setting} to read another)"
+
+
+def _never_broken(
+    found: Sequence[str], rename: dict[str, str], canonical: dict[str, ColumnType], spec: InputSpec
+) -> frozenset[str]:
+    """The headers of a file's columns that never hold a line break: ids, amounts, dates and
+    codes (free text, as a name or a column the contract does not know, may)."""
+    parts = {part for pair in spec.datetime_parts.values() for part in pair}
+    return frozenset(
+        name
+        for name in found
+        if canonical.get(rename.get(name, name), "text") != "text" or rename.get(name, name) in parts
+    )
 
 
 def _date_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -1420,8 +1715,8 @@ def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: P
 def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[str]:
     """Canonical columns every file of the table carries (directly, mapped or constant)."""
     common: set[str] | None = None
-    for path in paths:
-        names = _scan_file(path, spec, table).collect_schema().names()
+    for (path, source), *_ in file_batches(paths, spec, table):  # the files of a batch share a header
+        names = _scan_file(path, spec, table, csv=source).collect_schema().names()
         mapped = {spec.columns.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts)
         common = mapped if common is None else common & mapped
     return {c for c in CANONICAL[table] if c in (common or set())}

@@ -41,6 +41,8 @@ def test_period_months() -> None:
         period_months("2025-3")
     with pytest.raises(KpiError, match="is not a month"):
         period_months("２０２５-03")  # full-width digits would match no row of any export
+    with pytest.raises(KpiError, match="'0000-01' is not a month"):
+        period_months("0000-01")  # no year 0 in the calendar (nor in a date)
 
 
 def test_previous_period() -> None:

@@ -20,9 +20,10 @@ import yaml
 from typer.testing import CliRunner
 
 from collector_kpi import load_month, load_scheme, score
+from collector_kpi.checks import describe_reject
 from collector_kpi.cli import app
 from collector_kpi.scoring import Scorecard
-from collector_kpi.sources import normal_id
+from collector_kpi.sources import normal_id, utf16_without_bom
 from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER, TINY_SCHEME
 
 ROOT = Path(__file__).parent.parent
@@ -196,6 +197,23 @@ def v_utf16_unicode_text(root: Path) -> dict[str, dict[str, Any]]:
     return _both(root, ".txt", lambda t: _encoded(t.replace(",", "\t").replace("\n", "\r\n"), "utf-16-le", b"\xff\xfe"))
 
 
+def v_cr_only(root: Path) -> dict[str, dict[str, Any]]:
+    # Excel for Mac's "CSV": lines ended by a bare carriage return
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode())
+
+
+def v_cr_only_gbk(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode("gbk"))
+
+
+def v_utf16_without_bom(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.encode("utf-16-le"))
+
+
+def v_utf16_big_endian_without_bom_cr_only(root: Path) -> dict[str, dict[str, Any]]:
+    return _both(root, ".csv", lambda t: t.replace("\n", "\r").encode("utf-16-be"))
+
+
 def v_parquet_text(root: Path) -> dict[str, dict[str, Any]]:
     for table in ("cases", "contacts"):
         _frame(table).write_parquet(root / f"{table}.parquet")
@@ -313,6 +331,15 @@ def test_every_format_reads_the_same_numbers(variant: str, tmp_path: Path, base:
     assert card.rejects.height == 0
     assert csv_card(write_scheme(tmp_path, inputs, FULL, "full.yaml")) == base["full_csv"]
     assert csv_card(write_scheme(tmp_path, inputs, TWO, "two.yaml")) == base["two"]
+
+
+def test_utf16_without_a_byte_order_mark_is_told_by_its_nul_bytes() -> None:
+    text = BASE["cases"].replace("安娜", "一一")  # 一 is 00 4E: a NUL byte in the other half
+    assert utf16_without_bom(text.encode("utf-16-le")) == "utf-16-le"
+    assert utf16_without_bom(text.encode("utf-16-be")) == "utf-16-be"
+    # no NUL in UTF-8 or GBK text; binary data is not text of any encoding
+    for other in (text.encode("utf-8"), text.encode("gbk"), b"\x00\x01\x02\x03" * 8, b"a\x00"):
+        assert utf16_without_bom(other) is None
 
 
 def test_gb18030_beyond_gbk_is_detected(tmp_path: Path) -> None:
@@ -531,6 +558,35 @@ def test_date_formats(tmp_path: Path, base: dict[str, Any], fmt: str, declared: 
     assert card.rejects.height == 0
 
 
+@pytest.mark.parametrize(
+    ("declared", "expected"),
+    [
+        (
+            None,
+            "a date written %Y-%m-%d, the format of this column's first rows in this file "
+            "(set inputs.cases.formats.assigned_date to read another)",
+        ),
+        ("%Y-%m-%d", "a date written %Y-%m-%d, as set in inputs.cases.formats.assigned_date"),
+    ],
+)
+def test_a_rejected_date_names_the_formats_its_column_is_read_with(
+    tmp_path: Path, declared: str | None, expected: str
+) -> None:
+    write_base(tmp_path)
+    # the formats are those of the first 2,000 rows: the row written another way comes after
+    header, *rows = BASE["cases"].replace("a3,A,安娜,T1,2025-03-05", "a3,A,安娜,T1,2025/03/05").splitlines()
+    filler = [f"z{i},Z,Zed,T3,2025-03-01,100,0,0,,,M1" for i in range(2000)]
+    (tmp_path / "cases.csv").write_text("\n".join([header, *filler, *rows]) + "\n", encoding="utf-8")
+    spec: dict[str, Any] = {"path": "cases.csv"}
+    if declared:
+        spec["formats"] = {"assigned_date": declared}
+    card = run(write_scheme(tmp_path, {"cases": spec, "contacts": {"path": "contacts.csv"}}, FULL))
+    message = describe_reject(card.cell_rejects.row(0, named=True))  # the cell alone is rejected
+    # %Y/%m/%d is a format the reader knows, but not one this column is written in
+    assert message.endswith(f"row 2004: assigned_date: not a date (value '2025/03/05'; expected {expected})")
+    assert "%Y/%m/%d" not in message.partition("expected")[2]
+
+
 def test_month_column_forms(tmp_path: Path) -> None:
     """A month column as YYYY-MM, as a date, or as the number 202503 selects the month's rows."""
     write_base(tmp_path)
@@ -719,6 +775,36 @@ def test_month_cells_as_exports_write_them() -> None:
         frame.with_columns(v=pl.lit("01.04.2025")).select(_parse("v", "month", pl.String(), declared)).item(0, 0)
         == "2025-04"
     )
+
+
+def test_many_small_files_score_as_one_file_with_their_own_row_numbers(tmp_path: Path, base: dict[str, Any]) -> None:
+    """Three hundred small files: read in batches of one header, every row counted once and
+    named by its own file and row."""
+    from collector_kpi.scheme import InputSpec
+    from collector_kpi.sources import file_batches
+
+    write_base(tmp_path)
+    header, *rows = BASE["cases"].splitlines()
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    # the 12 rows of the month, each in a file of its own among 288 files of a blank row (a
+    # note in a column not read, and nothing in the others)
+    header += ",note"
+    blank = "," * header.count(",")
+    for i in range(300):
+        row = rows[i // 25] + "," if i % 25 == 0 else f"{blank}{i}"
+        (folder / f"part{i:03d}.csv").write_text(f"{header}\n{row}\n", encoding="utf-8")
+    # one file with a rejected row on its line 3, one with Windows line ends (a batch of its own)
+    bad = "bad,A,安娜,T1,2025-03-01,-1,1,0,,,M1,"
+    (folder / "part150b.csv").write_text(f"{header}\n{blank}\n{bad}\n", encoding="utf-8")
+    (folder / "part151b.csv").write_bytes(f"{header}\r\n{blank}\r\n".encode())
+    paths = sorted(str(p) for p in folder.iterdir())
+    groups = file_batches(paths, InputSpec(), "cases")
+    assert [len(group) for group in groups] == [153, 1, 148]  # part151b.csv alone
+    card = run(write_scheme(tmp_path, {"cases": {"path": "cases"}, "contacts": {"path": "contacts.csv"}}, FULL))
+    assert (card.stats["cases"].read, card.stats["cases"].used, card.stats["cases"].blank) == (13, 12, 290)
+    assert card.rejects.select("_file", "_row").rows() == [(str(folder / "part150b.csv"), 3)]
+    assert_same_card(card, base["full"])
 
 
 def _scored_or_error(root: Path, inputs: dict[str, dict[str, Any]]) -> str:

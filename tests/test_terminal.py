@@ -239,6 +239,7 @@ def english_words(text: str, allowed: set[str]) -> list[str]:
 def allowed_words(card: Scorecard) -> set[str]:
     words = set(METRICS) | set(TABLES) | {c for table in CANONICAL.values() for c in table} | UNITS
     words |= {"kpi", "explain", "min_cases", "min_contacts", "min_volume", "inputs.cases.formats"}
+    words |= {f"inputs.{table}.formats.{column}" for table, columns in CANONICAL.items() for column in columns}
     words |= set(re.findall(r"\w+", card.scheme.name))  # data: the scheme's own name …
     for gate in card.scheme.gates:  # … and the reasons it gives its gates
         words |= set(re.findall(r"\w+", gate.describe()))

@@ -142,6 +142,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "other_month": 0,
         "blank": 0,
         "duplicates": 0,
+        "lines": 15,
         "rejected_by_reason": {},
         "cells_rejected": 0,
         "cells_rejected_by_column": {},
@@ -261,9 +262,10 @@ def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) ->
         },
         {
             "type": "bad-date",
-            "message": "1 cell(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date like "
-            "%Y-%m-%d, %Y/%m/%d, %Y%m%d, %Y.%m.%d (a time after it is allowed) or the format set in "
-            "inputs.cases.formats)",
+            # the format this column is written in, not every one the reader knows
+            "message": "1 cell(s) rejected: assigned_date: not a date (row 4: '5 March'; expected a date written "
+            "%Y-%m-%d, the format of this column's first rows in this file (set "
+            "inputs.cases.formats.assigned_date to read another))",
             "severity": "error",
             "table": "cases",
             "file": str(cases),
