@@ -18,6 +18,7 @@ __all__ = [
     "Lang",
     "column_label",
     "default_lang",
+    "fair_note_text",
     "issue_text",
     "metric_name",
     "metric_short",
@@ -266,6 +267,21 @@ WORDS: dict[str, tuple[str, str]] = {
     "expected": ("expected", "预期值"),
     "oe_ratio": ("O/E", "实际/预期"),
     "credibility": ("credibility Z", "可信度 Z"),
+    # workbook sheets (in English the contract's names) and the manifest sheet's keys
+    "sheet_collectors": ("collectors", "催收员"),
+    "sheet_teams": ("teams", "团队"),
+    "sheet_scheme": ("scheme", "考核方案"),
+    "sheet_manifest": ("manifest", "审计清单"),
+    "manifest_tool": ("tool", "工具"),
+    "manifest_month": ("month", "月份"),
+    "manifest_level": ("level", "层级"),
+    "manifest_format": ("format", "格式"),
+    "manifest_scheme": ("scheme", "考核方案"),
+    "manifest_inputs": ("inputs", "输入文件"),
+    "manifest_rows": ("rows", "行数"),
+    "manifest_reconciliation": ("reconciliation", "对账"),
+    "manifest_fairness": ("fairness", "公平值"),
+    "manifest_outputs": ("outputs", "输出文件"),
 }
 
 # Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
@@ -454,6 +470,63 @@ def note_text(note: str, lang: Lang) -> str:
                 break
         parts.append(part)
     return "; ".join(parts)
+
+
+# The plain-words notes of the fair scores (fairness.Wording): what each count rate counts,
+# what a money rate's collector did, and whom a shrunk value leans on.
+FAIR_WHAT_ZH: dict[str, str] = {
+    "cases with a payment": "件有回款的案件",
+    "settled cases": "件结清案件",
+    "cases contacted": "件已触达案件",
+    "cases settled on time": "件按期结清案件",
+    "connected calls": "个接通电话",
+    "SMS replies": "条短信回复",
+    "completed visits": "次完成的上门",
+    "promises to pay": "个还款承诺",
+    "contacts logged on time": "条及时记录的催收",
+}
+FAIR_VERB_ZH = {"recovered": "回收", "settled": "结清"}
+FAIR_PRIOR_ZH = {"the company average": "公司平均", "your team's average": "团队平均"}
+_NUMBER = r"-?[\d,]+(?:\.\d+)?"
+# (English sentence, Chinese); the named groups verb, what and prior are translated, the
+# numbers kept as they are.
+_FAIR_ZH: tuple[tuple[str, str], ...] = (
+    (rf"You (?P<verb>recovered|settled) (?P<o>{_NUMBER})\.", "本人{verb} {o}。"),
+    (rf"You had (?P<o>{_NUMBER}) (?P<what>.+?)\.", "本人有 {o} {what}。"),
+    (
+        rf"An average collector with your exact portfolio would have (?P<verb>recovered|settled) (?P<e>{_NUMBER}) "
+        rf"\(×(?P<r>{_NUMBER})\)\.",
+        "同样案件组合的一般催收员会{verb} {e} (×{r})。",
+    ),
+    (
+        rf"An average collector with your exact portfolio would have had (?P<e>{_NUMBER}) \(×(?P<r>{_NUMBER})\)\.",
+        "同样案件组合的一般催收员会有 {e} (×{r})。",
+    ),
+    (
+        r"Nothing was expected from your portfolio, so there is no adjusted value\.",
+        "按本人的案件组合没有预期值, 所以没有调整后的数值。",
+    ),
+    (r"Your month counts (?P<own>\d+ %), (?P<prior>.+?) (?P<rest>\d+ %)\.", "本月自身表现占 {own}, {prior}占 {rest}。"),
+    (r"Provisional: your volume is below the minimum\.", "暂定: 本人的数量低于最低要求。"),
+)
+
+
+def fair_note_text(note: str, lang: Lang) -> str:
+    """A fair score's plain-words note (:func:`collector_kpi.fairness.explanation`) in ``lang``."""
+    import re
+
+    if lang != "zh" or not note:
+        return note
+    words = {"verb": FAIR_VERB_ZH, "what": FAIR_WHAT_ZH, "prior": FAIR_PRIOR_ZH}
+
+    def sentence(found: re.Match[str], replacement: str) -> str:
+        parts = {key: words.get(key, {}).get(value, value) for key, value in found.groupdict().items()}
+        return replacement.format(**parts)
+
+    out = note
+    for pattern, replacement in _FAIR_ZH:
+        out = re.sub(pattern, lambda found, r=replacement: sentence(found, r), out)  # type: ignore[misc]
+    return out.replace("。 ", "。")
 
 
 def reject_text(described: str, lang: Lang) -> str:
