@@ -18,8 +18,10 @@ __all__ = [
     "Lang",
     "column_label",
     "default_lang",
+    "definition_text",
     "fair_note_text",
     "issue_text",
+    "k_reason_text",
     "metric_name",
     "metric_short",
     "movement_label",
@@ -267,6 +269,20 @@ WORDS: dict[str, tuple[str, str]] = {
     "expected": ("expected", "预期值"),
     "oe_ratio": ("O/E", "实际/预期"),
     "credibility": ("credibility Z", "可信度 Z"),
+    # what a run wrote, and where an estimated credibility constant came from
+    "wrote": ("wrote {path}", "已写入 {path}"),
+    "wrote_rejects": ("wrote {rows} rejected row(s){cells} to {path}", "已将 {rows} 个被拒绝的行{cells}写入 {path}"),
+    "wrote_cells": (" and {count} rejected cell(s)", "和 {count} 个被拒绝的单元格"),
+    "k_line": ("{metric}: shrink {reason}", "{metric}: 可信度收缩 {reason}"),
+    # kpi metrics: the catalog's headers and words
+    "catalog_title": ("Metric catalog", "指标目录"),
+    "catalog_id": ("id", "指标"),
+    "catalog_names": ("中文 / name", "名称"),
+    "catalog_name": ("name", "名称"),
+    "catalog_definition": ("definition", "定义"),
+    "catalog_better": ("better", "方向"),
+    "catalog_needs": ("needs", "所需表"),
+    "scheme decides": ("scheme decides", "由方案决定"),
     # workbook sheets (in English the contract's names) and the manifest sheet's keys
     "sheet_collectors": ("collectors", "催收员"),
     "sheet_teams": ("teams", "团队"),
@@ -283,6 +299,40 @@ WORDS: dict[str, tuple[str, str]] = {
     "manifest_fairness": ("fairness", "公平值"),
     "manifest_outputs": ("outputs", "输出文件"),
 }
+
+# The catalog's definitions (metrics.Metric.definition) in Chinese; ids stay as they are.
+DEFINITIONS_ZH: dict[str, str] = {
+    "case_count": "持有的案件行数",
+    "recovered_amount": "Σ recovered_amount",
+    "target_attainment": "Σ recovered_amount / target_amount(花名册, 或 params.target_amount)",
+    "recovery_rate": "Σ recovered_amount / Σ overdue_amount",
+    "settlement_rate": "settled_date 在本月或之前的案件 / case_count",
+    "settled_amount_rate": "已结清案件的 Σ overdue_amount / Σ overdue_amount",
+    "success_rate": "recovered_amount > 0 的案件 / case_count",
+    "team_recovery_rate": "团队合并计算的 recovery_rate, 计入每位成员",
+    "call_connect_rate": "结果为 connected 的电话 / 电话",
+    "sms_reply_rate": "已回复 (replied) 的短信 / 未失败 (failed 以外) 的短信",
+    "visit_rate": "完成 (completed) 的上门 / 上门(每条上门记录都算作计划)",
+    "call_quality": "抽检电话的 qa_score 平均值; 没有抽检电话时取 reviews.call_quality",
+    "handling_days": "已结清案件 assigned_date → settled_date 的平均天数",
+    "on_time_rate": "处理天数 ≤ params.sla_days 的已结清案件 / 已结清案件",
+    "cycle_days": "有回款案件 assigned_date → first_payment_date 的平均天数",
+    "waiver_rate": "Σ waived_amount / (Σ recovered_amount + Σ waived_amount)",
+    "ptp_rate": "有 ptp 的接通电话 / 接通电话",
+    "contact_coverage": "本月被同一催收员至少联系过 1 次的案件行 / case_count",
+    "followup_timeliness": "在 params.followup_hours 内记录的催收 / 有 logged_at 的催收",
+    "knowledge": "reviews.knowledge",
+    "teamwork": "reviews.teamwork",
+    "violations": "Σ reviews.violations(通常用作触发规则)",
+}
+
+
+def definition_text(metric_id: str, lang: Lang) -> str:
+    """A catalog metric's definition in ``lang``."""
+    if lang == "zh" and metric_id in DEFINITIONS_ZH:
+        return DEFINITIONS_ZH[metric_id]
+    return METRICS[metric_id].definition
+
 
 # Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
 # so its header should not take twenty.
@@ -527,6 +577,45 @@ def fair_note_text(note: str, lang: Lang) -> str:
     for pattern, replacement in _FAIR_ZH:
         out = re.sub(pattern, lambda found, r=replacement: sentence(found, r), out)  # type: ignore[misc]
     return out.replace("。 ", "。")
+
+
+# Where a shrunk metric's credibility constant K came from (scoring._k_reason, and the
+# reasons fairness.credibility_k gives for falling back).
+_K_REASONS_ZH: tuple[tuple[str, str], ...] = (
+    (r"K = (\S+) is set in the scheme", r"K = \1, 由方案设定"),
+    (
+        r"K = (\S+), estimated by Bühlmann–Straub from (\d+) collectors and (\d+) cells",
+        r"K = \1, 按 Bühlmann–Straub 方法由 \2 名催收员的 \3 个单元格估计",
+    ),
+    (
+        r"K = auto could not be estimated \((.+)\), so K = (\S+) × the median expected value = (\S+): "
+        r"the median collector's own result counts (\d+ %)",
+        r"K = auto 无法估计(\1), 所以 K = \2 × 预期值的中位数 = \3: 中位催收员本人的结果占 \4",
+    ),
+    (
+        r"only (\d+) collectors have an expected value; Bühlmann–Straub needs (\d+)",
+        r"只有 \1 名催收员有预期值; Bühlmann–Straub 方法需要 \2 名",
+    ),
+    (
+        r"no collector has two cells, so the within-collector variance cannot be estimated",
+        "没有催收员有两个单元格, 无法估计催收员自身的方差",
+    ),
+    (
+        r"the between-collector variance estimate a = (\S+) is not positive \(collectors differ no more than chance\)",
+        r"催收员之间的方差估计 a = \1 不为正(催收员之间的差别不超过偶然)",
+    ),
+)
+
+
+def k_reason_text(reason: str, lang: Lang) -> str:
+    """Where a credibility constant came from (the manifest's ``fairness.reason``) in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return reason
+    for pattern, replacement in _K_REASONS_ZH:
+        reason = re.sub(pattern, replacement, reason)
+    return reason
 
 
 def reject_text(described: str, lang: Lang) -> str:
