@@ -44,7 +44,7 @@ def browser() -> str:
     return found
 
 
-def main() -> None:
+def main(target: Path = TARGET) -> None:
     with tempfile.TemporaryDirectory() as folder:
         page = Path(folder) / "report.html"
         report = ["report", "--month", "2025-03", "--compare", "previous", "--lang", "en", "--output", str(page)]
@@ -59,8 +59,8 @@ def main() -> None:
             page.as_uri(),
         ]
         subprocess.run(command, check=True, capture_output=True, timeout=180)
-        shutil.copyfile(shot, TARGET)
-    print(f"wrote {TARGET.relative_to(ROOT)}")
+        shutil.copyfile(shot, target)
+    print(f"wrote {target}")
 
 
 if __name__ == "__main__":

@@ -178,6 +178,23 @@ def test_report_screenshot(report_en: Path, tmp_path: Path) -> None:
         shutil.copyfile(shot, keep)
 
 
+def test_make_docs_draws_the_readme_picture(tmp_path: Path) -> None:
+    """`make docs` (docs/make_screenshot.py) draws the README's picture from the current code."""
+    import importlib.util
+
+    chromium()
+    spec = importlib.util.spec_from_file_location("make_screenshot", ROOT / "docs" / "make_screenshot.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    shot = tmp_path / "report.png"
+    script.main(shot)
+    assert png_size(shot) == png_size(ROOT / "docs" / "report.png") == (1280, 1700)
+    assert shot.stat().st_size > 50_000  # a blank page compresses to a few KB
+    assert "![The HTML report for the sample month](docs/report.png)" in (ROOT / "README.md").read_text("utf-8")
+    assert "docs/make_screenshot.py" in (ROOT / "Makefile").read_text("utf-8")
+
+
 def pdftotext() -> str:
     found = shutil.which("pdftotext")
     if found is None:
