@@ -256,7 +256,7 @@ def _summary(
     """The row accounting, a warning when rows were rejected (``rejects``: where they are
     listed; None: not warned, as --strict stops on them), and where an estimated K came from
     (fairness.md: "and says so")."""
-    from .labels import k_reason_text, reject_text, text
+    from .labels import identity_text, k_reason_text, reject_text, text
 
     lines = [_accounting_line(card.month, card.stats, lang)]
     if card.rejects.height and rejects is not None:
@@ -273,7 +273,7 @@ def _summary(
                 count=f"{card.cell_rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
             )
         )
-    lines += [f"warning: {issue.message}" for issue in card.warnings]
+    lines += [text("warning_line", lang).format(message=identity_text(issue.message, lang)) for issue in card.warnings]
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
             lines.append(text("k_line", lang).format(metric=metric_id, reason=k_reason_text(info["reason"], lang)))

@@ -20,6 +20,7 @@ __all__ = [
     "default_lang",
     "definition_text",
     "fair_note_text",
+    "identity_text",
     "issue_text",
     "k_reason_text",
     "metric_name",
@@ -283,6 +284,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "catalog_better": ("better", "方向"),
     "catalog_needs": ("needs", "所需表"),
     "scheme decides": ("scheme decides", "由方案决定"),
+    "warning_line": ("warning: {message}", "警告: {message}"),
     # workbook sheets (in English the contract's names) and the manifest sheet's keys
     "sheet_collectors": ("collectors", "催收员"),
     "sheet_teams": ("teams", "团队"),
@@ -476,6 +478,8 @@ WARNINGS_ZH: dict[str, str] = {
     "future-date": "{count} 行: 日期在未来",
     "logged-before-contact": "{count} 行: logged_at 早于 contacted_at",
     "collector-in-several-teams": "{count} 行: 催收员属于多个团队(按持有案件最多的团队计分)",
+    "id-letter-case": "{count} 行: 催收员编号只有大小写不同(c1 与 C1 按两名催收员计分)",
+    "collector-several-names": "{count} 行: 同一催收员编号写有多个姓名(按一名催收员计, 显示其中一个姓名)",
     "other-month": "{count} 行不在所选月份内, 已跳过",
     "blank-rows": "{count} 个空行(读取的各列都为空), 已跳过",
 }
@@ -616,6 +620,58 @@ def k_reason_text(reason: str, lang: Lang) -> str:
     for pattern, replacement in _K_REASONS_ZH:
         reason = re.sub(pattern, replacement, reason)
     return reason
+
+
+# The warnings of kpi score about ids that look alike (identities.py), with where they are.
+_IDENTITY_ZH: tuple[tuple[str, str], ...] = (
+    (
+        r"(?P<column>\w+) (?P<ids>.+) differ only in letter case and are scored as (?P<n>\d+) "
+        r"(?P<what>collectors|teams) \((?P<where>.+)\)",
+        "{column} {ids} 只有大小写不同, 按 {n} {what}计分 ({where})",
+    ),
+    (
+        r"collector_id (?P<id>.+?) is given several names: (?P<where>.+); one collector, shown as (?P<shown>.+)",
+        "collector_id {id} 写有多个姓名: {where}; 按一名催收员计, 显示为 {shown}",
+    ),
+    (
+        r"collector_id (?P<id>.+?) has rows in several teams: (?P<where>.+); each team counts its own case rows, "
+        r"and (?P<who>.+) is shown once, under (?P<team>.+) \((?P<why>the roster's team|the team with most of their "
+        r"case rows)\)",
+        "collector_id {id} 的行属于多个团队: {where}; 每个团队计入各自的案件行, {who} 只显示一次, 在 {team} 下({why})",
+    ),
+)
+_IDENTITY_WORDS_ZH = {
+    "collectors": "名催收员",
+    "teams": "个团队",
+    "the roster's team": "花名册上的团队",
+    "the team with most of their case rows": "持有其案件行最多的团队",
+}
+
+
+def _rows_zh(where: str) -> str:
+    """`file rows 2, 3 … (9 rows)` (identities._rows_text) in Chinese."""
+    import re
+
+    where = re.sub(r" … \(([\d,]+) rows\)", r" … (共 \1 行)", where)
+    where = re.sub(r" rows? (\d+(?:, \d+)*)", r" 第 \1 行", where)
+    return where.replace("no usable row", "没有可用的行")
+
+
+def identity_text(message: str, lang: Lang) -> str:
+    """A warning about look-alike ids (:mod:`collector_kpi.identities`) in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return message
+    for pattern, replacement in _IDENTITY_ZH:
+        found = re.fullmatch(pattern, message)
+        if found is not None:
+            parts = {key: _IDENTITY_WORDS_ZH.get(value, value) for key, value in found.groupdict().items()}
+            parts["where"] = _rows_zh(parts["where"])
+            if "ids" in parts:  # 'B' and 'b' (identities._listed)
+                parts["ids"] = re.sub(r"(?<=') and (?=')", " 和 ", parts["ids"])
+            return replacement.format(**parts)
+    return message
 
 
 def reject_text(described: str, lang: Lang) -> str:
