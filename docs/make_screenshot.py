@@ -34,11 +34,16 @@ FLAGS = (
 )
 
 
-def browser() -> str:
+def find_browser() -> str | None:
+    """Debian's chromium, or a chromium on the PATH; None when there is none."""
     for candidate in BROWSERS:
         if Path(candidate).exists():
             return candidate
-    found = shutil.which("chromium")
+    return shutil.which("chromium")
+
+
+def browser() -> str:
+    found = find_browser()
     if found is None:
         sys.exit("chromium not found: apt-get install -y chromium fonts-wqy-microhei")
     return found
