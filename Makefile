@@ -4,7 +4,7 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 MONTH ?= 2025-03
 
-.PHONY: run test lint typecheck unit sample bench clean
+.PHONY: run test lint typecheck unit sample docs bench clean
 
 $(BIN)/kpi: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,6 +29,10 @@ unit: $(BIN)/kpi
 
 sample: $(BIN)/kpi
 	$(BIN)/python sample_data/generate.py
+
+# The README's picture of the HTML report, from the current code (needs chromium).
+docs: $(BIN)/kpi
+	$(BIN)/python docs/make_screenshot.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -230,7 +230,13 @@ def _check_targets(targets: dict[str, Path | None], inputs: list[str]) -> None:
 
 
 def _handle_rejects(
-    rejects: Any, cell_rejects: Any, path: Path | None, strict: bool, inputs: list[str], write: Any = None
+    rejects: Any,
+    cell_rejects: Any,
+    path: Path | None,
+    strict: bool,
+    inputs: list[str],
+    write: Any = None,
+    lang: Lang = "en",
 ) -> dict[str, bytes]:
     """Write the rejected rows and cells where asked (returned as path → bytes, for the
     manifest); with --strict any rejected row or cell stops the run. ``write(path, payload)``:
@@ -238,6 +244,7 @@ def _handle_rejects(
     from . import render
     from .checks import listing
     from .errors import InputError
+    from .labels import text
 
     written = {}
     if path is not None:
@@ -246,8 +253,9 @@ def _handle_rejects(
             write(path, written[str(path)])
         else:
             render.write_atomic(path, written[str(path)], protected=inputs)
-        cells = f" and {cell_rejects.height:,} rejected cell(s)" if cell_rejects.height else ""
-        _stderr().print(f"wrote {rejects.height:,} rejected row(s){cells} to {path}", markup=False, soft_wrap=True)
+        cells = text("wrote_cells", lang).format(count=f"{cell_rejects.height:,}") if cell_rejects.height else ""
+        wrote = text("wrote_rejects", lang).format(rows=f"{rejects.height:,}", cells=cells, path=path)
+        _stderr().print(wrote, markup=False, soft_wrap=True)
     if strict and rejects.height:
         raise InputError(f"{rejects.height:,} row(s) rejected (--strict); first: {_first_reject(rejects)}")
     if strict and cell_rejects.height:
@@ -267,7 +275,7 @@ def _summary(
     """The row accounting, a warning when rows were rejected (``rejects``: where they are
     listed; None: not warned, as --strict stops on them), and where an estimated K came from
     (fairness.md: "and says so")."""
-    from .labels import reject_text, text
+    from .labels import identity_text, k_reason_text, reject_text, text
 
     lines = [_accounting_line(card.month, card.stats, lang)]
     lines += [f"warning: {stats.dropped.message}" for stats in card.stats.values() if stats.dropped is not None]
@@ -285,11 +293,17 @@ def _summary(
                 count=f"{card.cell_rejects.height:,}", month=card.month, first=first, where=_where_listed(rejects, lang)
             )
         )
-    lines += [f"warning: {issue.message}" for issue in card.warnings]
+    lines += [text("warning_line", lang).format(message=identity_text(issue.message, lang)) for issue in card.warnings]
     for metric_id, info in card.fairness.items():
         if info.get("method") in ("buhlmann_straub", "fallback"):
-            lines.append(f"{metric_id}: shrink {info['reason']}")
+            lines.append(text("k_line", lang).format(metric=metric_id, reason=k_reason_text(info["reason"], lang)))
     return "\n".join(lines)
+
+
+def _wrote(path: Path | str, lang: Lang) -> str:
+    from .labels import text
+
+    return text("wrote", lang).format(path=path)
 
 
 def _where_listed(rejects: str, lang: Lang) -> str:
@@ -446,7 +460,9 @@ def score(
             hashes.add(inputs)
         _check_targets({**written, "--rejects": rejects}, inputs)
         unit = held.enter_context(_output_set(output, rejects, written["--manifest"], inputs))
-        rejects_written = _handle_rejects(card.rejects, card.cell_rejects, rejects, strict, inputs, unit.write)
+        rejects_written = _handle_rejects(
+            card.rejects, card.cell_rejects, rejects, strict, inputs, unit.write, language
+        )
         if level is Level.team and card.teams.is_empty():
             raise KpiError(
                 "--level team: no collector has a team; a collector's team comes from the cases' team_id "
@@ -488,14 +504,14 @@ def score(
                 sys.stdout.flush()
         else:
             unit.write(output, payload)
-            _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
+            _stderr().print(_wrote(output, language), markup=False, soft_wrap=True)
         if unit.manifest is not None:
             from .manifest import manifest_bytes
 
             outputs = ({str(output): payload} if output is not None else {}) | rejects_written
             record = _manifest(card, scheme_path, outputs, level, format, hashes, previous)
             unit.write_manifest(manifest_bytes(record))
-            _stderr().print(f"wrote {unit.manifest}", markup=False, soft_wrap=True)
+            _stderr().print(_wrote(unit.manifest, language), markup=False, soft_wrap=True)
 
 
 # The format a file name asks for.
@@ -647,15 +663,16 @@ def report(
         paths = _paths(cases, contacts, reviews, roster)
         scheme_path = _scheme_path(config)
         card = _run(_period(month, quarter), scheme_path, paths)
-        _stderr().print(_summary(card), markup=False, soft_wrap=True)
-        previous = _compared(card, compare, scheme_path, paths)
+        language = _lang(lang, card.scheme)
+        _stderr().print(_summary(card, lang=language), markup=False, soft_wrap=True)
+        previous = _compared(card, compare, scheme_path, paths, language)
         from .manifest import files_read
 
         inputs = files_read(card, scheme_path, previous)
         _check_targets({"--output": output}, inputs)
-        html = render_html(card, previous, _lang(lang, card.scheme))
+        html = render_html(card, previous, language)
         render.write_atomic(output, html.encode("utf-8"), protected=inputs)
-        _stderr().print(f"wrote {output}", markup=False, soft_wrap=True)
+        _stderr().print(_wrote(output, language), markup=False, soft_wrap=True)
 
 
 @app.command()
@@ -752,7 +769,7 @@ def validate(
         report = api.validate(scheme, _period(month, quarter), paths)
         inputs = [f for stats in report.tables.values() for f in stats.files] + [str(scheme_path)]
         _check_targets({"--rejects": rejects}, inputs)
-        _handle_rejects(report.rejects, report.cell_rejects, rejects, False, inputs)
+        _handle_rejects(report.rejects, report.cell_rejects, rejects, False, inputs, lang=_lang(lang, scheme))
         if format is ReportFormat.json:
             import json
 
@@ -798,10 +815,18 @@ def init(
 @app.command()
 def metrics(
     format: Annotated[CatalogFormat, typer.Option("--format", "-f", help="Output format.")] = CatalogFormat.table,
+    lang: Annotated[str | None, typer.Option(help="Labels: zh or en (default: the locale's).")] = None,
 ) -> None:
     """List the metric catalog: id, Chinese and English name, definition, direction."""
     with _guard(False):
+        from .errors import KpiError
+        from .labels import definition_text, resolve_lang, text
         from .metrics import CATALOG
+
+        try:
+            language = resolve_lang(lang)
+        except ValueError as exc:
+            raise KpiError(f"--lang: {exc}") from exc
 
         rows: list[dict[str, Any]] = [
             {
@@ -820,6 +845,14 @@ def metrics(
 
             typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
             return
+        if format is CatalogFormat.markdown and language == "zh":
+            headers = [text(f"catalog_{c}", "zh") for c in ("id", "name", "definition", "better", "needs")]
+            typer.echo("| " + " | ".join(headers) + " |")
+            typer.echo("|---|---|---|---|---|")
+            for r in rows:
+                cells = [r["id"], r["zh"], definition_text(r["id"], "zh"), text(r["better"], "zh"), r["needs"]]
+                typer.echo("| " + " | ".join(cells) + " |")
+            return
         if format is CatalogFormat.markdown:
             typer.echo("| id | 中文 | name | definition | better | needs |")
             typer.echo("|---|---|---|---|---|---|")
@@ -828,7 +861,7 @@ def metrics(
             return
         from .terminal import catalog_table
 
-        _stdout().print(catalog_table(rows))
+        _stdout().print(catalog_table(rows, language))
 
 
 def main() -> None:

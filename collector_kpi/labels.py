@@ -18,7 +18,11 @@ __all__ = [
     "Lang",
     "column_label",
     "default_lang",
+    "definition_text",
+    "fair_note_text",
+    "identity_text",
     "issue_text",
+    "k_reason_text",
     "metric_name",
     "metric_short",
     "movement_label",
@@ -269,7 +273,71 @@ WORDS: dict[str, tuple[str, str]] = {
     "expected": ("expected", "预期值"),
     "oe_ratio": ("O/E", "实际/预期"),
     "credibility": ("credibility Z", "可信度 Z"),
+    # what a run wrote, and where an estimated credibility constant came from
+    "wrote": ("wrote {path}", "已写入 {path}"),
+    "wrote_rejects": ("wrote {rows} rejected row(s){cells} to {path}", "已将 {rows} 个被拒绝的行{cells}写入 {path}"),
+    "wrote_cells": (" and {count} rejected cell(s)", "和 {count} 个被拒绝的单元格"),
+    "k_line": ("{metric}: shrink {reason}", "{metric}: 可信度收缩 {reason}"),
+    # kpi metrics: the catalog's headers and words
+    "catalog_title": ("Metric catalog", "指标目录"),
+    "catalog_id": ("id", "指标"),
+    "catalog_names": ("中文 / name", "名称"),
+    "catalog_name": ("name", "名称"),
+    "catalog_definition": ("definition", "定义"),
+    "catalog_better": ("better", "方向"),
+    "catalog_needs": ("needs", "所需表"),
+    "scheme decides": ("scheme decides", "由方案决定"),
+    "warning_line": ("warning: {message}", "警告: {message}"),
+    # workbook sheets (in English the contract's names) and the manifest sheet's keys
+    "sheet_collectors": ("collectors", "催收员"),
+    "sheet_teams": ("teams", "团队"),
+    "sheet_scheme": ("scheme", "考核方案"),
+    "sheet_manifest": ("manifest", "审计清单"),
+    "manifest_tool": ("tool", "工具"),
+    "manifest_month": ("month", "月份"),
+    "manifest_level": ("level", "层级"),
+    "manifest_format": ("format", "格式"),
+    "manifest_scheme": ("scheme", "考核方案"),
+    "manifest_inputs": ("inputs", "输入文件"),
+    "manifest_rows": ("rows", "行数"),
+    "manifest_reconciliation": ("reconciliation", "对账"),
+    "manifest_fairness": ("fairness", "公平值"),
+    "manifest_outputs": ("outputs", "输出文件"),
 }
+
+# The catalog's definitions (metrics.Metric.definition) in Chinese; ids stay as they are.
+DEFINITIONS_ZH: dict[str, str] = {
+    "case_count": "持有的案件行数",
+    "recovered_amount": "Σ recovered_amount",
+    "target_attainment": "Σ recovered_amount / target_amount(花名册, 或 params.target_amount)",
+    "recovery_rate": "Σ recovered_amount / Σ overdue_amount",
+    "settlement_rate": "settled_date 在本月或之前的案件 / case_count",
+    "settled_amount_rate": "已结清案件的 Σ overdue_amount / Σ overdue_amount",
+    "success_rate": "recovered_amount > 0 的案件 / case_count",
+    "team_recovery_rate": "团队合并计算的 recovery_rate, 计入每位成员",
+    "call_connect_rate": "结果为 connected 的电话 / 电话",
+    "sms_reply_rate": "已回复 (replied) 的短信 / 未失败 (failed 以外) 的短信",
+    "visit_rate": "完成 (completed) 的上门 / 上门(每条上门记录都算作计划)",
+    "call_quality": "抽检电话的 qa_score 平均值; 没有抽检电话时取 reviews.call_quality",
+    "handling_days": "已结清案件 assigned_date → settled_date 的平均天数",
+    "on_time_rate": "处理天数 ≤ params.sla_days 的已结清案件 / 已结清案件",
+    "cycle_days": "有回款案件 assigned_date → first_payment_date 的平均天数",
+    "waiver_rate": "Σ waived_amount / (Σ recovered_amount + Σ waived_amount)",
+    "ptp_rate": "有 ptp 的接通电话 / 接通电话",
+    "contact_coverage": "本月被同一催收员至少联系过 1 次的案件行 / case_count",
+    "followup_timeliness": "在 params.followup_hours 内记录的催收 / 有 logged_at 的催收",
+    "knowledge": "reviews.knowledge",
+    "teamwork": "reviews.teamwork",
+    "violations": "Σ reviews.violations(通常用作触发规则)",
+}
+
+
+def definition_text(metric_id: str, lang: Lang) -> str:
+    """A catalog metric's definition in ``lang``."""
+    if lang == "zh" and metric_id in DEFINITIONS_ZH:
+        return DEFINITIONS_ZH[metric_id]
+    return METRICS[metric_id].definition
+
 
 # Short headers of the metric columns on a terminal: a rate reads as "37.5%" in five cells,
 # so its header should not take twenty.
@@ -413,6 +481,8 @@ WARNINGS_ZH: dict[str, str] = {
     "future-date": "{count} 行: 日期在未来",
     "logged-before-contact": "{count} 行: logged_at 早于 contacted_at",
     "collector-in-several-teams": "{count} 行: 催收员属于多个团队(按持有案件最多的团队计分)",
+    "id-letter-case": "{count} 行: 催收员编号只有大小写不同(c1 与 C1 按两名催收员计分)",
+    "collector-several-names": "{count} 行: 同一催收员编号写有多个姓名(按一名催收员计, 显示其中一个姓名)",
     "other-month": "{count} 行不在所选月份内, 已跳过",
     "blank-rows": "{count} 个空行(读取的各列都为空), 已跳过",
 }
@@ -475,6 +545,154 @@ def note_text(note: str, lang: Lang) -> str:
                 break
         parts.append(part)
     return "; ".join(parts)
+
+
+# The plain-words notes of the fair scores (fairness.Wording): what each count rate counts,
+# what a money rate's collector did, and whom a shrunk value leans on.
+FAIR_WHAT_ZH: dict[str, str] = {
+    "cases with a payment": "件有回款的案件",
+    "settled cases": "件结清案件",
+    "cases contacted": "件已触达案件",
+    "cases settled on time": "件按期结清案件",
+    "connected calls": "个接通电话",
+    "SMS replies": "条短信回复",
+    "completed visits": "次完成的上门",
+    "promises to pay": "个还款承诺",
+    "contacts logged on time": "条及时记录的催收",
+}
+FAIR_VERB_ZH = {"recovered": "回收", "settled": "结清"}
+FAIR_PRIOR_ZH = {"the company average": "公司平均", "your team's average": "团队平均"}
+_NUMBER = r"-?[\d,]+(?:\.\d+)?"
+# (English sentence, Chinese); the named groups verb, what and prior are translated, the
+# numbers kept as they are.
+_FAIR_ZH: tuple[tuple[str, str], ...] = (
+    (rf"You (?P<verb>recovered|settled) (?P<o>{_NUMBER})\.", "本人{verb} {o}。"),
+    (rf"You had (?P<o>{_NUMBER}) (?P<what>.+?)\.", "本人有 {o} {what}。"),
+    (
+        rf"An average collector with your exact portfolio would have (?P<verb>recovered|settled) (?P<e>{_NUMBER}) "
+        rf"\(×(?P<r>{_NUMBER})\)\.",
+        "同样案件组合的一般催收员会{verb} {e} (×{r})。",
+    ),
+    (
+        rf"An average collector with your exact portfolio would have had (?P<e>{_NUMBER}) \(×(?P<r>{_NUMBER})\)\.",
+        "同样案件组合的一般催收员会有 {e} (×{r})。",
+    ),
+    (
+        r"Nothing was expected from your portfolio, so there is no adjusted value\.",
+        "按本人的案件组合没有预期值, 所以没有调整后的数值。",
+    ),
+    (r"Your month counts (?P<own>\d+ %), (?P<prior>.+?) (?P<rest>\d+ %)\.", "本月自身表现占 {own}, {prior}占 {rest}。"),
+    (r"Provisional: your volume is below the minimum\.", "暂定: 本人的数量低于最低要求。"),
+)
+
+
+def fair_note_text(note: str, lang: Lang) -> str:
+    """A fair score's plain-words note (:func:`collector_kpi.fairness.explanation`) in ``lang``."""
+    import re
+
+    if lang != "zh" or not note:
+        return note
+    words = {"verb": FAIR_VERB_ZH, "what": FAIR_WHAT_ZH, "prior": FAIR_PRIOR_ZH}
+
+    def sentence(found: re.Match[str], replacement: str) -> str:
+        parts = {key: words.get(key, {}).get(value, value) for key, value in found.groupdict().items()}
+        return replacement.format(**parts)
+
+    out = note
+    for pattern, replacement in _FAIR_ZH:
+        out = re.sub(pattern, lambda found, r=replacement: sentence(found, r), out)  # type: ignore[misc]
+    return out.replace("。 ", "。")
+
+
+# Where a shrunk metric's credibility constant K came from (scoring._k_reason, and the
+# reasons fairness.credibility_k gives for falling back).
+_K_REASONS_ZH: tuple[tuple[str, str], ...] = (
+    (r"K = (\S+) is set in the scheme", r"K = \1, 由方案设定"),
+    (
+        r"K = (\S+), estimated by Bühlmann–Straub from (\d+) collectors and (\d+) cells",
+        r"K = \1, 按 Bühlmann–Straub 方法由 \2 名催收员的 \3 个单元格估计",
+    ),
+    (
+        r"K = auto could not be estimated \((.+)\), so K = (\S+) × the median expected value = (\S+): "
+        r"the median collector's own result counts (\d+ %)",
+        r"K = auto 无法估计(\1), 所以 K = \2 × 预期值的中位数 = \3: 中位催收员本人的结果占 \4",
+    ),
+    (
+        r"only (\d+) collectors have an expected value; Bühlmann–Straub needs (\d+)",
+        r"只有 \1 名催收员有预期值; Bühlmann–Straub 方法需要 \2 名",
+    ),
+    (
+        r"no collector has two cells, so the within-collector variance cannot be estimated",
+        "没有催收员有两个单元格, 无法估计催收员自身的方差",
+    ),
+    (
+        r"the between-collector variance estimate a = (\S+) is not positive \(collectors differ no more than chance\)",
+        r"催收员之间的方差估计 a = \1 不为正(催收员之间的差别不超过偶然)",
+    ),
+)
+
+
+def k_reason_text(reason: str, lang: Lang) -> str:
+    """Where a credibility constant came from (the manifest's ``fairness.reason``) in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return reason
+    for pattern, replacement in _K_REASONS_ZH:
+        reason = re.sub(pattern, replacement, reason)
+    return reason
+
+
+# The warnings of kpi score about ids that look alike (identities.py), with where they are.
+_IDENTITY_ZH: tuple[tuple[str, str], ...] = (
+    (
+        r"(?P<column>\w+) (?P<ids>.+) differ only in letter case and are scored as (?P<n>\d+) "
+        r"(?P<what>collectors|teams) \((?P<where>.+)\)",
+        "{column} {ids} 只有大小写不同, 按 {n} {what}计分 ({where})",
+    ),
+    (
+        r"collector_id (?P<id>.+?) is given several names: (?P<where>.+); one collector, shown as (?P<shown>.+)",
+        "collector_id {id} 写有多个姓名: {where}; 按一名催收员计, 显示为 {shown}",
+    ),
+    (
+        r"collector_id (?P<id>.+?) has rows in several teams: (?P<where>.+); each team counts its own case rows, "
+        r"and (?P<who>.+) is shown once, under (?P<team>.+) \((?P<why>the roster's team|the team with most of their "
+        r"case rows)\)",
+        "collector_id {id} 的行属于多个团队: {where}; 每个团队计入各自的案件行, {who} 只显示一次, 在 {team} 下({why})",
+    ),
+)
+_IDENTITY_WORDS_ZH = {
+    "collectors": "名催收员",
+    "teams": "个团队",
+    "the roster's team": "花名册上的团队",
+    "the team with most of their case rows": "持有其案件行最多的团队",
+}
+
+
+def _rows_zh(where: str) -> str:
+    """`file rows 2, 3 … (9 rows)` (identities._rows_text) in Chinese."""
+    import re
+
+    where = re.sub(r" … \(([\d,]+) rows\)", r" … (共 \1 行)", where)
+    where = re.sub(r" rows? (\d+(?:, \d+)*)", r" 第 \1 行", where)
+    return where.replace("no usable row", "没有可用的行")
+
+
+def identity_text(message: str, lang: Lang) -> str:
+    """A warning about look-alike ids (:mod:`collector_kpi.identities`) in ``lang``."""
+    import re
+
+    if lang != "zh":
+        return message
+    for pattern, replacement in _IDENTITY_ZH:
+        found = re.fullmatch(pattern, message)
+        if found is not None:
+            parts = {key: _IDENTITY_WORDS_ZH.get(value, value) for key, value in found.groupdict().items()}
+            parts["where"] = _rows_zh(parts["where"])
+            if "ids" in parts:  # 'B' and 'b' (identities._listed)
+                parts["ids"] = re.sub(r"(?<=') and (?=')", " 和 ", parts["ids"])
+            return replacement.format(**parts)
+    return message
 
 
 def reject_text(described: str, lang: Lang) -> str:

@@ -240,8 +240,14 @@ def _headline(exp: Any, lang: str = "en") -> list[str]:
     return lines
 
 
-def _fair_lines(exp: Any) -> list[str]:
-    return [f"{line.zh} {line.id}: {line.note}" for line in exp.metrics if line.note]
+def _fair_lines(exp: Any, lang: str = "en") -> list[str]:
+    from .labels import fair_note_text
+
+    return [
+        f"{line.zh} {line.id}: {fair_note_text(line.note, lang)}"  # type: ignore[arg-type]
+        for line in exp.metrics
+        if line.note
+    ]
 
 
 def _lever_lines(exp: Any, lang: str = "en") -> list[str]:
@@ -347,7 +353,7 @@ def explain_table(exp: Any, lang: str = "en") -> Any:
         metric.append("\n" + printable(row[2]), style="dim")
         shown_cells = [metric if c == "metric" else Text(printable(row[EXPLAIN_COLUMNS.index(c)])) for c in shown]
         table.add_row(*shown_cells)
-    tail = _fair_lines(exp) + _lever_lines(exp, lang)
+    tail = _fair_lines(exp, lang) + _lever_lines(exp, lang)
     above = _headline(exp, lang)
     return Group(Text("\n".join(map(printable, above))), _Narrowing(table), Text("\n".join(map(printable, tail))))
 
@@ -379,7 +385,7 @@ def explain_markdown(exp: Any, lang: str = "en") -> bytes:
     for cells in _points_rows(exp, lang):
         lines.append("| " + " | ".join(map(markdown_cell, cells)) + " |")
     lines.append(f"| **Σ** | | | | | **{exp.points_total:.2f}** | | | |")
-    lines += ["", *map(markdown_cell, _fair_lines(exp) + _lever_lines(exp, lang)), ""]
+    lines += ["", *map(markdown_cell, _fair_lines(exp, lang) + _lever_lines(exp, lang)), ""]
     return "\n".join(lines).encode("utf-8")
 
 

@@ -25,7 +25,7 @@ import polars as pl
 from . import __version__
 from .compare import LEFT, compare
 from .errors import KpiError
-from .labels import Lang, metric_name, movement_label, other_lang, resolve_lang, text
+from .labels import Lang, metric_name, movement_label, note_text, other_lang, resolve_lang, text
 from .metrics import METRICS
 from .render import format_value
 from .sources import period_months
@@ -187,6 +187,12 @@ def _signed(value: Any, digits: int = 1) -> str:
 def _who(row: dict[str, Any]) -> str:
     name = row.get("collector_name")
     return f"{row['collector_id']} {name}" if name else str(row["collector_id"])
+
+
+def _second_name(metric_id: str, lang: Lang) -> str:
+    """What a metric's name is shown with: its Chinese name beside the English one, and
+    beside the Chinese name its id (the id is the scheme's, so no English word is needed)."""
+    return metric_id if lang == "zh" else metric_name(metric_id, other_lang(lang))
 
 
 def _bilingual(primary: str, secondary: str) -> str:
@@ -366,7 +372,7 @@ def _floor_tiles(card: Scorecard, lang: Lang, versus: _Versus) -> list[str]:
         value = card.floor[metric_id]
         unit = METRICS[metric_id].unit if metric_id in METRICS else "points"
         delta = versus.change(value, versus.floor(metric_id), unit, card.scheme.direction(metric_id))
-        label, alt = metric_name(metric_id, lang), metric_name(metric_id, other_lang(lang))
+        label, alt = metric_name(metric_id, lang), _second_name(metric_id, lang)
         out.append(
             f'<div class="tile" data-metric="{_e(metric_id)}"><div class="v">{_e(_shown(metric_id, value))}</div>'
             f'{delta}<div class="k">{_e(label)} · {_e(alt)}</div></div>'
@@ -650,10 +656,10 @@ def _heatmap(card: Scorecard, people: pl.DataFrame, lang: Lang) -> str:
     out = [_chart("heatmap", width, height, text("heatmap", lang), 11)]
     for col, (metric_id, header) in enumerate(zip(metric_ids, headers, strict=True)):
         x = label_w + cell_w * col + cell_w / 2
-        alt = metric_name(metric_id, other_lang(lang))
+        tip = " · ".join(dict.fromkeys([metric_id, _second_name(metric_id, lang)]))
         out.append(
             f'<text class="hm-head" data-metric="{_e(metric_id)}" x="{_n(x)}" y="{_n(head_h - 6)}" font-size="12" '
-            f'transform="rotate(-45 {_n(x)} {_n(head_h - 6)})"><title>{_e(metric_id)} · {_e(alt)}</title>'
+            f'transform="rotate(-45 {_n(x)} {_n(head_h - 6)})"><title>{_e(tip)}</title>'
             f"{_e(header)}</text>"
         )
     for index, (row, label) in enumerate(zip(rows, labels, strict=True)):
@@ -699,7 +705,6 @@ def _provisional_mark(row: dict[str, Any], lang: Lang) -> str:
 
 def _table_head(frame: pl.DataFrame, metric_ids: list[str], fair: set[str], level: str, lang: Lang) -> str:
     compared = "movement" in frame.columns
-    alt = other_lang(lang)
     head: list[str] = [f"<th>{_e(text('rank', lang))}</th>"]
     if compared:
         head.append(f"<th>{_e(text('movement', lang))}</th>")
@@ -720,7 +725,7 @@ def _table_head(frame: pl.DataFrame, metric_ids: list[str], fair: set[str], leve
         name = metric_name(metric_id, lang)
         if metric_id in fair:
             name = f"{name} ({text('fair_value', lang)})"
-        both = _bilingual(name, metric_name(metric_id, alt))
+        both = _bilingual(name, _second_name(metric_id, lang))
         head.append(f'<th data-metric="{_e(metric_id)}">{both}</th>')
     head.append(f'<th class="t">{_e(text("note", lang))}</th>')
     return "".join(head)
@@ -763,7 +768,8 @@ def _table_row(row: dict[str, Any], metric_ids: list[str], fair: set[str], level
             f"<td>{_e(_shown(metric_id, row.get(metric_id)))}{raw}"
             f"<small>{'—' if points is None else f'{points:.1f}'}</small></td>"
         )
-    note = "; ".join(str(n) for n in (row.get("ineligible_reason"), row.get("gates")) if n)
+    reason = note_text(row["ineligible_reason"], lang) if row.get("ineligible_reason") else None
+    note = "; ".join(str(n) for n in (reason, row.get("gates")) if n)
     if gone and row.get("previous_rank") is not None:
         note = f"{text('was_rank', lang)} {row['previous_rank']}"
     cells.append(f'<td class="t note">{_e(note)}</td>')

@@ -267,15 +267,22 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
     return out
 
 
-def catalog_table(rows: list[dict[str, Any]]) -> Any:
-    """`kpi metrics` on a terminal: ids whole (they are pasted into a scheme), prose wrapped."""
-    table = _simple_table("Metric catalog")
-    table.add_column("id", no_wrap=True, min_width=max(len(r["id"]) for r in rows))
-    table.add_column("中文 / name", overflow="fold", min_width=10, max_width=14)
-    table.add_column("definition", overflow="fold", ratio=1)
-    table.add_column("better", overflow="fold", min_width=6, max_width=8)
-    table.add_column("needs", overflow="fold", min_width=8, max_width=10)
+def catalog_table(rows: list[dict[str, Any]], lang: Lang = "en") -> Any:
+    """`kpi metrics` on a terminal: ids whole (they are pasted into a scheme), prose wrapped.
+
+    ``rows`` are in English (as ``kpi metrics --format json``); in Chinese a metric shows its
+    Chinese name and definition."""
+    from .labels import definition_text
+
+    table = _simple_table(text("catalog_title", lang))
+    table.add_column(text("catalog_id", lang), no_wrap=True, min_width=max(len(r["id"]) for r in rows))
+    table.add_column(text("catalog_names", lang), overflow="fold", min_width=10, max_width=14)
+    table.add_column(text("catalog_definition", lang), overflow="fold", ratio=1)
+    table.add_column(text("catalog_better", lang), overflow="fold", min_width=6, max_width=10 if lang == "zh" else 8)
+    table.add_column(text("catalog_needs", lang), overflow="fold", min_width=8, max_width=10)
     for r in rows:
         needs = " + ".join(r["needs"].split("+"))
-        table.add_row(r["id"], f"{r['zh']}\n{r['en']}", r["definition"], r["better"], needs)
+        names = r["zh"] if lang == "zh" else f"{r['zh']}\n{r['en']}"
+        definition = definition_text(r["id"], lang) if lang == "zh" else r["definition"]
+        table.add_row(r["id"], names, definition, text(r["better"], lang), needs)
     return table

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 import polars as pl
 
-from .labels import Lang, column_label, metric_name, text
+from .labels import WORDS, Lang, column_label, fair_note_text, metric_name, note_text, text
 from .metrics import METRICS
 from .render import write_atomic
 
@@ -93,10 +93,28 @@ FAIR_COLUMNS: dict[str, tuple[str, str | None]] = {
 _BAD_SHEET_CHARS = str.maketrans({c: "_" for c in "[]:*?/\\"})
 
 
-def sheet_name(key: str) -> str:
-    """``collector`` → ``collectors``, ``team`` → ``teams``; any other key, made a legal sheet name."""
-    name = SHEET_NAMES.get(key, key).translate(_BAD_SHEET_CHARS).strip("'")
+def sheet_name(key: str, lang: Lang | None = None) -> str:
+    """``collector`` → ``collectors``, ``team`` → ``teams`` (in Chinese 催收员, 团队; likewise
+    ``scheme`` and ``manifest``); any other key, made a legal sheet name."""
+    name = SHEET_NAMES.get(key, key)
+    if lang == "zh" and f"sheet_{name}" in WORDS:
+        name = text(f"sheet_{name}", lang)
+    name = name.translate(_BAD_SHEET_CHARS).strip("'")
     return (name or "sheet")[:31]
+
+
+def _cell_text(column: str, value: str, lang: Lang | None) -> str:
+    """A text cell as people read it: the tool's own notes in ``lang``, data as it is."""
+    if lang is None:
+        return value
+    if column == "ineligible_reason":
+        return note_text(value, lang)
+    fair = _fair_column(column)
+    if fair is not None and fair[1] == "note":
+        return fair_note_text(value, lang)
+    if column == "key" and f"manifest_{value}" in WORDS:  # the manifest sheet's keys
+        return text(f"manifest_{value}", lang)
+    return value
 
 
 def _fair_column(column: str) -> tuple[str, str] | None:
@@ -285,7 +303,7 @@ def _write_table(
                 sheet.write_number(row, col, value, cell_format)
                 shown = _shown(value, number_format)
             else:
-                shown = str(value)
+                shown = _cell_text(column, str(value), lang)
                 sheet.write_string(row, col, shown)
             width = max(width, _text_width(shown))
         sheet.set_column(col, col, min(width + 2, MAX_WIDTH))
@@ -353,15 +371,17 @@ def xlsx_bytes(
         workbook.set_properties({"created": datetime(2000, 1, 1, tzinfo=UTC)})
         for key, frame in tables.items():
             formats = {c: f for c in frame.columns if (f := _column_format(c, frame.schema[c], lang)) is not None}
-            _write_table(frame, workbook, sheet_name(key), lang, formats, _score_columns(frame), _frozen(frame, key))
+            _write_table(
+                frame, workbook, sheet_name(key, lang), lang, formats, _score_columns(frame), _frozen(frame, key)
+            )
         if scheme is not None:
             rows = scheme_frame(scheme, floor)
             # The floor value's format follows each metric's unit, row by row.
             floor_values = rows["floor_value"].to_list()
             shown = rows.drop("floor_value") if lang is None else _labelled_scheme(rows.drop("floor_value"), lang)
             shown = shown.with_columns(floor_value=pl.lit(None, pl.Float64))
-            _write_table(shown, workbook, "scheme", lang, {"weight": "General"}, [], 1)
-            sheet = workbook.get_worksheet_by_name("scheme")
+            _write_table(shown, workbook, sheet_name("scheme", lang), lang, {"weight": "General"}, [], 1)
+            sheet = workbook.get_worksheet_by_name(sheet_name("scheme", lang))
             col = shown.columns.index("floor_value")
             money = _money_format(lang)
             widths = [_text_width(_headers(["floor_value"], lang)["floor_value"])]
@@ -373,7 +393,7 @@ def xlsx_bytes(
                     widths.append(_text_width(_shown(value, number_format)))
             sheet.set_column(col, col, min(max(widths) + 2, MAX_WIDTH))
         if manifest is not None:
-            _write_table(manifest_frame(manifest), workbook, "manifest", lang, {}, [], 1)
+            _write_table(manifest_frame(manifest), workbook, sheet_name("manifest", lang), lang, {}, [], 1)
     return buffer.getvalue()
 
 

@@ -13,7 +13,7 @@ README = (Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8"
 
 
 def test_metric_catalog_in_readme_is_generated() -> None:
-    result = CliRunner().invoke(app, ["metrics", "--format", "markdown"])
+    result = CliRunner().invoke(app, ["metrics", "--format", "markdown", "--lang", "en"])
     block = re.search(r"<!-- metrics:start -->\n(.*?)<!-- metrics:end -->", README, re.S)
     assert block is not None
     assert block.group(1) == result.stdout

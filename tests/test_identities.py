@@ -134,3 +134,29 @@ def test_without_a_roster_the_team_with_most_cases_is_shown_ties_by_team_id(tiny
     assert found[1].endswith("C is shown once, under T2 (the team with most of their case rows)")
     teams = dict(card.teams.select("team_id", "case_rows").iter_rows())
     assert teams == {"T1": 2 + 3, "T2": 2 + 4, "T3": 1}
+
+
+def test_the_warnings_read_in_chinese(tiny: Path) -> None:
+    import re
+
+    from collector_kpi.labels import identity_text
+
+    edit(tiny, "cases", "c5,C,Cy,T2", "c5,C,Cy,t2")  # team ids in two cases, so C in two teams
+    edit(tiny, "cases", "b3,B,Bo", "b3,b,Bo")  # collector ids in two cases
+    edit(tiny, "cases", "a4,A,Ann", "a4,A,Anne")  # two names
+    messages = [issue.message for issue in run(tiny).warnings]
+    assert len(messages) == 4
+    folder = str(tiny / "2025-03")
+    assert all(folder in message for message in messages)
+    for message in messages:
+        zh = identity_text(message, "zh")
+        assert identity_text(message, "en") == message
+        left = re.sub(r"'[^']*'", "", zh.replace(folder + "/", ""))  # the quoted ids and names
+        left = re.sub(r"\w+\.csv", "", left)  # the files
+        assert set(re.findall(r"[A-Za-z]{3,}\w*", left)) <= {"collector_id", "team_id"}, zh
+        assert "行" in zh
+    zh = [identity_text(message, "zh") for message in messages]
+    assert any("只有大小写不同, 按 2 名催收员计分" in text for text in zh)
+    assert any("只有大小写不同, 按 2 个团队计分" in text for text in zh)
+    assert any("写有多个姓名" in text and "显示为 'Ann'" in text for text in zh)
+    assert any("属于多个团队" in text and text.endswith("在 T2 下(花名册上的团队)") for text in zh)  # C's roster team

@@ -13,8 +13,9 @@ The report is also printed to PDF (every scorecard column must be on the page: r
 with ``pdftotext`` from poppler-utils, skipped with the reason without it) and laid out at
 a phone's width, 390 px, where no text may be drawn smaller than 10 px.
 
-``REPORT_SCREENSHOT=docs/report.png pytest tests/test_report_browser.py`` also keeps the
-screenshot (the one in the README).
+The README's screenshot is drawn by ``make docs`` (docs/make_screenshot.py, whose browser
+flags these checks share); ``REPORT_SCREENSHOT=docs/report.png pytest tests/test_report_browser.py``
+also keeps the screenshot of the test.
 """
 
 from __future__ import annotations
@@ -38,31 +39,28 @@ from collector_kpi.report import render_html
 from collector_kpi.scoring import Scorecard
 
 ROOT = Path(__file__).resolve().parents[1]
-CANDIDATES = ("/usr/bin/chromium", "/usr/bin/chromium-browser")
-FLAGS = (
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--disable-default-apps",
-    "--disable-extensions",
-    "--no-first-run",
-    "--no-default-browser-check",
-    "--hide-scrollbars",
-    "--host-resolver-rules=MAP * ~NOTFOUND",
-    "--net-log-capture-mode=Default",
-)
+
+
+def _screenshot_script() -> Any:
+    """docs/make_screenshot.py (`make docs`), which holds the browser's flags for both."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_screenshot", ROOT / "docs" / "make_screenshot.py")
+    assert spec is not None and spec.loader is not None
+    script = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(script)
+    return script
+
+
+SCRIPT = _screenshot_script()
+CANDIDATES: tuple[str, ...] = SCRIPT.BROWSERS
+FLAGS: tuple[str, ...] = (*SCRIPT.FLAGS, "--net-log-capture-mode=Default")
 
 
 def chromium() -> str:
-    for candidate in CANDIDATES:
-        if Path(candidate).exists():
-            return candidate
-    found = shutil.which("chromium")
+    found = SCRIPT.find_browser()
     if found:
-        return found
+        return str(found)
     pytest.skip(
         "chromium not installed: `apt-get install -y chromium fonts-wqy-microhei` to run the browser check "
         f"(looked for {', '.join(CANDIDATES)} and chromium on PATH)"
@@ -176,6 +174,17 @@ def test_report_screenshot(report_en: Path, tmp_path: Path) -> None:
     keep = os.environ.get("REPORT_SCREENSHOT")
     if keep:
         shutil.copyfile(shot, keep)
+
+
+def test_make_docs_draws_the_readme_picture(tmp_path: Path) -> None:
+    """`make docs` (docs/make_screenshot.py) draws the README's picture from the current code."""
+    chromium()
+    shot = tmp_path / "report.png"
+    SCRIPT.main(shot)
+    assert png_size(shot) == png_size(ROOT / "docs" / "report.png") == (1280, 1700)
+    assert shot.stat().st_size > 50_000  # a blank page compresses to a few KB
+    assert "![The HTML report for the sample month](docs/report.png)" in (ROOT / "README.md").read_text("utf-8")
+    assert "docs/make_screenshot.py" in (ROOT / "Makefile").read_text("utf-8")
 
 
 def pdftotext() -> str:

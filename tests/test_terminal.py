@@ -13,6 +13,7 @@ import json
 import os
 import re
 import shutil
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from typer.testing import CliRunner
 from collector_kpi import api
 from collector_kpi.cli import app
 from collector_kpi.explain import explain
-from collector_kpi.labels import issue_text, note_text, reject_text, resolve_lang
+from collector_kpi.labels import fair_note_text, issue_text, k_reason_text, note_text, reject_text, resolve_lang
 from collector_kpi.metrics import CATALOG, METRICS
 from collector_kpi.render import explain_table
 from collector_kpi.scoring import Scorecard
@@ -184,6 +185,37 @@ def test_note_text_zh() -> None:
     assert note_text(note, "en") == note
 
 
+def test_fair_note_text_zh_knows_every_wording() -> None:
+    import polars as pl
+
+    from collector_kpi.fairness import WORDINGS, explanation
+
+    frame = pl.DataFrame(
+        {"observed": [12.0, 3.0], "expected": [10.0, 0.0], "oe_ratio": [1.2, None], "credibility": [0.6, 0.2]}
+    ).with_columns(provisional=pl.Series([False, True]))
+    for metric_id, wording in WORDINGS.items():
+        for prior in ("the company average", "your team's average"):
+            words = frame.select(explanation(wording, prior=prior, provisional=True))["explanation"].to_list()
+            zh = [fair_note_text(note, "zh") for note in words]
+            assert [english_words(note, set()) for note in zh] == [[], []], (metric_id, zh)
+            assert "12" in zh[0] and "(×1.20)" in zh[0] and "60 %" in zh[0] and "40 %" in zh[0]
+            assert "暂定" in zh[1] and "暂定" not in zh[0]
+            assert fair_note_text(words[0], "en") == words[0]
+
+
+def test_k_reason_text_zh() -> None:
+    reasons = {
+        "K = 50 is set in the scheme": "K = 50, 由方案设定",
+        "K = auto could not be estimated (only 3 collectors have an expected value; Bühlmann–Straub needs 5), "
+        "so K = 0.25 × the median expected value = 1,234: the median collector's own result counts 80 %": (
+            "K = auto 无法估计(只有 3 名催收员有预期值; Bühlmann–Straub 方法需要 5 名), "
+            "所以 K = 0.25 × 预期值的中位数 = 1,234: 中位催收员本人的结果占 80 %"
+        ),
+    }
+    assert {reason: k_reason_text(reason, "zh") for reason in reasons} == reasons
+    assert k_reason_text("K = 50 is set in the scheme", "en") == "K = 50 is set in the scheme"
+
+
 def test_reject_text_zh() -> None:
     described = "a.csv row 4: overdue_amount: not a number (value 'x'; expected a number such as 1234.56)"
     assert reject_text(described, "zh") == "a.csv 第 4 行: overdue_amount: 不是数字 (值 'x'; 应为数字, 如 1234.56)"
@@ -274,6 +306,102 @@ def test_zh_outputs_have_no_english_words(card: Scorecard, bad_month: dict[str, 
     assert "另有" in narrow  # the hidden-metrics line, in Chinese
     outputs["narrow card"] = narrow
     found = {name: english_words(text, allowed) for name, text in outputs.items()}
+    assert found == {name: [] for name in outputs}
+
+
+class VisibleText(HTMLParser):
+    """The text a reader of a page sees: text nodes and tooltips, not tags, styles or scripts."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.parts: list[str] = []
+        self.hidden = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in ("style", "script"):
+            self.hidden += 1
+        self.parts += [value for name, value in attrs if name in ("title", "alt", "aria-label") and value]
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in ("style", "script"):
+            self.hidden -= 1
+
+    def handle_data(self, data: str) -> None:
+        if not self.hidden:
+            self.parts.append(data)
+
+
+def page_text(page: str) -> str:
+    parser = VisibleText()
+    parser.feed(page)
+    return "\n".join(parser.parts)
+
+
+def workbook_text(path: Path) -> dict[str, str]:
+    """Every sheet's string cells, by sheet name, the sheet's name first. Two columns are
+    left out: the scheme sheet's English names (a column of English names by design, beside
+    the Chinese ones) and the manifest's values (the audit record, JSON as in its file)."""
+    import openpyxl
+
+    out = {}
+    for sheet in openpyxl.load_workbook(path).worksheets:
+        rows = list(sheet.iter_rows(values_only=True))
+        skip = {rows[0].index(header) for header in ("英文名", "数值") if header in rows[0]}
+        cells = [cell for row in rows for i, cell in enumerate(row) if isinstance(cell, str) and i not in skip]
+        out[sheet.title] = "\n".join([sheet.title, *cells])
+    return out
+
+
+def fair_scheme(tmp_path: Path) -> Path:
+    """The default scheme with case-mix and shrunk fair values (money and count rates)."""
+    text = DEFAULT.read_text(encoding="utf-8").replace("../sample_data", str(ROOT / "sample_data"))
+    for metric, extra in {
+        "recovery_rate": "adjust: {segments: [dpd_bucket]}\n    shrink: {k: auto, min_volume: 300000}",
+        "call_connect_rate": "shrink: {k: 50, toward: team, min_volume: 100}",
+    }.items():
+        text, found = re.subn(rf"(\n  {metric}:[^\n]*\n    weight: [^\n]*\n)", rf"\1    {extra}\n", text)
+        assert found == 1, metric
+    path = tmp_path / "fair.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_zh_report_and_workbook_have_no_english_words(card: Scorecard, tmp_path: Path) -> None:
+    from collector_kpi.scheme import Params
+    from collector_kpi.sources import ALL_OUTCOMES, OUTCOMES
+
+    allowed = allowed_words(card) | set(ALL_OUTCOMES) | set(OUTCOMES)  # the data's codes …
+    allowed |= {f"params.{name}" for name in Params.model_fields} | {f"{t}.{c}" for t in TABLES for c in CANONICAL[t]}
+    allowed |= {"auto", "Bühlmann", "Straub"}  # … the scheme's K = auto and the method's name
+    env = {"LANG": "zh_CN.UTF-8", "LC_ALL": ""}
+    scheme = str(fair_scheme(tmp_path))
+    outputs: dict[str, str] = {}
+    for name, args in {
+        "report": ["report", "-m", "2025-03", "-c", scheme, "--compare", "previous", "-o", str(tmp_path / "r.html")],
+        "xlsx": ["score", "-m", "2025-03", "-c", scheme, "--compare", "previous", "-o", str(tmp_path / "c.xlsx")],
+        "csv": ["score", "-m", "2025-03", "-c", scheme, "-o", str(tmp_path / "c.csv")],
+        "explain fair": ["explain", "C003", "-m", "2025-03", "-c", scheme],
+        "explain fair markdown": ["explain", "C030", "-m", "2025-03", "-c", scheme, "--format", "markdown"],
+        "markdown": ["score", "-m", "2025-03", "-c", scheme, "--format", "markdown"],
+        "metrics": ["metrics"],
+        "metrics markdown": ["metrics", "--format", "markdown"],
+    }.items():
+        result = CliRunner().invoke(app, args, env=env)
+        assert result.exit_code == 0, result.stderr
+        outputs[name] = result.stdout + result.stderr
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")
+    outputs["report page"] = page_text(page)
+    assert "回款率" in outputs["report page"] and "<td" not in outputs["report page"]
+    for sheet, cells in workbook_text(tmp_path / "c.xlsx").items():
+        outputs[f"sheet {sheet}"] = cells
+    assert len(outputs) == 8 + 1 + 4  # four sheets
+    assert "可信度收缩" in outputs["report"] and "本人回收" in outputs["explain fair"]  # the fair scores' words
+    assert "已写入" in outputs["xlsx"]
+    c_locale = {"LANG": "C", "LC_ALL": ""}
+    assert "指标目录" in CliRunner().invoke(app, ["metrics", "--lang", "zh"], env=c_locale).stdout
+    assert "Metric catalog" in CliRunner().invoke(app, ["metrics"], env=c_locale).stdout
+    # the tool's own name and version in the report's footer
+    found = {name: english_words(text.replace("collector-kpi", ""), allowed) for name, text in outputs.items()}
     assert found == {name: [] for name in outputs}
 
 

@@ -122,7 +122,7 @@ def test_compare_columns_and_labels(tmp_path: Path) -> None:
     table = compare(sample("2025-02").table(), sample("2025-03").table())  # has a "left" row
     path = tmp_path / "zh.xlsx"
     write_xlsx(path, {"collector": table}, lang="zh")
-    back = pl.read_excel(path, sheet_name="collectors", infer_schema_length=None)
+    back = pl.read_excel(path, sheet_name="催收员", infer_schema_length=None)
     assert back.columns[:3] == ["排名", "催收员编号", "姓名"]
     assert "回款率 得分" in back.columns and "名次变动" in back.columns
     assert len(set(back.columns)) == len(back.columns)
@@ -189,7 +189,8 @@ def test_hr_formats_read_back_with_openpyxl(labelled: dict[str, Path]) -> None:
     card = sample("2025-03")
     people = card.table("collector")
     book = openpyxl.load_workbook(labelled["zh"])
-    sheet = book["collectors"]
+    assert book.sheetnames == ["催收员", "团队", "考核方案", "审计清单"]  # sheets named in the language too
+    sheet = book["催收员"]
     cells = cells_by_header(sheet)
     assert list(cells)[:4] == ["排名", "催收员编号", "姓名", "团队"]
     assert {c.number_format for c in cells["奖金"]} == {'"¥"#,##0.00'}  # money, with ¥ in Chinese
@@ -200,7 +201,7 @@ def test_hr_formats_read_back_with_openpyxl(labelled: dict[str, Path]) -> None:
     assert [c.value for c in cells["参与排名"]] == [{True: "是", False: "否"}[v] for v in people["eligible"]]
     assert sheet.freeze_panes == "D2"  # below the header, right of id and name
     assert sheet.auto_filter.ref == f"A1:{sheet.cell(1, people.width).column_letter}{people.height + 1}"
-    teams = book["teams"]
+    teams = book["团队"]
     assert teams.freeze_panes == "C2" and teams.auto_filter.ref is not None
 
     english = openpyxl.load_workbook(labelled["en"])["collectors"]
@@ -220,12 +221,13 @@ def test_widths_follow_the_text_shown(labelled: dict[str, Path]) -> None:
 
 
 def test_scheme_sheet_in_chinese(labelled: dict[str, Path]) -> None:
-    scheme = pl.read_excel(labelled["zh"], sheet_name="scheme")
+    scheme = pl.read_excel(labelled["zh"], sheet_name="考核方案")
     assert scheme.columns[:4] == ["指标", "中文", "英文名", "权重"]
     recovery = scheme.filter(pl.col("指标") == "recovery_rate").row(0, named=True)
     assert recovery["方向"] == "越高越好"
     assert recovery["计分方法"] == "区间"
     assert recovery["参数"] == "下限=0.05, 上限=0.4"
     assert recovery["全场数值"] == sample("2025-03").floor["recovery_rate"]
-    manifest = pl.read_excel(labelled["zh"], sheet_name="manifest")
+    manifest = pl.read_excel(labelled["zh"], sheet_name="审计清单")
     assert manifest.columns == ["项目", "数值"]
+    assert manifest["项目"].to_list() == ["月份"]  # the key month, in words
