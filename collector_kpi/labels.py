@@ -303,6 +303,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "manifest_reconciliation": ("reconciliation", "对账"),
     "manifest_fairness": ("fairness", "公平值"),
     "manifest_outputs": ("outputs", "输出文件"),
+    "manifest_references": ("references", "对比所读文件"),
 }
 
 # The catalog's definitions (metrics.Metric.definition) in Chinese; ids stay as they are.
