@@ -1249,9 +1249,7 @@ def _time_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return value.cast(pl.String).str.strip_chars().str.extract(r"(\S+)$")
 
 
-def _first_part(
-    part: Callable[[pl.Expr, pl.DataType], pl.Expr], columns: list[str], schema: pl.Schema
-) -> pl.Expr:
+def _first_part(part: Callable[[pl.Expr, pl.DataType], pl.Expr], columns: list[str], schema: pl.Schema) -> pl.Expr:
     """A datetime_parts part: from its one column, or from the first of its columns that is
     not missing (null or blank) on the row."""
     if len(columns) == 1:
