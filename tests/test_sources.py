@@ -922,6 +922,9 @@ def test_a_datetime_part_falls_back_to_the_next_column(tmp_path: Path) -> None:
     spec["datetime_parts"] = {"contacted_at": ["date", ["q_start", "vru_exit"]]}
     with pytest.raises(InputError, match=r"missing column 'vru_exit' \(inputs.contacts.datetime_parts.contacted_at"):
         _read(tmp_path, "contacts", text, spec, ["case_id", "contacted_at"])
+    spec["datetime_parts"] = {"contacted_at": ["date", []]}
+    with pytest.raises(InputError, match=r"inputs.contacts.datetime_parts.contacted_at: a part lists no column"):
+        _read(tmp_path, "contacts", text, spec, ["case_id", "contacted_at"])
 
 
 def test_a_composite_id_joins_its_headers(tmp_path: Path) -> None:
