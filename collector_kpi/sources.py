@@ -886,6 +886,11 @@ def _parse(
     if kind in ("int",):
         if column in spec.formats and dtype == pl.String:
             return _duration(_text(raw), spec.formats[column])
+        if isinstance(dtype, pl.Duration) or dtype == pl.Time:
+            # A duration stored as one (Parquet): its whole seconds; a time of day is as long
+            # as it is past midnight.
+            micros = raw.dt.total_microseconds() if isinstance(dtype, pl.Duration) else raw.cast(pl.Int64) // 1000
+            return pl.when(micros % 1_000_000 == 0).then(micros // 1_000_000)
         if dtype.is_integer():
             return raw.cast(pl.Int64)
         number = raw.cast(pl.Float64) if dtype.is_numeric() else _text(raw).cast(pl.Float64, strict=False)

@@ -986,3 +986,19 @@ def test_the_optional_balance_direction_and_team_columns(tmp_path: Path) -> None
     assert got["team_id"].to_list() == ["T1", "T2", None, "T1", "T1"]
     # abandoned is a call's outcome, not an sms's
     assert got["why_outcome"].to_list() == [None, None, None, "outcome: not an outcome of this channel", None]
+
+
+def test_a_duration_stored_as_one_is_its_whole_seconds(tmp_path: Path) -> None:
+    from datetime import time, timedelta
+
+    ids = {"case_id": ["c1", "c2", "c3"], "collector_id": ["A", "A", "A"]}
+    durations = [timedelta(seconds=125), timedelta(hours=1, seconds=1), timedelta(seconds=1.5)]
+    pl.DataFrame({**ids, "duration_s": durations}).write_parquet(tmp_path / "durations.parquet")
+    times = [time(0, 2, 5), time(1, 0, 1), time(0, 0, 0, 500000)]  # a time cell: as long as past midnight
+    pl.DataFrame({**ids, "talk": times}).write_parquet(tmp_path / "times.parquet")
+    for name, spec in (("durations", {}), ("times", {"columns": {"talk": "duration_s"}})):
+        path = str(tmp_path / f"{name}.parquet")
+        data = read_table("contacts", [path], InputSpec(**spec), ["duration_s"], {})
+        got = data.frame.with_columns(data.cell_reason("duration_s").alias("why")).collect()
+        assert got["duration_s"].to_list() == [125, 3601, None], name  # 1.5 s is no whole number of seconds
+        assert got["why"].to_list() == [None, None, "duration_s: not a whole number"], name
