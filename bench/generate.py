@@ -15,7 +15,7 @@ own hash or RNG. No per-row Python. Contacts are produced in chunks by the strea
 
 Shape (scaled with ``--cases``): one collector per ~500 case rows (2,000 at 1M), 20
 collectors per team (100 teams at 1M), 1% roster-only collectors (a few inactive), ~3% of
-case rows are a second holder of a transferred case (same case_id, another row), ~10% of
+case rows are a second holder of a transferred case (same case_id, another collector), ~10% of
 case rows are "quiet" (contacted only by someone else), ~1% of contacts fall outside the
 month, some logged_at exactly 24 h after contacted_at (the follow-up boundary).
 """
@@ -163,8 +163,10 @@ class Generator:
         return pl.min_horizontal((u.pow(1.15) * n).floor().cast(pl.Int64), pl.lit(n - 1))
 
     def case_no_of_row(self, row: pl.Expr) -> pl.Expr:
-        """~3% of rows are the second holder of the previous row's case (a transfer)."""
-        transfer = (self.rng.uniform(row, S_TRANSFER) < 0.03) & (row > 0)
+        """~3% of rows are the second holder of the previous row's case (a transfer to
+        another collector: a case is held once per collector)."""
+        other = self.collector_of_row(row) != self.collector_of_row(pl.max_horizontal(row - 1, pl.lit(0)))
+        transfer = (self.rng.uniform(row, S_TRANSFER) < 0.03) & (row > 0) & other
         return pl.when(transfer).then(row - 1).otherwise(row)
 
     def collector_id(self, index: pl.Expr) -> pl.Expr:

@@ -7,7 +7,8 @@ from typing import Any
 
 import polars as pl
 
-from .errors import InputError, NoDataError
+from .duplicates import check_queries, settle
+from .errors import InputError, Issue, NoDataError
 from .metrics import COMPONENTS, METRICS, Params, component_exprs, components_for
 from .scheme import Scheme
 from .sources import (
@@ -16,7 +17,6 @@ from .sources import (
     PathsArg,
     TableData,
     available_columns,
-    has_month_column,
     month_filter,
     normal_id,
     period_bounds,
@@ -88,8 +88,8 @@ _KEYS = {
     "roster": {"collector_id": "the roster"},
 }
 _OPTIONAL = {
-    "cases": ("collector_name", "month"),
-    "contacts": (),
+    "cases": ("collector_name", "month", "case_id"),
+    "contacts": ("contact_id",),  # the contact log's row key, where it has one
     "reviews": ("month",),
     "roster": ("collector_name", "team_id", "active", "target_amount"),
 }
@@ -125,8 +125,10 @@ def load_month(
                 f"{table}: no file given, but {metric} needs it; "
                 f"set inputs.{table}.path in the scheme or pass --{table}"
             )
-        _refuse_copies(table, files)
         spec = scheme.inputs.get(table)
+        data.keys.policies[table] = spec.duplicates
+        if len(months) > 1 and not paths.get(table) and "{month}" in (spec.path or ""):
+            data.keys.file_months[table] = _file_months(scheme, table, months, files)
         columns = dict(_KEYS[table])
         columns.update(wanted)
         if every_column:
@@ -134,8 +136,11 @@ def load_month(
             optional = [c for c in CANONICAL[table] if c not in columns and c in present]
         else:
             optional = [c for c in _OPTIONAL[table] if c not in columns]
-            if "month" in optional and not has_month_column(table, files, spec):
-                optional.remove("month")
+            if "month" in optional or "case_id" in optional:
+                # Read where every file carries them: a missing month or case id would be a
+                # rejected row. (The case id is the cases' row key with the collector id.)
+                present = available_columns(table, files, spec) if table in ("cases", "reviews") else set()
+                optional = [c for c in optional if c not in ("month", "case_id") or c in present]
         ordered = list(columns) + optional
         data.tables[table] = read_table(table, files, spec, ordered, columns)
         if table == "roster":
@@ -146,25 +151,15 @@ def load_month(
     return data
 
 
-def _refuse_copies(table: str, files: list[str]) -> None:
-    """Two files of a table in one folder with the same bytes (`案件 (1).csv`, a 副本) would
-    count twice. (Months in folders of their own may hold the same roster.)"""
+def _file_months(scheme: Scheme, table: str, months: list[str], files: list[str]) -> dict[str, str]:
+    """The month each file of a `{month}` path was read for (the first, if several)."""
     import os
 
-    from .manifest import sha256_file
-
-    by_size: dict[tuple[str, int], list[str]] = {}
-    for file in files:
-        by_size.setdefault((os.path.dirname(file), os.path.getsize(file)), []).append(file)
-    for same_size in by_size.values():
-        seen: dict[str, str] = {}
-        for file in same_size if len(same_size) > 1 else []:
-            digest = sha256_file(file)
-            if digest in seen:
-                raise InputError(
-                    f"{table}: {seen[digest]} and {file} are the same file (a copy?); its rows would count twice"
-                )
-            seen[digest] = file
+    month_of: dict[str, str] = {}
+    for month in months:
+        for file in resolve_paths(scheme, table, [month], None) or []:
+            month_of.setdefault(os.path.realpath(file), month)
+    return {file: month_of.get(os.path.realpath(file), "") for file in files}
 
 
 @dataclass
@@ -181,6 +176,9 @@ class TableStats:
     # Cells rejected alone, in used rows (left out of the metrics that read their column).
     cells_by_column: dict[str, int] = field(default_factory=dict)
     cells_by_reason: dict[str, int] = field(default_factory=dict)
+    # The rows of the month dropped as another row holds their key (inputs.<table>.duplicates):
+    # counted in ``read``, so read = used + rejected + duplicates.
+    dropped: Issue | None = None
 
     @property
     def rejected(self) -> int:
@@ -189,6 +187,10 @@ class TableStats:
     @property
     def cells_rejected(self) -> int:
         return sum(self.cells_by_column.values())
+
+    @property
+    def duplicates(self) -> int:
+        return self.dropped.count if self.dropped is not None else 0
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -199,6 +201,7 @@ class TableStats:
             "rejected": self.rejected,
             "other_month": self.other_month,
             "blank": self.blank,
+            "duplicates": self.duplicates,
             "rejected_by_reason": dict(sorted(self.rejected_by_reason.items())),
             "cells_rejected": self.cells_rejected,
             "cells_rejected_by_column": dict(sorted(self.cells_by_column.items())),
@@ -301,6 +304,10 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     log: dict[str, pl.LazyFrame] = {}  # the contact log's queries, collected together
     if coverage and "groups:contacts" in queries:
         log["groups:contacts"] = queries.pop("groups:contacts")
+    key_rows = {table: fast.get(table, frame) for table, frame in frames.items()}
+    for name, query in check_queries(data, key_rows).items():
+        # Each with its table's sums, whose read it shares.
+        (log if f"groups:{name.split(':')[1]}" in log else queries)[name] = query
     # NOTE: the other tables' reads are shared between their queries (CSV cases at 1M rows:
     # −0.4 s of 1.9, as the file is tokenised once, not three times); not the contact
     # log's for the cells, as sharing held its rows in memory.
@@ -332,6 +339,11 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
         log["coverage"] = _coverage_query(source, codes, coded=uncoded is not None)
     if log:
         results.update(zip(log, collect_all(list(log.values()), data, share=True, by_sum=by_sum), strict=True))
+    errors, dropped = settle(data, results, key_rows, frames, fast)
+    if errors:
+        raise InputError(errors[0].message)
+    if dropped:  # the month again, without the rows a policy dropped
+        return _month_sums(scheme, data, by_sum)
     if uncoded is not None and codes is not None:
         coded = results["groups:contacts"]
         results["groups:contacts"] = _decode_groups(data, coded, uncoded, codes, components, params, by_sum)
@@ -359,7 +371,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
             held[table] = left
             if not blank:  # then every rejected row is one of them
                 listed[table] = left
-    stats = {table: _stats_from_groups(data.tables[table], groups[table]) for table in frames}
+    stats = {table: _stats_from_groups(data, table, groups[table]) for table in frames}
     rejects = _rejected_rows(data, listed, stats)
     cell_rejects = _rejected_cells(data, listed, stats)
     for name, table_stats in stats.items():
@@ -474,7 +486,9 @@ def _group_query(
         if "active" in columns:
             aggs.append(pl.col("active").fill_null(True).all())
         if "target_amount" in columns:
-            # All targets missing is no target (null), not a target of 0.
+            # A collector has one roster row a month (a repeated one stops the run or is
+            # dropped, see duplicates.py): the sum adds the months of a period read month by
+            # month, never two rows of one month. All targets missing is no target (null), not 0.
             target = pl.col("target_amount")
             aggs.append(pl.when(target.is_not_null().any()).then(target.sum()).alias("target_cents"))
     else:
@@ -656,8 +670,9 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
                         raise error
 
 
-def _stats_from_groups(info: TableData, groups: pl.DataFrame) -> TableStats:
-    stats = TableStats(info.name, info.files)
+def _stats_from_groups(data: MonthData, table: str, groups: pl.DataFrame) -> TableStats:
+    stats = TableStats(table, data.tables[table].files, dropped=data.keys.dropped.get(table))
+    stats.read += stats.duplicates
     totals = groups.group_by("_in_month", "_ok", "_cells").agg(pl.col("_rows").sum())
     for in_month, ok, cells, rows in totals.iter_rows():
         if in_month is None:
@@ -668,7 +683,7 @@ def _stats_from_groups(info: TableData, groups: pl.DataFrame) -> TableStats:
             stats.read += rows
             if ok:
                 stats.used += rows
-                for bit, column in enumerate(info.cell_columns):
+                for bit, column in enumerate(data.tables[table].cell_columns):
                     if cells >> bit & 1:
                         stats.cells_by_column[column] = stats.cells_by_column.get(column, 0) + rows
     return stats
@@ -891,18 +906,22 @@ def _fair_cells(
 _EMPTY_REJECTS = pl.DataFrame(schema={"table": pl.String, "_file": pl.String, "_row": pl.Int64, "_reject": pl.String})
 
 
-def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame]:
-    """Row accounting alone (read / used / rejected / other month), the rejected rows and
-    the rejected cells of used rows."""
+def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame, list[Issue]]:
+    """Row accounting alone (read / used / rejected / other month / duplicates), the
+    rejected rows, the rejected cells of used rows, and the row keys seen twice (errors)
+    or dropped (warnings)."""
     try:
         return _account_rows(data, by_sum=True)
     except _FieldsBeyondHeader:
         return _account_rows(data, by_sum=False)
 
 
-def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame]:
+def _account_rows(
+    data: MonthData, by_sum: bool
+) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame, list[Issue]]:
     frames = {table: _with_month(data, table) for table in data.tables}
-    queries = {
+    queries = check_queries(data, frames)
+    queries |= {
         f"groups:{table}": frame.group_by("_in_month", "_ok", "_cells").agg(
             pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else [])
         )
@@ -911,8 +930,14 @@ def _account_rows(data: MonthData, by_sum: bool) -> tuple[dict[str, TableStats],
     queries.update(_shape_queries(data, by_sum))
     results = dict(zip(queries, collect_all(list(queries.values()), data, by_sum=by_sum), strict=True))
     _raise_shape_errors(data, results, by_sum)
-    stats = {table: _stats_from_groups(data.tables[table], results[f"groups:{table}"]) for table in frames}
-    return stats, _rejected_rows(data, frames, stats), _rejected_cells(data, frames, stats)
+    errors, dropped = settle(data, results, frames, frames)
+    if dropped:  # the month again, without the rows a policy dropped
+        stats, rejects, cell_rejects, _ = _account_rows(data, by_sum)
+    else:
+        stats = {table: _stats_from_groups(data, table, results[f"groups:{table}"]) for table in frames}
+        rejects = _rejected_rows(data, frames, stats)
+        cell_rejects = _rejected_cells(data, frames, stats)
+    return stats, rejects, cell_rejects, errors + list(data.keys.dropped.values())
 
 
 def collect_all(

@@ -66,8 +66,8 @@ def shift_month(month: str, delta: int) -> str:
 def validate(scheme: Scheme, month: str, paths: dict[str, PathsArg] | None = None) -> ValidationReport:
     """Check a month's files: every row accounted for, every problem an Issue."""
     data = load_month(scheme, month, paths, every_column=True)
-    stats, rejects, cell_rejects = account_rows(data)
-    issues = reject_issues(rejects) + reject_issues(cell_rejects, "cell")
+    stats, rejects, cell_rejects, repeats = account_rows(data)
+    issues = reject_issues(rejects) + reject_issues(cell_rejects, "cell") + repeats
     issues += warning_issues(data) + other_month_issues(stats, month)
     report = ValidationReport(month, stats, issues)
     report.rejects = rejects

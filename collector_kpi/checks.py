@@ -190,22 +190,9 @@ def _contacts_without_case(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame
     return frame.join(cases, on="case_id", how="anti")
 
 
-def _duplicates(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.filter(pl.len().over("case_id", "collector_id") > 1)
-
-
 def _collector_without_cases(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
     holders = _used(data, "cases").select("collector_id").unique()
     return frame.join(holders, on="collector_id", how="anti")
-
-
-def _repeated_contact(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
-    return frame.filter(pl.col("contact_id").is_not_null() & (pl.len().over("contact_id") > 1))
-
-
-def _repeated_review(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
-    keys = ["collector_id", "month"] if "month" in data.tables["reviews"].columns else ["collector_id"]
-    return frame.filter(pl.len().over(keys) > 1)
 
 
 def _several_teams(data: MonthData, frame: pl.LazyFrame) -> pl.LazyFrame:
@@ -231,14 +218,6 @@ CHECKS: tuple[Check, ...] = (
         "case_id",
         ("cases",),
     ),
-    Check(
-        "duplicate-case-row",
-        "cases",
-        ("case_id", "collector_id"),
-        "the same case appears more than once for the same collector",
-        _duplicates,
-        "case_id",
-    ),
     *(
         Check(
             "collector-without-cases",
@@ -250,22 +229,6 @@ CHECKS: tuple[Check, ...] = (
             ("cases",),
         )
         for table in ("contacts", "reviews")
-    ),
-    Check(
-        "duplicate-contact-id",
-        "contacts",
-        ("contact_id",),
-        "the same contact_id appears more than once (each row counts as an attempt)",
-        _repeated_contact,
-        "contact_id",
-    ),
-    Check(
-        "duplicate-review-row",
-        "reviews",
-        ("collector_id",),
-        "a collector has more than one review row for the month (their ratings are averaged)",
-        _repeated_review,
-        "collector_id",
     ),
     Check(
         "recovered-exceeds-overdue",

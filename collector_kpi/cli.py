@@ -257,6 +257,7 @@ def _summary(
     from .labels import reject_text, text
 
     lines = [_accounting_line(card.month, card.stats, lang)]
+    lines += [f"warning: {stats.dropped.message}" for stats in card.stats.values() if stats.dropped is not None]
     if card.rejects.height and rejects is not None:
         first = reject_text(_first_reject(card.rejects), lang)
         lines.append(
@@ -294,6 +295,8 @@ def _accounting_line(month: str, tables: dict[str, Any], lang: Lang = "en") -> s
     for table, stats in tables.items():
         counts = {name: f"{getattr(stats, name):,}" for name in ("read", "used", "rejected", "other_month", "blank")}
         line = text("accounting", lang).format(table=table, **counts)
+        if stats.duplicates:
+            line += text("duplicates_dropped", lang).format(count=f"{stats.duplicates:,}")
         skipped = [text("skipped_other_months", lang).format(**counts)] if stats.other_month else []
         skipped += [text("skipped_blank", lang).format(**counts)] if stats.blank else []
         if skipped:

@@ -208,6 +208,7 @@ WORDS: dict[str, tuple[str, str]] = {
     "error": ("error", "错误"),
     "warning": ("warning", "警告"),
     "v_errors_found": ("errors found: rows or cells were rejected", "发现错误: 有行或单元格被拒绝"),
+    "v_errors_repeated": ("errors found: a row key is repeated", "发现错误: 有重复的行键"),
     "v_cells_rejected": ("cells rejected", "拒绝的单元格"),
     "v_usable": ("usable, with warnings", "可以使用, 但有警告"),
     # the summary on stderr
@@ -230,6 +231,7 @@ WORDS: dict[str, tuple[str, str]] = {
         "警告: {month} 有 {count} 个单元格被拒绝, 该行不计入读取该列的指标, 其他指标照常计入(第一个: {first}); "
         "{where}, 或用 --strict 遇到即停止",
     ),
+    "duplicates_dropped": (", {count} duplicate(s) dropped", ", 丢弃重复行 {count} 行"),
     "cells_accounting": (", {count} cell(s) rejected ({columns})", ", 拒绝 {count} 个单元格({columns})"),
     "metrics_not_shown": (
         "{count} metric(s) not shown: {names}; --wide shows all, --columns {picks} picks",

@@ -61,6 +61,10 @@ class InputSpec(_Model):
     missing_values: dict[str, list[str]] = Field(
         default_factory=dict, description="column (source header or canonical) → texts that mean a missing value"
     )
+    duplicates: Literal["error", "first", "last"] = Field(
+        "error",
+        description="a row key seen twice: stop (`error`), or keep its `first` or `last` row (by file path, then row)",
+    )
 
     @field_validator("missing_values", mode="before")
     @classmethod

@@ -16,6 +16,7 @@ import difflib
 import glob as globlib
 import gzip
 import math
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterable, Sequence
@@ -28,6 +29,7 @@ from typing import TYPE_CHECKING, BinaryIO, Literal, cast
 import polars as pl
 
 from .background import background_pool
+from .duplicates import RowKeys
 from .errors import InputError, KpiError
 from .metrics import rejects_row
 from .scheme import InputSpec, Scheme
@@ -264,7 +266,8 @@ class TableData:
         typo, a missing value) go through ``frame``'s full per-row reading, so no result
         depends on which path a row took.
         """
-        return self.frame.select(*[pl.col(f"_fast_{c}").alias(c) for c in self.columns], "_fast", "_line_bytes")
+        fast = [pl.col(f"_fast_{c}").alias(c) for c in self.columns]
+        return self.frame.select(*fast, "_fast", "_line_bytes", "_file", "_row")
 
     def line_bytes(self) -> int | None:
         """What the rows' ``_line_bytes`` add up to when every line of the files checked by
@@ -287,6 +290,8 @@ class MonthData:
     # How often a roster row's monthly target counts: once per month of the period, unless
     # the roster is read month by month (a `{month}` path), whose rows then add up.
     target_months: int = 1
+    # How a row key seen twice is found and treated, per table (see duplicates.py).
+    keys: RowKeys = field(default_factory=RowKeys)
 
     def has(self, table: str) -> bool:
         return table in self.tables
@@ -1560,9 +1565,14 @@ def resolve_paths(scheme: Scheme, table: str, months: Sequence[str], override: P
     else:
         return None
     files: list[str] = []
+    seen: set[tuple[int, int]] = set()
     for path in given:
         for file in expand_path(path, table):
-            if file not in files:
+            # One file reached by two names (a `latest` symlink, a `**` glob through a linked
+            # folder, a hard link, a path given twice) is read once, under the first name.
+            status = os.stat(file)
+            if (status.st_dev, status.st_ino) not in seen:
+                seen.add((status.st_dev, status.st_ino))
                 files.append(file)
     return files
 
@@ -1577,18 +1587,6 @@ def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[
         mapped = {renames.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts) | joined
         common = mapped if common is None else common & mapped
     return {c for c in CANONICAL[table] if c in (common or set())}
-
-
-def has_month_column(table: str, paths: Sequence[str], spec: InputSpec) -> bool:
-    """Whether every file of the table carries a month column (directly or mapped)."""
-    if table not in ("cases", "reviews"):
-        return False
-    for path in paths:
-        names = [n for n in _scan_file(path, spec, table).collect_schema().names()]
-        mapped = {spec.renames().get(n, n) for n in names}
-        if "month" not in mapped:
-            return False
-    return True
 
 
 def sample_rows(path: str, spec: InputSpec, rows: int, table: str = "input") -> pl.DataFrame:

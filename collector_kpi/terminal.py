@@ -249,7 +249,11 @@ def validation_view(report: Any, lang: Lang = "en") -> list[Any]:
         out.append(Padding(Text(issue_text(issue, lang)), (0, 0, 0, 3)))
         if issue.file:
             out.append(Padding(Text(issue.file, overflow="fold"), (0, 0, 0, 3)))
-    out.append(Text(text("v_errors_found" if not report.valid else "v_usable", lang)))
+    verdict = "v_usable"
+    if not report.valid:
+        rejected = report.rejects.height or report.cell_rejects.height
+        verdict = "v_errors_found" if rejected else "v_errors_repeated"
+    out.append(Text(text(verdict, lang)))
     return out
 
 

@@ -291,10 +291,13 @@ def test_a_copy_of_an_input_file_is_refused(runner: CliRunner, tiny: Path, schem
     (folder / "cases (1).csv").write_bytes(cases)  # what a second download is called
     code, out, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--cases", str(folder))
     assert code == 2 and out == ""
-    assert "are the same file (a copy?); its rows would count twice" in err
-    (folder / "cases (1).csv").write_bytes(cases.replace(b"a1,", b"z1,"))  # same size, other bytes: read
+    assert f"cases: {folder / 'cases (1).csv'} and {folder / 'cases.csv'} hold the same 12 rows" in err
+    assert "they would count twice" in err
+    header, first = cases.decode().splitlines()[:2]
+    (folder / "cases (1).csv").write_text(f"{header}\n{first.replace('a1,', 'z1,')}\n")  # another case: read
     code, _, err = invoke(runner, "score", "-m", "2025-03", "-c", str(scheme), "--cases", str(folder))
     assert code == 0, err
+    assert "cases 13 read, 13 used" in err
 
 
 @pytest.mark.parametrize(

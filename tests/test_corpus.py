@@ -9,7 +9,7 @@ the inputs in a fresh ``{root}`` and what ``kpi`` must answer:
     scheme_text: |         # … or a scheme body of its own (the tiny month's inputs are prepended)
     edit:                  # exact text edits of the written files (the text must be there)
       - {file: 2025-03/cases.csv, old: "…", new: "…"}
-    make:                  # generated files: empty, text, bytes, png, copy, gzip, encode, xlsx, parquet
+    make:                  # generated files: empty, text, bytes, png, copy, gzip, encode, xlsx, parquet, link
       - {file: 2025-03/cases.csv, kind: png}
     args: [score, -m, 2025-03, -c, "{scheme}"]   # {root} and {scheme} are filled in
     exit: 2
@@ -96,6 +96,8 @@ def _make(root: Path, spec: dict[str, Any]) -> None:
     elif kind == "parquet":
         assert source is not None
         pl.read_csv(source, infer_schema=False).write_parquet(target)
+    elif kind == "link":  # a symbolic link to `to`, as written (relative to the link's folder)
+        target.symlink_to(spec["to"])
     else:  # pragma: no cover - a typo in a corpus file
         raise AssertionError(f"unknown make kind {kind!r}")
 

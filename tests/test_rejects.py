@@ -59,13 +59,13 @@ def test_rejects_file_lists_the_exact_rows(bad_month: Path, tmp_path: Path) -> N
     # the raw values as they were in the file (a text cell starting with '-' is neutralised for spreadsheets)
     assert target.read_text(encoding="utf-8-sig").splitlines() == [
         # each row keeps its case_id (and a contact its contact_id), though no metric here reads them
-        "table,source_file,row,rejected,column,reason,value,case_id,collector_id,team_id,recovered_amount,"
-        "overdue_amount,collector_name,contact_id,contacted_at,channel,outcome",
-        f"cases,{cases},4,row,recovered_amount,recovered_amount: not a number,n/a,a3,A,T1,n/a,1000,Ann,,,,",
-        f"cases,{cases},7,row,overdue_amount,overdue_amount: negative,'-2000,b2,B,T1,0,'-2000,Bo,,,,",
-        f"cases,{cases},12,row,collector_id,collector_id: missing value,,c4,,T2,0,1000,Cy,,,,",
-        f"contacts,{contacts},9,cell,channel,channel: unknown channel,telegram,b1,B,,,,,k08,2025-03-09 10:00:00,"
-        "telegram,connected",
+        "table,source_file,row,rejected,column,reason,value,collector_id,team_id,recovered_amount,overdue_amount,"
+        "collector_name,case_id,contacted_at,channel,outcome,contact_id",
+        f"cases,{cases},4,row,recovered_amount,recovered_amount: not a number,n/a,A,T1,n/a,1000,Ann,a3,,,,",
+        f"cases,{cases},7,row,overdue_amount,overdue_amount: negative,'-2000,B,T1,0,'-2000,Bo,b2,,,,",
+        f"cases,{cases},12,row,collector_id,collector_id: missing value,,,T2,0,1000,Cy,c4,,,,",
+        f"contacts,{contacts},9,cell,channel,channel: unknown channel,telegram,B,,,,,b1,2025-03-09 10:00:00,"
+        "telegram,connected,k08",
     ]
     # the rejected rows count nowhere: A without a3 (1000 overdue, 0 recovered): 3100 / 4000
     rows = {line.split(",")[1]: line.split(",") for line in out.splitlines()[1:]}

@@ -1002,3 +1002,32 @@ def test_a_duration_stored_as_one_is_its_whole_seconds(tmp_path: Path) -> None:
         got = data.frame.with_columns(data.cell_reason("duration_s").alias("why")).collect()
         assert got["duration_s"].to_list() == [125, 3601, None], name  # 1.5 s is no whole number of seconds
         assert got["why"].to_list() == [None, None, "duration_s: not a whole number"], name
+
+
+def test_one_file_reached_by_two_names_is_read_once(tmp_path: Path) -> None:
+    import os
+
+    from collector_kpi.sources import resolve_paths
+
+    folder = tmp_path / "2025-03"
+    folder.mkdir()
+    cases = folder / "cases.csv"
+    cases.write_text(CASES, encoding="utf-8")
+    (tmp_path / "latest").symlink_to("2025-03")  # a `latest` link to the month's folder
+    os.link(cases, folder / "cases-hard.csv")  # a hard link: one file, two names
+    (folder / "other.csv").write_text(CASES.replace("a1,", "z1,"), encoding="utf-8")
+    scheme = load_scheme(_scheme_file(tmp_path))
+    glob = tmp_path / "2025-03" / ".." / "latest" / "*.csv"
+    given = [str(cases), str(tmp_path / "latest" / "cases.csv"), str(glob)]
+    # each file under the first name it is reached by
+    assert resolve_paths(scheme, "cases", ["2025-03"], given) == [str(cases), str(glob.parent / "other.csv")]
+    # a `**` glob through the folder and through the link to it: four names, one file (the first name sorted)
+    assert resolve_paths(scheme, "cases", ["2025-03"], str(tmp_path / "**" / "cases*.csv")) == [
+        str(folder / "cases-hard.csv")
+    ]
+
+
+def _scheme_file(root: Path) -> Path:
+    path = root / "scheme.yaml"
+    path.write_text(TINY_SCHEME + GRADES, encoding="utf-8")
+    return path

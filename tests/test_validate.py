@@ -19,16 +19,19 @@ from tests.conftest import TINY_SCHEME, write_scheme
 SCHEME = TINY_SCHEME
 
 EXTRA_CASES = (
-    "a1,A,Ann,T1,2025-03-01,1000,0,0,,,M1\n"  # row 14: a1 again for A
+    "a5,A,Ann,T1,2025-03-01,1000,0,0,,,M1\n"  # row 14: another case of A
     "c6,C,Cy,T1,2025-03-01,1000,1500,0,,,M1\n"  # row 15: C also in T1; recovered > overdue
     "c7,C,Cy,T2,2025-04-02,1000,0,0,,,M1\n"  # row 16: assigned after the month
 )
 EXTRA_CONTACTS = (
     "k12,zz,A,call,2025-03-20 10:00:00,connected,60,false,,,2099-01-01 00:00:00\n"  # row 13: no case zz; future
     "k13,a1,A,call,2025-03-21 10:00:00,connected,60,false,,,2025-03-21 11:00:00\n"  # row 14: a call of A
-    "k01,b1,B,sms,2025-03-22 09:00:00,sent,,,,,\n"  # row 15: contact_id k01 again
+    "k14,b1,B,sms,2025-03-22 09:00:00,sent,,,,,\n"  # row 15
 )
-EXTRA_REVIEWS = "A,2025-03,70,70,70,0\n"  # row 5: a second March review of A
+# Rows whose key another row holds.
+REPEATED_CASE = "a1,A,Ann,T1,2025-03-01,1000,0,0,,,M1\n"  # row 14: a1 again for A
+REPEATED_CONTACT = "k01,b1,B,sms,2025-03-22 09:00:00,sent,,,,,\n"  # row 13: contact_id k01 again
+REPEATED_REVIEW = "A,2025-03,70,70,70,0\n"  # row 5: a second March review of A
 
 
 def append(path: Path, text: str) -> None:
@@ -64,7 +67,6 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
     month = tiny / "2025-03"
     append(month / "cases.csv", EXTRA_CASES)
     append(month / "contacts.csv", EXTRA_CONTACTS)
-    append(month / "reviews.csv", EXTRA_REVIEWS)
     code, data = report("-c", str(scheme))
     assert code == 0
     assert data["month"] == "2025-03" and data["valid"] is True
@@ -87,25 +89,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rows": [13],
         "count": 1,
     }
-    assert only("duplicate-case-row") == {
-        "type": "duplicate-case-row",
-        "message": "2 row(s): the same case appears more than once for the same collector",
-        "table": "cases",
-        "file": cases,
-        "column": "case_id",
-        "rows": [2, 14],
-        "count": 2,
-    }
-    assert only("duplicate-contact-id") == {
-        "type": "duplicate-contact-id",
-        "message": "2 row(s): the same contact_id appears more than once (each row counts as an attempt)",
-        "table": "contacts",
-        "file": contacts,
-        "column": "contact_id",
-        "rows": [2, 15],
-        "count": 2,
-    }
-    assert only("duplicate-review-row")["rows"] == [2, 5]  # the February review of A is another month
+    assert not [slug for slug in issues if slug.startswith("duplicate-")]
     assert only("recovered-exceeds-overdue") == {
         "type": "recovered-exceeds-overdue",
         "message": "1 row(s): recovered_amount is larger than overdue_amount",
@@ -157,6 +141,7 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "rejected": 0,
         "other_month": 0,
         "blank": 0,
+        "duplicates": 0,
         "rejected_by_reason": {},
         "cells_rejected": 0,
         "cells_rejected_by_column": {},
@@ -188,8 +173,57 @@ def test_warnings_table_says_usable(tiny: Path, scheme: Path) -> None:
     append(tiny / "2025-03" / "cases.csv", EXTRA_CASES)
     code, out, _ = validate("-c", str(scheme))
     assert code == 0
-    assert "duplicate-case-row" in out and "collector-in-several-teams" in out
+    assert "collector-in-several-teams" in out
     assert out.rstrip().endswith("usable, with warnings")
+
+
+def test_a_repeated_row_key_is_an_error_naming_both_rows(tiny: Path, scheme: Path) -> None:
+    month = tiny / "2025-03"
+    append(month / "cases.csv", REPEATED_CASE)
+    append(month / "contacts.csv", REPEATED_CONTACT)
+    append(month / "reviews.csv", REPEATED_REVIEW)
+    code, data = report("-c", str(scheme))
+    assert code == 1 and data["valid"] is False
+    issues = by_type(data["issues"])
+    cases, contacts, reviews = (str(month / f"{name}.csv") for name in ("cases", "contacts", "reviews"))
+    assert issues["duplicate-case-row"] == [
+        {
+            "type": "duplicate-case-row",
+            "message": f"cases: the same case_id + collector_id (case_id a1, collector_id A) is in {cases} row 2 "
+            f"and {cases} row 14; a row must count once: fix the export, or set inputs.cases.duplicates "
+            "to first or last",
+            "severity": "error",
+            "table": "cases",
+            "file": cases,
+            "column": "case_id",
+            "rows": [2, 14],
+            "count": 2,
+        }
+    ]
+    assert issues["duplicate-contact-id"][0]["rows"] == [2, 13]
+    assert f"{contacts} row 2 and {contacts} row 13" in issues["duplicate-contact-id"][0]["message"]
+    # the February review of A is another month's: rows 2 and 5 are March's
+    assert issues["duplicate-review-row"][0]["rows"] == [2, 5]
+    assert f"{reviews} row 2 and {reviews} row 5" in issues["duplicate-review-row"][0]["message"]
+    tables = {t["table"]: t for t in data["tables"]}
+    assert (tables["cases"]["read"], tables["cases"]["used"], tables["cases"]["duplicates"]) == (13, 13, 0)
+
+
+def test_a_duplicates_policy_drops_and_counts_the_rows(tiny: Path) -> None:
+    scheme = write_scheme(tiny, SCHEME)
+    scheme.write_text(
+        scheme.read_text().replace('"{month}/cases.csv"}', '"{month}/cases.csv", duplicates: last}'), encoding="utf-8"
+    )
+    cases = tiny / "2025-03" / "cases.csv"
+    append(cases, REPEATED_CASE)
+    code, data = report("-c", str(scheme))
+    assert code == 0, data
+    tables = {t["table"]: t for t in data["tables"]}
+    # 13 rows read: the 12 used and row 2, dropped as row 14 holds its key (last is kept)
+    assert (tables["cases"]["read"], tables["cases"]["used"], tables["cases"]["duplicates"]) == (13, 12, 1)
+    (dropped,) = by_type(data["issues"])["duplicate-rows-dropped"]
+    assert (dropped["severity"], dropped["file"], dropped["rows"], dropped["count"]) == ("warning", str(cases), [2], 1)
+    assert f"{cases} row 14, which is kept" in dropped["message"]
 
 
 def test_rejected_rows_exit_1_with_the_report_first(tiny: Path, scheme: Path) -> None:
