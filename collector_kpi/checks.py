@@ -16,7 +16,7 @@ import polars as pl
 
 from .aggregate import TableStats, collect_all
 from .errors import Issue
-from .sources import CANONICAL, MonthData
+from .sources import CANONICAL, DURATION_FORMATS, MonthData
 
 EXAMPLES = 5
 
@@ -36,7 +36,8 @@ REJECT_SLUGS = {
     "not an outcome of this channel": "outcome-channel-mismatch",
     "before assigned_date": "date-order",
     "before contacted_at": "date-order",
-}
+    "not inbound/outbound": "unknown-direction",
+} | {f"not a duration in {fmt}": "bad-duration" for fmt in DURATION_FORMATS}
 
 
 @dataclass

@@ -41,22 +41,58 @@ class InputSpec(_Model):
     encoding: str = Field("auto", description="auto | utf-8 | gbk | gb18030 …")
     sheet: str | None = Field(None, description="xlsx sheet name (default: the first)")
     skip_rows: int = Field(0, ge=0, description="lines above the header to pass over (a title line), CSV and xlsx")
-    columns: dict[str, str] = Field(default_factory=dict, description="source header → canonical column")
+    columns: dict[str, str | list[str]] = Field(
+        default_factory=dict,
+        description="source header → canonical column; or canonical column → [source headers] joined as one id",
+    )
     values: dict[str, dict[str, Any]] = Field(
         default_factory=dict, description="canonical column → {source value: canonical value}"
     )
     constants: dict[str, Any] = Field(default_factory=dict, description="canonical column → value on every row")
     formats: dict[str, str] = Field(
-        default_factory=dict, description="canonical date/datetime column → strptime format"
-    )
-    datetime_parts: dict[str, tuple[str, str]] = Field(
         default_factory=dict,
-        description="canonical datetime column → [date column, time column] to join with a space",
+        description="canonical date/datetime column → strptime format; duration_s → H:MM:SS, M:SS or H.MM.SS",
+    )
+    datetime_parts: dict[str, tuple[str | list[str], str | list[str]]] = Field(
+        default_factory=dict,
+        description="canonical datetime column → [date column, time column] to join with a space; "
+        "a part may list columns, the first one not missing is used",
+    )
+    missing_values: dict[str, list[str]] = Field(
+        default_factory=dict, description="column (source header or canonical) → texts that mean a missing value"
     )
     duplicates: Literal["error", "first", "last"] = Field(
         "error",
         description="a row key seen twice: stop (`error`), or keep its `first` or `last` row (by file path, then row)",
     )
+
+    @field_validator("missing_values", mode="before")
+    @classmethod
+    def _marker_texts(cls, markers: Any) -> Any:
+        # One marker or a list of them, matched as text (the cell is stripped first).
+        if not isinstance(markers, dict):
+            return markers
+        out: dict[Any, Any] = {}
+        for column, given in markers.items():
+            listed = given if isinstance(given, list) else [given]
+            for marker in listed:
+                if marker is None or isinstance(marker, bool | dict | list):
+                    raise ValueError(f"{column}: {marker!r} is not a text to match")
+                if str(marker) != str(marker).strip() or not str(marker).strip():
+                    raise ValueError(
+                        f"{column}: marker {str(marker)!r} is blank or has spaces around it "
+                        "(cells are stripped before they are compared; a blank cell is missing already)"
+                    )
+            out[str(column)] = [str(marker) for marker in listed]
+        return out
+
+    def renames(self) -> dict[str, str]:
+        """The `columns` entries that rename one source header onto a canonical column."""
+        return {source: target for source, target in self.columns.items() if isinstance(target, str)}
+
+    def composites(self) -> dict[str, list[str]]:
+        """The `columns` entries that join source headers into one canonical id."""
+        return {target: sources for target, sources in self.columns.items() if isinstance(sources, list)}
 
     @field_validator("values", mode="before")
     @classmethod

@@ -43,7 +43,19 @@ if TYPE_CHECKING:
 PathsArg = str | Sequence[str] | None
 
 ColumnType = Literal[
-    "id", "text", "month", "date", "datetime", "money", "number", "int", "score", "bool", "channel", "outcome"
+    "id",
+    "text",
+    "month",
+    "date",
+    "datetime",
+    "money",
+    "number",
+    "int",
+    "score",
+    "bool",
+    "channel",
+    "outcome",
+    "direction",
 ]
 
 CANONICAL: dict[str, dict[str, ColumnType]] = {
@@ -61,6 +73,9 @@ CANONICAL: dict[str, dict[str, ColumnType]] = {
         "first_payment_date": "date",
         "dpd_bucket": "text",
         "product": "text",
+        "opening_balance": "money",
+        "closing_balance": "money",
+        "closing_bucket": "text",  # a dpd_bucket value; M0 is current
     },
     "contacts": {
         "contact_id": "id",
@@ -74,6 +89,8 @@ CANONICAL: dict[str, dict[str, ColumnType]] = {
         "ptp_amount": "money",
         "qa_score": "score",
         "logged_at": "datetime",
+        "direction": "direction",
+        "team_id": "id",
     },
     "reviews": {
         "collector_id": "id",
@@ -104,11 +121,21 @@ REQUIRED_VALUES: dict[str, tuple[str, ...]] = {
 REFERENCE_IDS: dict[str, tuple[str, ...]] = {"cases": ("case_id",), "contacts": ("contact_id", "case_id")}
 
 OUTCOMES: dict[str, tuple[str, ...]] = {
-    "call": ("connected", "no_answer", "busy", "unreachable", "refused"),
+    "call": ("connected", "no_answer", "busy", "unreachable", "refused", "abandoned"),
     "sms": ("sent", "delivered", "replied", "failed"),
     "visit": ("planned", "completed", "not_found", "cancelled"),
 }
 ALL_OUTCOMES = tuple(sorted({o for outcomes in OUTCOMES.values() for o in outcomes}))
+DIRECTIONS = ("inbound", "outbound")
+
+# Columns that hold a duration in whole seconds, and the formats they may be written in
+# besides plain seconds: each a pattern of ASCII digits and the seconds of each group.
+DURATION_COLUMNS: dict[str, tuple[str, ...]] = {"contacts": ("duration_s",)}
+DURATION_FORMATS: dict[str, tuple[str, tuple[int, ...]]] = {
+    "H:MM:SS": (r"^([0-9]+):([0-5][0-9]):([0-5][0-9])$", (3600, 60, 1)),
+    "M:SS": (r"^([0-9]+):([0-5][0-9])$", (60, 1)),
+    "H.MM.SS": (r"^([0-9]+)\.([0-5][0-9])\.([0-5][0-9])$", (3600, 60, 1)),
+}
 
 TRUE_WORDS = ("true", "t", "yes", "y", "1", "是", "有", "已承诺")
 FALSE_WORDS = ("false", "f", "no", "n", "0", "否", "无", "未承诺")
@@ -908,7 +935,7 @@ def _first_line(exc: BaseException) -> str:
 def _rename_map(found: Sequence[str], spec: InputSpec) -> dict[str, str]:
     """Source header → canonical name, from the scheme's `columns` mapping; a header with
     spaces around it (" 催收员工号 ", full-width too) is matched as written without them."""
-    mapped = {_bare(source): canonical for source, canonical in spec.columns.items()}
+    mapped = {_bare(source): canonical for source, canonical in spec.renames().items()}
     rename = {}
     for header in found:
         target = mapped.get(_bare(header), _bare(header))
@@ -1110,6 +1137,13 @@ def _parse(
         # NaN, infinity or more cents than fit in 64 bits is no amount (rejected, not a crash).
         return (number * 100).round(0, mode="half_away_from_zero").cast(pl.Int64, strict=False)
     if kind in ("int",):
+        if column in spec.formats and dtype == pl.String:
+            return _duration(_text(raw), spec.formats[column])
+        if isinstance(dtype, pl.Duration) or dtype == pl.Time:
+            # A duration stored as one (Parquet): its whole seconds; a time of day is as long
+            # as it is past midnight.
+            micros = raw.dt.total_microseconds() if isinstance(dtype, pl.Duration) else raw.cast(pl.Int64) // 1000
+            return pl.when(micros % 1_000_000 == 0).then(micros // 1_000_000)
         if dtype.is_integer():
             return raw.cast(pl.Int64)
         number = raw.cast(pl.Float64) if dtype.is_numeric() else _text(raw).cast(pl.Float64, strict=False)
@@ -1128,9 +1162,21 @@ def _parse(
             .then(pl.lit(False))
             .otherwise(None)
         )
-    if kind in ("channel", "outcome"):
+    if kind in ("channel", "outcome", "direction"):
         return normal_text(raw.cast(pl.String)).str.to_lowercase()  # blank is missing, as for ids
     raise AssertionError(kind)
+
+
+def _duration(text: pl.Expr, fmt: str) -> pl.Expr:
+    """Whole seconds of a duration written in ``fmt`` (H:MM:SS, M:SS, H.MM.SS), else null."""
+    pattern, seconds = DURATION_FORMATS[fmt]
+    total: pl.Expr | None = None
+    for i, unit in enumerate(seconds):
+        # Null where the text does not match (a sum of nulls would be 0, not missing).
+        part = text.str.extract(pattern, i + 1).cast(pl.Int64, strict=False) * unit
+        total = part if total is None else total + part
+    assert total is not None
+    return total
 
 
 def _mapped(text: pl.Expr, table: dict[str, str | None]) -> pl.Expr:
@@ -1194,6 +1240,7 @@ def _problems(
     parsed: bool = True,
     value: pl.Expr | None = None,
     text: bool = False,
+    duration: str | None = None,
 ) -> list[tuple[pl.Expr, str]]:
     """(condition, reason) pairs that reject a row for this column.
 
@@ -1202,6 +1249,7 @@ def _problems(
     is text, in which an empty or all-space cell ("" in a quoted CSV, '' in Parquet) is a
     missing value, not one that failed to parse. (The fast reading passes False: such a
     row is then left to the full reading, and no string is stripped per row.)
+    ``duration``: the format a duration column is written in (its cells name it when they fail).
     """
     raw = pl.col(f"_raw_{column}")
     value = pl.col(column) if value is None else value
@@ -1219,6 +1267,8 @@ def _problems(
         "score": "not a number",
         "bool": "not yes/no",
     }.get(kind)
+    if duration and kind == "int":
+        label = f"not a duration in {duration}"
     if label and parsed:
         checks.append((unparsed, f"{column}: {label}"))
     if column in REQUIRED_VALUES.get(table, ()) or kind == "month":
@@ -1232,6 +1282,8 @@ def _problems(
         checks.append((value.is_not_null() & ~value.is_in(list(OUTCOMES)), f"{column}: unknown channel"))
     if kind == "outcome":
         checks.append((value.is_not_null() & ~value.is_in(list(ALL_OUTCOMES)), f"{column}: unknown outcome"))
+    if kind == "direction":
+        checks.append((value.is_not_null() & ~value.is_in(list(DIRECTIONS)), f"{column}: not inbound/outbound"))
     return checks
 
 
@@ -1304,8 +1356,10 @@ def read_table(
         typed = _never_broken(found, rename, canonical, spec)
         shape[checked:] = [replace(check, typed=typed) for check in shape[checked:]]
         _check_one_header_each(table, path, spec, found, rename, columns)
+        lf = _mark_missing(lf, table, path, spec, found, rename)
+        lf, joined = _join_composites(lf, table, path, spec, found, rename, columns)
         renamed = {rename.get(name, name) for name in found}
-        available = renamed | set(spec.constants)
+        available = renamed | set(spec.constants) | joined
         optional_absent: list[str] = []
         for column in columns:
             if column in available or column in spec.datetime_parts:
@@ -1321,7 +1375,7 @@ def read_table(
                 )
             optional_absent.append(column)
         for target, parts in spec.datetime_parts.items():
-            absent = [part for part in parts if part not in renamed]
+            absent = [c for part in parts for c in _alternatives(part) if c not in renamed]
             if target in columns and absent:
                 raise InputError(
                     f"{table}: {path}: missing column '{absent[0]}' (inputs.{table}.datetime_parts.{target} "
@@ -1329,13 +1383,13 @@ def read_table(
                 )
         lf = lf.rename(rename) if rename else lf
         schema = lf.collect_schema()
-        for target, (date_col, time_col) in spec.datetime_parts.items():
+        for target, (dates, times) in spec.datetime_parts.items():
             if target in columns:
                 lf = lf.with_columns(
                     pl.concat_str(
-                        _date_part(pl.col(date_col), schema[date_col]),
+                        _first_part(_date_part, _alternatives(dates), schema),
                         pl.lit(" "),
-                        _time_part(pl.col(time_col), schema[time_col]),
+                        _first_part(_time_part, _alternatives(times), schema),
                     ).alias(target)
                 )
         if spec.constants:
@@ -1413,7 +1467,10 @@ def read_table(
     every: list[tuple[pl.Expr, str]] = []
     for column in columns:
         text = raw_types[f"_raw_{column}"] == pl.String
-        every.extend(_problems(column, canonical[column], table, parsed=column not in native, text=text))
+        duration = spec.formats.get(column) if column in DURATION_COLUMNS.get(table, ()) else None
+        every.extend(
+            _problems(column, canonical[column], table, parsed=column not in native, text=text, duration=duration)
+        )
     every.extend(_cross_checks(table, columns))
     checks = [(cond, reason) for cond, reason in every if rejects_row(table, _column_of(reason))]
     cell_checks = [(cond, reason) for cond, reason in every if not rejects_row(table, _column_of(reason))]
@@ -1497,6 +1554,78 @@ def _time_part(value: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return value.cast(pl.String).str.strip_chars().str.extract(r"(\S+)$")
 
 
+def _first_part(part: Callable[[pl.Expr, pl.DataType], pl.Expr], columns: list[str], schema: pl.Schema) -> pl.Expr:
+    """A datetime_parts part: from its one column, or from the first of its columns that is
+    not missing (null or blank) on the row."""
+    if len(columns) == 1:
+        return part(pl.col(columns[0]), schema[columns[0]])
+    values = [part(pl.col(c), schema[c]) for c in columns]
+    return pl.coalesce([pl.when(value != "").then(value) for value in values])
+
+
+def _mark_missing(
+    lf: pl.LazyFrame, table: str, path: str, spec: InputSpec, found: Sequence[str], rename: dict[str, str]
+) -> pl.LazyFrame:
+    """The cells that hold one of a column's `missing_values` texts (stripped) made null.
+
+    A key names a header of the file (as written) or the canonical column it is read as; a
+    canonical column the file does not carry is passed over (it is optional), any other
+    key is an error naming it.
+    """
+    for key, markers in spec.missing_values.items():
+        headers = [h for h in found if _bare(h) == key or rename.get(h, h) == key]
+        if not headers:
+            if key in CANONICAL[table] or key in spec.composites():
+                continue
+            raise InputError(
+                f"{table}: {path}: inputs.{table}.missing_values.{key}: no such header in the file; "
+                f"found: {', '.join(found)}{_close(key, found, table)}"
+            )
+        for header in headers:
+            cell = pl.col(header)
+            marked = cell.cast(pl.String).str.strip_chars().is_in(markers)
+            lf = lf.with_columns(pl.when(marked).then(None).otherwise(cell).alias(header))
+    return lf
+
+
+def _join_composites(
+    lf: pl.LazyFrame,
+    table: str,
+    path: str,
+    spec: InputSpec,
+    found: Sequence[str],
+    rename: dict[str, str],
+    columns: Sequence[str],
+) -> tuple[pl.LazyFrame, set[str]]:
+    """The id columns the scheme joins from several headers (``columns: {contact_id:
+    [vru_line, call_id]}``): each part stripped, joined with ``|`` (``2|33597``); null where
+    a part is missing. Returns the frame and the columns joined."""
+    joined: set[str] = set()
+    by_bare = {_bare(h): h for h in found}
+    for target, sources in spec.composites().items():
+        absent = [source for source in sources if _bare(source) not in by_bare]
+        if absent:
+            if target in columns:
+                raise InputError(
+                    f"{table}: {path}: missing column '{absent[0]}' (inputs.{table}.columns.{target} joins it "
+                    f"into {target}); found: {', '.join(found)}{_close(absent[0], found, table)}"
+                )
+            continue
+        clash = [h for h in found if rename.get(h, h) == target and not (h == target and h in sources)]
+        if clash:
+            raise InputError(
+                f"{table}: {path}: the header '{clash[0]}' and inputs.{table}.columns.{target} are both read as "
+                f"{target}; keep one of them"
+            )
+        parts = [normal_text(pl.col(by_bare[_bare(source)]).cast(pl.String)) for source in sources]
+        lf = lf.with_columns(pl.concat_str(parts, separator=COMPOSITE_SEPARATOR).alias(target))
+        joined.add(target)
+    return lf, joined
+
+
+COMPOSITE_SEPARATOR = "|"
+
+
 def _stack(frames: list[pl.LazyFrame]) -> pl.LazyFrame:
     """The files of a table, one after another."""
     return pl.concat(frames, how="vertical_relaxed") if len(frames) > 1 else frames[0]
@@ -1512,6 +1641,7 @@ CODED: dict[ColumnType, tuple[str, ...]] = {
     "channel": tuple(OUTCOMES),
     "outcome": ALL_OUTCOMES,
     "bool": TRUE_WORDS + FALSE_WORDS,
+    "direction": DIRECTIONS,
 }
 
 
@@ -1594,7 +1724,8 @@ def _fast_leaves(
                 # nothing to normalise: an ASCII id is its own NFKC form.
                 leave.append(_maybe_strippable(value) | (value.str.len_bytes() != value.str.len_chars()))
         elif how == "coded":
-            leave.append(value.is_null() if kind != "bool" else raw.is_not_null() & value.is_null())
+            required = column in REQUIRED_VALUES.get(table, ())
+            leave.append(value.is_null() if required else raw.is_not_null() & value.is_null())
         else:
             leave.extend(cond for cond, _ in _problems(column, kind, table, column not in native, value))
     given = {c: pl.col(f"_fast_{c}") for c in columns}
@@ -1642,7 +1773,14 @@ def _separator_hint(found: Sequence[str], table: str) -> str:
 def check_spec(table: str, spec: InputSpec) -> None:
     """Every column a table's mapping names must be one of the table's canonical columns."""
     known = list(CANONICAL[table])
-    named = [(f"columns.{source}", target) for source, target in spec.columns.items()]
+    named = [(f"columns.{source}", target) for source, target in spec.renames().items()]
+    for target, sources in spec.composites().items():
+        named.append((f"columns.{target}", target))
+        if CANONICAL[table].get(target) != "id" or len(sources) < 2 or len(set(sources)) != len(sources):
+            raise InputError(
+                f"inputs.{table}.columns.{target}: a list of headers joins two or more distinct columns into "
+                f"one id column (ids of {table}: {', '.join(c for c, k in CANONICAL[table].items() if k == 'id')})"
+            )
     for key, mapping in (
         ("values", spec.values),
         ("constants", spec.constants),
@@ -1658,13 +1796,35 @@ def check_spec(table: str, spec: InputSpec) -> None:
     for column, value in spec.constants.items():
         if CANONICAL[table][column] in ("money", "int", "score") and not _finite_text(value):
             raise InputError(f"inputs.{table}.constants.{column}: {value!r} is not a finite number")
-    for column in spec.formats:
-        if CANONICAL[table][column] not in ("date", "datetime", "month"):
+    for column, fmt in spec.formats.items():
+        if column in DURATION_COLUMNS.get(table, ()):
+            if fmt not in DURATION_FORMATS:
+                raise InputError(
+                    f"inputs.{table}.formats.{column}: '{fmt}' is not a duration format; "
+                    f"use one of {', '.join(DURATION_FORMATS)} (or none for plain seconds)"
+                )
+        elif CANONICAL[table][column] not in ("date", "datetime", "month"):
             dated = [c for c, kind in CANONICAL[table].items() if kind in ("date", "datetime", "month")]
             raise InputError(
                 f"inputs.{table}.formats.{column}: {column} is not a date or datetime column, so it takes no "
-                f"format; {table} dates are {', '.join(dated)}"
+                f"format; {table} dates are {', '.join(dated)}{_duration_hint(table)}"
             )
+    for target, parts in spec.datetime_parts.items():
+        for part in parts:
+            if not _alternatives(part):
+                raise InputError(f"inputs.{table}.datetime_parts.{target}: a part lists no column")
+
+
+def _duration_hint(table: str) -> str:
+    durations = DURATION_COLUMNS.get(table, ())
+    if not durations:
+        return ""
+    return f" (a duration, {', '.join(durations)}, takes {', '.join(DURATION_FORMATS)})"
+
+
+def _alternatives(part: str | list[str]) -> list[str]:
+    """The columns of a datetime_parts part, in the order they are tried."""
+    return [part] if isinstance(part, str) else list(part)
 
 
 def _finite_text(value: object) -> bool:
@@ -1717,7 +1877,9 @@ def available_columns(table: str, paths: Sequence[str], spec: InputSpec) -> set[
     common: set[str] | None = None
     for (path, source), *_ in file_batches(paths, spec, table):  # the files of a batch share a header
         names = _scan_file(path, spec, table, csv=source).collect_schema().names()
-        mapped = {spec.columns.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts)
+        renames, bare = spec.renames(), {_bare(n) for n in names}
+        joined = {target for target, sources in spec.composites().items() if all(s in bare for s in sources)}
+        mapped = {renames.get(n, n) for n in names} | set(spec.constants) | set(spec.datetime_parts) | joined
         common = mapped if common is None else common & mapped
     return {c for c in CANONICAL[table] if c in (common or set())}
 

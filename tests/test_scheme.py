@@ -276,3 +276,22 @@ def test_a_value_mapped_to_null_stays_null() -> None:
     codes = "inputs:\n  cases:\n    values:\n      collector_id: {'-': ~, 未知: null, x: X}\n"
     scheme = parse_scheme(GOOD.replace("metrics:", codes + "metrics:", 1))
     assert scheme.inputs.cases.values["collector_id"] == {"-": None, "未知": None, "x": "X"}
+
+
+def test_missing_markers_are_texts_and_composite_columns_are_told_apart() -> None:
+    inputs = """\
+    inputs:
+      contacts:
+        columns: {坐席: collector_id, contact_id: [vru_line, call_id]}
+        missing_values: {q_start: "0:00:00", server: [NO_SERVER, 0]}
+        datetime_parts: {contacted_at: [date, [q_start, vru_entry]]}
+    """
+    spec = parse_scheme(GOOD + textwrap.dedent(inputs), "s.yaml").inputs.contacts
+    assert spec.missing_values == {"q_start": ["0:00:00"], "server": ["NO_SERVER", "0"]}
+    assert spec.renames() == {"坐席": "collector_id"}
+    assert spec.composites() == {"contact_id": ["vru_line", "call_id"]}
+    assert spec.datetime_parts["contacted_at"] == ("date", ["q_start", "vru_entry"])
+    blank = GOOD + "inputs:\n  contacts: {missing_values: {q_start: [' 0:00:00']}}\n"
+    assert "marker ' 0:00:00' is blank or has spaces around it" in error_of(blank)
+    empty = GOOD + "inputs:\n  contacts: {missing_values: {q_start: [null]}}\n"
+    assert "None is not a text to match" in error_of(empty)

@@ -22,8 +22,10 @@ from typer.testing import CliRunner
 from collector_kpi import load_month, load_scheme, score
 from collector_kpi.checks import describe_reject
 from collector_kpi.cli import app
+from collector_kpi.errors import InputError
+from collector_kpi.scheme import InputSpec
 from collector_kpi.scoring import Scorecard
-from collector_kpi.sources import normal_id, utf16_without_bom
+from collector_kpi.sources import TableData, normal_id, read_table, utf16_without_bom
 from tests.conftest import CASES, CONTACTS, GRADES, REVIEWS, ROSTER, TINY_SCHEME
 
 ROOT = Path(__file__).parent.parent
@@ -898,6 +900,194 @@ def test_a_code_mapped_to_null_is_a_missing_value(tmp_path: Path) -> None:
     assert "None" not in card.table("collector")["collector_id"].to_list()
     assert card.rejects["_reject"].to_list() == ["collector_id: missing value"]
     assert card.cell_rejects["_reject"].to_list() == ["channel: missing value"]
+
+
+# --- what call-centre logs write: durations, missing markers, fallbacks, composite ids ---
+
+
+def _read(tmp_path: Path, table: str, text: str, spec: dict[str, Any], columns: list[str]) -> pl.DataFrame:
+    """One CSV read as ``table`` with ``spec``: the full reading of each row with the
+    reasons of its rejected row and cells; the fast reading must agree wherever it holds."""
+    path = tmp_path / f"{table}.csv"
+    path.write_text(text, encoding="utf-8")
+    data: TableData = read_table(table, [str(path)], InputSpec(**spec), columns, {})
+    full = data.frame.with_columns(
+        data.reason().alias("row_reason"), *[data.cell_reason(c).alias(f"why_{c}") for c in data.cell_columns]
+    ).collect()
+    fast = data.fast_frame().collect()
+    agree = [c for c in columns if c != "collector_id"]
+    held = fast["_fast"]
+    assert fast.filter(held).select(agree).equals(full.filter(held).select(agree))
+    return full
+
+
+def test_durations_in_each_format_are_whole_seconds(tmp_path: Path) -> None:
+    cases = {
+        "H:MM:SS": ["0:02:05", "1:00:00", "12:30:01", " 0:00:07 ", "2:05", "0:2:05", "0:02:65", "125", "-0:00:05"],
+        "M:SS": ["2:05", "75:00", "0:59", " 0:07 ", "0:02:05", "2:5", "1:60", "125", "2.05"],
+        "H.MM.SS": ["0.02.05", "1.00.00", "12.30.01", " 0.00.07 ", "0:02:05", "0.2.05", "0.02.65", "125", "2.05"],
+    }
+    seconds = [125, 3600, 45001, 7, None, None, None, None, None]
+    seconds_of = {"M:SS": [125, 4500, 59, 7, None, None, None, None, None]}
+    for fmt, written in cases.items():
+        text = "case_id,collector_id,channel,contacted_at,outcome,duration_s\n" + "".join(
+            f'c{i},A,call,2025-03-02 10:00:00,connected,"{value}"\n' for i, value in enumerate(written)
+        )
+        spec = {"formats": {"duration_s": fmt}}
+        got = _read(tmp_path, "contacts", text, spec, ["case_id", "collector_id", "duration_s"])
+        assert got["duration_s"].to_list() == seconds_of.get(fmt, seconds), fmt
+        assert got["_ok"].all()  # a bad duration costs its cell, not the contact
+        why = got["why_duration_s"].to_list()
+        assert why == [None] * 4 + [f"duration_s: not a duration in {fmt}"] * 5, fmt
+
+
+def test_durations_without_a_format_are_plain_seconds(tmp_path: Path) -> None:
+    text = "case_id,collector_id,duration_s\nc1,A,125\nc2,A, 60 \nc3,A,0:02:05\nc4,A,\n"
+    got = _read(tmp_path, "contacts", text, {}, ["case_id", "collector_id", "duration_s"])
+    assert got["duration_s"].to_list() == [125, 60, None, None]
+    assert got["why_duration_s"].to_list() == [None, None, "duration_s: not a whole number", None]
+
+
+def test_a_duration_format_must_be_one_of_the_three(tmp_path: Path) -> None:
+    text = "case_id,collector_id,duration_s,ptp_amount\nc1,A,125,10\n"
+    with pytest.raises(InputError, match=r"formats.duration_s: 'HH:MM' is not a duration format; use one of H:MM:SS"):
+        _read(tmp_path, "contacts", text, {"formats": {"duration_s": "HH:MM"}}, ["case_id", "duration_s"])
+    with pytest.raises(InputError, match=r"ptp_amount is not a date or datetime column.*duration_s, takes H:MM:SS"):
+        _read(tmp_path, "contacts", text, {"formats": {"ptp_amount": "H:MM:SS"}}, ["case_id", "ptp_amount"])
+
+
+def test_missing_markers_are_missing_values_of_their_column_only(tmp_path: Path) -> None:
+    text = (
+        "case_id,collector_id,日期,q_start,talk\n"
+        "c1,A,2025-03-02,0:00:00,0:00:00\n"  # never queued: no time, not midnight
+        "c2,A,2025-03-02, 0:00:00 ,0:01:00\n"
+        "c3,A,2025-03-02,09:15:00,n/a\n"
+        "c4,A,2025-03-02,00:00:00,0:00:00\n"  # another text than the marker: midnight
+    )
+    spec = {
+        "columns": {"talk": "duration_s"},
+        "datetime_parts": {"contacted_at": ["日期", "q_start"]},
+        "formats": {"duration_s": "H:MM:SS"},
+        # one by its header, one by the canonical column it is read as, a single marker unlisted
+        "missing_values": {"q_start": ["0:00:00"], "duration_s": "n/a"},
+    }
+    got = _read(tmp_path, "contacts", text, spec, ["case_id", "collector_id", "contacted_at", "duration_s"])
+    assert got["contacted_at"].cast(pl.String).to_list() == [
+        None,
+        None,
+        "2025-03-02 09:15:00.000000",
+        "2025-03-02 00:00:00.000000",
+    ]
+    assert got["row_reason"].to_list() == ["contacted_at: missing value"] * 2 + [None, None]
+    assert got["duration_s"].to_list() == [0, 60, None, 0]  # the marker of q_start is a duration here
+    assert got["why_duration_s"].to_list() == [None] * 4
+    with pytest.raises(InputError, match=r"missing_values.q_strat: no such header in the file.*did you mean 'q_start'"):
+        _read(tmp_path, "contacts", text, {**spec, "missing_values": {"q_strat": ["0:00:00"]}}, ["case_id"])
+
+
+def test_a_datetime_part_falls_back_to_the_next_column(tmp_path: Path) -> None:
+    text = (
+        "case_id,collector_id,date,q_start,vru_entry\n"
+        "c1,A,2025-03-02,10:00:05,09:59:47\n"  # queued: its queue time
+        "c2,A,2025-03-02,0:00:00,09:59:47\n"  # never queued: when it entered the menu
+        "c3,A,2025-03-02,,08:00:00\n"
+        "c4,A,2025-03-02,0:00:00,\n"  # neither: missing, its row rejected
+    )
+    spec = {
+        "datetime_parts": {"contacted_at": ["date", ["q_start", "vru_entry"]]},
+        "missing_values": {"q_start": ["0:00:00"]},
+    }
+    got = _read(tmp_path, "contacts", text, spec, ["case_id", "collector_id", "contacted_at"])
+    assert got["contacted_at"].dt.strftime("%d %H:%M:%S").to_list() == [
+        "02 10:00:05",
+        "02 09:59:47",
+        "02 08:00:00",
+        None,
+    ]
+    assert got["row_reason"].to_list() == [None, None, None, "contacted_at: missing value"]
+    spec["datetime_parts"] = {"contacted_at": ["date", ["q_start", "vru_exit"]]}
+    with pytest.raises(InputError, match=r"missing column 'vru_exit' \(inputs.contacts.datetime_parts.contacted_at"):
+        _read(tmp_path, "contacts", text, spec, ["case_id", "contacted_at"])
+    spec["datetime_parts"] = {"contacted_at": ["date", []]}
+    with pytest.raises(InputError, match=r"inputs.contacts.datetime_parts.contacted_at: a part lists no column"):
+        _read(tmp_path, "contacts", text, spec, ["case_id", "contacted_at"])
+
+
+def test_a_composite_id_joins_its_headers(tmp_path: Path) -> None:
+    text = (
+        "vru_line,call_id,case_id,collector_id\n"
+        "AA0101,33116,c1,A\n"
+        "AA0102,33116,c1,A\n"  # the same call_id on another line: another contact
+        " AA0102 ,33117,c2,A\n"
+        ",33118,c3,A\n"  # a part missing: no id
+    )
+    spec = {"columns": {"contact_id": ["vru_line", "call_id"]}}
+    got = _read(tmp_path, "contacts", text, spec, ["contact_id", "case_id", "collector_id"])
+    assert got["contact_id"].to_list() == ["AA0101|33116", "AA0102|33116", "AA0102|33117", None]
+    assert got["row_reason"].to_list() == [None] * 4  # contact_id is optional
+    # A required id with a part missing rejects its row.
+    spec = {"columns": {"case_id": ["vru_line", "call_id"]}}
+    no_case = "\n".join(line.rpartition(",")[0].rpartition(",")[0] + ",A" for line in text.splitlines())
+    no_case = no_case.replace("call_id,A", "call_id,collector_id", 1) + "\n"
+    got = _read(tmp_path, "contacts", no_case, spec, ["case_id", "collector_id"])
+    assert got["case_id"].to_list() == ["AA0101|33116", "AA0102|33116", "AA0102|33117", None]
+    assert got["row_reason"].to_list() == [None] * 3 + ["case_id: missing value"]
+    with pytest.raises(InputError, match=r"the header 'case_id' and inputs.contacts.columns.case_id are both read"):
+        _read(tmp_path, "contacts", text, spec, ["case_id"])
+    with pytest.raises(InputError, match=r"missing column 'line' \(inputs.contacts.columns.contact_id joins it"):
+        _read(tmp_path, "contacts", text, {"columns": {"contact_id": ["line", "call_id"]}}, ["contact_id"])
+    with pytest.raises(InputError, match=r"columns.duration_s: a list of headers joins two or more distinct columns"):
+        _read(tmp_path, "contacts", text, {"columns": {"duration_s": ["vru_line", "call_id"]}}, ["case_id"])
+    with pytest.raises(InputError, match=r"columns.contact_id: a list of headers joins two or more"):
+        _read(tmp_path, "contacts", text, {"columns": {"contact_id": ["call_id"]}}, ["case_id"])
+
+
+def test_the_optional_balance_direction_and_team_columns(tmp_path: Path) -> None:
+    cases = (
+        "case_id,collector_id,team_id,opening_balance,closing_balance,closing_bucket\n"
+        'a1,A,T1,"1,000.50",0,M0\n'
+        "a2,A,T1,2000,abc, M2 \n"
+        "a3,A,T1,-5,,\n"
+    )
+    columns = ["case_id", "collector_id", "team_id", "opening_balance", "closing_balance", "closing_bucket"]
+    got = _read(tmp_path, "cases", cases, {}, columns)
+    assert got["opening_balance"].to_list() == [100050, 200000, -500]  # in cents
+    assert got["closing_balance"].to_list() == [0, None, None]
+    assert got["closing_bucket"].to_list() == ["M0", "M2", None]
+    assert got["why_closing_balance"].to_list() == [None, "closing_balance: not a number", None]
+    assert got["why_opening_balance"].to_list() == [None, None, "opening_balance: negative"]
+    assert got["_ok"].all()
+    contacts = (
+        "case_id,collector_id,channel,contacted_at,outcome,direction,team_id\n"
+        "a1,A,call,2025-03-02 10:00:00,abandoned,Inbound,T1\n"
+        "a1,A,call,2025-03-02 11:00:00,connected,outbound, T2 \n"
+        "a1,A,call,2025-03-02 12:00:00,connected,呼入,\n"
+        "a1,A,sms,2025-03-02 13:00:00,abandoned,sideways,T1\n"
+        "a1,A,call,2025-03-02 14:00:00,busy,,T1\n"
+    )
+    columns = ["case_id", "collector_id", "channel", "outcome", "direction", "team_id"]
+    got = _read(tmp_path, "contacts", contacts, {"values": {"direction": {"呼入": "inbound"}}}, columns)
+    assert got["direction"].to_list() == ["inbound", "outbound", "inbound", "sideways", None]
+    assert got["why_direction"].to_list() == [None, None, None, "direction: not inbound/outbound", None]
+    assert got["team_id"].to_list() == ["T1", "T2", None, "T1", "T1"]
+    # abandoned is a call's outcome, not an sms's
+    assert got["why_outcome"].to_list() == [None, None, None, "outcome: not an outcome of this channel", None]
+
+
+def test_a_duration_stored_as_one_is_its_whole_seconds(tmp_path: Path) -> None:
+    from datetime import time, timedelta
+
+    ids = {"case_id": ["c1", "c2", "c3"], "collector_id": ["A", "A", "A"]}
+    durations = [timedelta(seconds=125), timedelta(hours=1, seconds=1), timedelta(seconds=1.5)]
+    pl.DataFrame({**ids, "duration_s": durations}).write_parquet(tmp_path / "durations.parquet")
+    times = [time(0, 2, 5), time(1, 0, 1), time(0, 0, 0, 500000)]  # a time cell: as long as past midnight
+    pl.DataFrame({**ids, "talk": times}).write_parquet(tmp_path / "times.parquet")
+    for name, spec in (("durations", {}), ("times", {"columns": {"talk": "duration_s"}})):
+        path = str(tmp_path / f"{name}.parquet")
+        data = read_table("contacts", [path], InputSpec(**spec), ["duration_s"], {})
+        got = data.frame.with_columns(data.cell_reason("duration_s").alias("why")).collect()
+        assert got["duration_s"].to_list() == [125, 3601, None], name  # 1.5 s is no whole number of seconds
+        assert got["why"].to_list() == [None, None, "duration_s: not a whole number"], name
 
 
 def test_one_file_reached_by_two_names_is_read_once(tmp_path: Path) -> None:
