@@ -450,3 +450,49 @@ def test_k_auto_gives_the_same_bytes_every_run_and_in_any_row_order(seed: int, t
         for level in ("collector", "team"):
             assert _csv(scheme, level) == want[level], (run, level)  # the same files again
             assert _csv(scheme_file(shuffled, SCHEMES["fair"]), level) == want[level], (run, level)
+
+
+def write_copies(month: Month, folder: Path, seed: int) -> None:
+    """The month shuffled, split in two files per table, some rows of the first file copied
+    into the second, each file in its own encoding and line ends (UTF-8, with a BOM, GB18030;
+    LF or CRLF), and the names written in Chinese so the encodings differ in their bytes."""
+    rng = random.Random(seed)
+    folder.mkdir(parents=True, exist_ok=True)
+    for table, rows in month.tables.items():
+        rows = list(rows)
+        rng.shuffle(rows)
+        cut = rng.randint(0, len(rows))
+        first, second = rows[:cut], rows[cut:]
+        if first and second:  # a copy of some rows, never a copy of the whole first file
+            second = second + rng.sample(first, rng.randint(0, len(first)))
+            rng.shuffle(second)
+        for number, part in enumerate((first, second)):
+            encoding = rng.choice(["utf-8", "utf-8-sig", "gb18030"])
+            end = rng.choice(["\n", "\r\n"])
+            header = ",".join(COLUMNS[table])
+            lines = [header] + [",".join(_chinese(str(row[c])) for c in COLUMNS[table]) for row in part]
+            (folder / f"{table}{number}.csv").write_bytes((end.join(lines) + end).encode(encoding))
+
+
+def _chinese(value: str) -> str:
+    return value.replace("name ", "姓名")
+
+
+@SETTINGS
+@given(month=months(), seed=st.integers(0, 2**32 - 1), name=st.sampled_from(sorted(SCHEMES)))
+def test_split_copied_reencoded_and_shuffled_inputs_change_no_byte(month: Month, seed: int, name: str) -> None:
+    """With `duplicates: first`, a month whose files are split, hold copies of rows, are
+    re-encoded and shuffled scores to the byte as the plain month."""
+    with tempfile.TemporaryDirectory() as tmp:
+        plain, copies = Path(tmp) / "plain", Path(tmp) / "copies"
+        write(month, plain)
+        for path in plain.iterdir():
+            path.write_text(_chinese(path.read_text(encoding="utf-8")), encoding="utf-8")
+        write_copies(month, copies, seed)
+        body = SCHEMES[name]
+        policy = "inputs:\n" + "".join(f"  {t}: {{path: '{p}', duplicates: first}}\n" for t, p in INPUTS.items())
+        for level in ("collector", "team"):
+            want = _csv(scheme_file(plain, body), level)
+            (copies / "scheme.yaml").write_text(policy + body, encoding="utf-8")
+            got = _csv(copies / "scheme.yaml", level)
+            assert got == want, level
