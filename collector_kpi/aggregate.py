@@ -277,7 +277,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
-    frames = {table: _with_month(data, table) for table in data.tables}
+    frames = {table: with_month(data, table) for table in data.tables}
     used = {table: frame.filter(pl.col("_in_month") & pl.col("_ok")) for table, frame in frames.items()}
     fast = {
         table: data.tables[table].fast_frame().with_columns(_in_month=_in_month(data, table, blank=False))
@@ -448,7 +448,8 @@ def _file_totals(cases: pl.LazyFrame) -> pl.LazyFrame:
     return cases.filter(pl.col("_in_month")).group_by("_file").agg(*rows, *money).sort("_file")
 
 
-def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
+def with_month(data: MonthData, table: str) -> pl.LazyFrame:
+    """A table's rows with ``_in_month``: true in the month, false in another, null blank."""
     return data.tables[table].frame.with_columns(_in_month=_in_month(data, table))
 
 
@@ -934,7 +935,7 @@ def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, 
 def _account_rows(
     data: MonthData, by_sum: bool
 ) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame, list[Issue]]:
-    frames = {table: _with_month(data, table) for table in data.tables}
+    frames = {table: with_month(data, table) for table in data.tables}
     queries = check_queries(data, frames)
     queries |= {
         f"groups:{table}": frame.group_by("_in_month", "_ok", "_cells").agg(
