@@ -115,6 +115,58 @@ class Inputs(_Model):
         spec: InputSpec = getattr(self, table)
         return spec
 
+    @model_validator(mode="after")
+    def _known_columns(self) -> Inputs:
+        # NOTE: every table given, whether or not the metrics read it: `score` and
+        # `validate` (which reads every table) take the same schemes.
+        for table in self.model_fields_set:  # (the defaults, made on import, have nothing to check)
+            problem = input_problem(table, self.get(table))
+            if problem is not None:
+                raise _located(("inputs", table, *problem[0]), problem[1])
+        return self
+
+
+def input_problem(table: str, spec: InputSpec) -> tuple[tuple[str, ...], str] | None:
+    """The first problem of a table's mapping, as (its key under ``inputs.<table>``, what is
+    wrong): a column that is not one of the table's, a constant that is no finite number for a
+    numeric column, a format for a column that is no date, a sheet for a file that is no xlsx."""
+    from .sources import CANONICAL, _format_of  # sources reads the files with these specs
+
+    known = CANONICAL[table]
+    named = [(("columns", source), target) for source, target in spec.columns.items()]
+    for key, mapping in (
+        ("values", spec.values),
+        ("constants", spec.constants),
+        ("formats", spec.formats),
+        ("datetime_parts", spec.datetime_parts),
+    ):
+        named += [((key, column), column) for column in mapping]
+    for where, column in named:
+        if column not in known:
+            close = _suggest(column, known)
+            hint = close if close else f"; {table} columns are {', '.join(known)}"
+            return where, f"'{column}' is not a {table} column{hint}"
+    for column, value in spec.constants.items():
+        if known[column] in ("money", "int", "score") and not _finite_text(value):
+            return ("constants", column), f"{value!r} is not a finite number"
+    dated = [c for c, kind in known.items() if kind in ("date", "datetime", "month")]
+    for column in spec.formats:
+        if column not in dated:
+            which = f"{table} dates are {', '.join(dated)}" if dated else f"{table} has no date columns"
+            return ("formats", column), f"{column} is not a date or datetime column, so it takes no format; {which}"
+    kind = spec.format if spec.format != "auto" or spec.path is None else _format_of(spec.path)
+    if spec.sheet is not None and kind in ("csv", "parquet"):
+        return ("sheet",), f"only an xlsx workbook has sheets, and {spec.path} is read as {kind}"
+    return None
+
+
+def _finite_text(value: object) -> bool:
+    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
+    try:
+        return math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return True  # not a number at all: its rows are rejected as such
+
 
 # --- scoring methods ----------------------------------------------------------------
 

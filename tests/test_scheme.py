@@ -276,3 +276,35 @@ def test_a_value_mapped_to_null_stays_null() -> None:
     codes = "inputs:\n  cases:\n    values:\n      collector_id: {'-': ~, 未知: null, x: X}\n"
     scheme = parse_scheme(GOOD.replace("metrics:", codes + "metrics:", 1))
     assert scheme.inputs.cases.values["collector_id"] == {"-": None, "未知": None, "x": "X"}
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        (
+            "inputs:\n  roster:\n    path: r.csv\n    formats: {active: '%Y'}\n",
+            "s.yaml:4: inputs.roster.formats.active: active is not a date or datetime column, so it takes no "
+            "format; roster has no date columns",
+        ),
+        (
+            "inputs:\n  reviews:\n    columns:\n      foo: bar\n",
+            "s.yaml:4: inputs.reviews.columns.foo: 'bar' is not a reviews column; reviews columns are collector_id, "
+            "month, call_quality, knowledge, teamwork, violations",
+        ),
+        (
+            "inputs:\n  contacts: {path: c.parquet, sheet: Calls}\n",
+            "s.yaml:2: inputs.contacts.sheet: only an xlsx workbook has sheets, and c.parquet is read as parquet",
+        ),
+        (
+            "inputs:\n  contacts: {path: c.csv, format: csv, constants: {qa_score: '-inf'}}\n",
+            "s.yaml:2: inputs.contacts.constants.qa_score: '-inf' is not a finite number",
+        ),
+    ],
+)
+def test_every_input_is_checked_with_its_line_whatever_the_metrics_read(inputs: str, expected: str) -> None:
+    assert error_of(inputs + GOOD) == expected
+
+
+def test_a_sheet_is_taken_for_a_workbook_or_a_path_of_no_known_type() -> None:
+    for spec in ("{path: c.xlsx, sheet: Calls}", "{path: 'exports/', sheet: Calls}", "{sheet: Calls}"):
+        assert parse_scheme(f"inputs:\n  contacts: {spec}\n" + GOOD).inputs.contacts.sheet == "Calls"
