@@ -598,12 +598,18 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
 MAX_NODES = 100_000
 
 
-class _AliasError(Exception):
-    """Aliases that expand the scheme past MAX_NODES values, or that contain themselves."""
+# A scheme nests a few levels (metrics → a metric → its score); deeper is a mistake, refused
+# before the nodes are built (building them recurses per level, as far as Python allows).
+MAX_DEPTH = 100
 
-    def __init__(self, node: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
+
+class _AliasError(Exception):
+    """Aliases that expand the scheme past MAX_NODES values, or that contain themselves; or
+    mappings and lists nested past MAX_DEPTH levels."""
+
+    def __init__(self, node: yaml.Node | yaml.Event, loc: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
-        self.line = node.start_mark.line + 1
+        self.line = node.start_mark.line + 1 if node.start_mark is not None else 1  # (a parser's marks are set)
         self.loc = loc
         self.message = message
 
@@ -676,6 +682,8 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
                 yaml.compose(text, Loader=yaml.SafeLoader)
             except yaml.YAMLError as detailed:
                 exc = detailed
+            except RecursionError:  # nested too deep for the pure-Python parser: libyaml's word
+                pass
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -701,8 +709,22 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
     return scheme
 
 
+def _check_depth(text: str) -> None:
+    """Raise _AliasError where mappings and lists nest more than MAX_DEPTH levels deep (read
+    as a stream of events, which takes no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _AliasError(event, (), f"nested more than {MAX_DEPTH} levels deep (a scheme needs a few)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """The YAML's nodes (for the lines of errors) and its data, from one reading."""
+    _check_depth(text)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()

@@ -308,3 +308,23 @@ def test_every_input_is_checked_with_its_line_whatever_the_metrics_read(inputs: 
 def test_a_sheet_is_taken_for_a_workbook_or_a_path_of_no_known_type() -> None:
     for spec in ("{path: c.xlsx, sheet: Calls}", "{path: 'exports/', sheet: Calls}", "{sheet: Calls}"):
         assert parse_scheme(f"inputs:\n  contacts: {spec}\n" + GOOD).inputs.contacts.sheet == "Calls"
+
+
+@pytest.mark.parametrize(
+    ("deep", "expected"),
+    [
+        ("[" * 5000 + "]" * 5000, "s.yaml:2: not valid YAML: exceeded maximum nesting depth"),  # libyaml's limit
+        ("{a: " * 3000 + "1" + "}" * 3000, "s.yaml:2: nested more than 100 levels deep (a scheme needs a few)"),
+        ("[" * 100 + "]" * 100, "s.yaml:2: nested more than 100 levels deep"),  # with the scheme's own mapping
+        # block style: the line where the 101st level begins (the scheme's mapping is the first)
+        ("\n" + "".join("  " * (n + 1) + f"k{n}:\n" for n in range(150)) + "  " * 151 + "v\n", "s.yaml:102: nested"),
+    ],
+)
+def test_a_scheme_nested_too_deep_is_refused_with_its_line(deep: str, expected: str) -> None:
+    assert error_of(f"name: deep\ngates: {deep}\n").startswith(expected)
+
+
+def test_a_hundred_levels_are_taken() -> None:
+    deep = "{a: " * 99 + "1" + "}" * 99
+    with pytest.raises(SchemeError, match=r"s.yaml:3: gates: Input should be a valid list"):
+        parse_scheme(f"name: deep\nmissing: reweight\ngates: {deep}\n" + GOOD.split("missing: reweight\n")[1], "s.yaml")
