@@ -178,6 +178,9 @@ class TableStats:
     # Cells rejected alone, in used rows (left out of the metrics that read their column).
     cells_by_column: dict[str, int] = field(default_factory=dict)
     cells_by_reason: dict[str, int] = field(default_factory=dict)
+    # Per column with cells rejected alone: the used rows whose cell holds a value (parsed
+    # and not rejected); none where a format set wrong rejects every cell given.
+    valued_by_column: dict[str, int] = field(default_factory=dict)
     # The rows of the month dropped as another row holds their key (inputs.<table>.duplicates):
     # counted in ``read``, so read = used + rejected + duplicates.
     dropped: Issue | None = None
@@ -287,7 +290,7 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
     """
     components = needed_components(scheme)
     params = Params(data.start, data.end, scheme.params.sla_days, scheme.params.followup_hours)
-    frames = {table: _with_month(data, table) for table in data.tables}
+    frames = {table: with_month(data, table) for table in data.tables}
     used = {table: frame.filter(pl.col("_in_month") & pl.col("_ok")) for table, frame in frames.items()}
     fast = {
         table: data.tables[table].fast_frame().with_columns(_in_month=_in_month(data, table, blank=False))
@@ -399,13 +402,14 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
         for column, count in table_stats.cells_by_column.items():
-            if count == table_stats.used:
-                # A whole column rejected (a format set wrong): its metrics would have no value.
+            if table_stats.valued_by_column.get(column, 0) == 0:
+                # A whole column rejected (a format set wrong), blank cells aside: its
+                # metrics would have no value.
                 reasons = [(r, n) for r, n in table_stats.cells_by_reason.items() if r.startswith(f"{column}: ")]
                 text = ", ".join(f"{reason} on {n:,} rows" for reason, n in sorted(reasons, key=lambda rn: -rn[1]))
                 raise NoDataError(
                     f"{name}: no usable {column} for {data.month} in {', '.join(table_stats.files)} "
-                    f"(all {count:,} cells were rejected: {text})"
+                    f"(all {count:,} cells{' with a value' if count < table_stats.used else ''} were rejected: {text})"
                 )
 
     contacted = results.get("coverage")
@@ -461,7 +465,8 @@ def _file_totals(cases: pl.LazyFrame) -> pl.LazyFrame:
     return cases.filter(pl.col("_in_month")).group_by("_file").agg(*rows, *money).sort("_file")
 
 
-def _with_month(data: MonthData, table: str) -> pl.LazyFrame:
+def with_month(data: MonthData, table: str) -> pl.LazyFrame:
+    """A table's rows with ``_in_month``: true in the month, false in another, null blank."""
     return data.tables[table].frame.with_columns(_in_month=_in_month(data, table))
 
 
@@ -484,6 +489,7 @@ def _group_query(
     # A fast row has no rejected cell; the others are told apart by the cells they reject.
     keys = keys or ["collector_id", "_in_month", usable, *(["_cells"] if usable == "_ok" else [])]
     aggs: list[pl.Expr] = [pl.len().alias("_rows")]
+    aggs += _valued(data, table)
     if line_bytes:
         aggs.append(pl.col("_line_bytes").sum())
     if table == "cases":
@@ -511,6 +517,12 @@ def _group_query(
     else:
         aggs += component_exprs(table, components, params)  # type: ignore[arg-type]
     return frame.group_by(keys).agg(aggs)
+
+
+def _valued(data: MonthData, table: str) -> list[pl.Expr]:
+    """Per column whose cells can be rejected alone: the rows it holds a value in (summed
+    over the groups where that cell is not rejected, see `_stats_from_groups`)."""
+    return [pl.col(c).is_not_null().sum().alias(f"_valued:{c}") for c in data.tables[table].cell_columns]
 
 
 def _group_code() -> pl.Expr:
@@ -716,8 +728,10 @@ def _raise_shape_errors(data: MonthData, results: dict[str, pl.DataFrame], by_su
 def _stats_from_groups(data: MonthData, table: str, groups: pl.DataFrame) -> TableStats:
     stats = TableStats(table, data.tables[table].files, dropped=data.keys.dropped.get(table))
     stats.read += stats.duplicates
-    totals = groups.group_by("_in_month", "_ok", "_cells").agg(pl.col("_rows").sum())
-    for in_month, ok, cells, rows in totals.iter_rows():
+    columns = data.tables[table].cell_columns
+    valued = [f"_valued:{c}" for c in columns]
+    totals = groups.group_by("_in_month", "_ok", "_cells").agg(pl.col("_rows", *valued).sum())
+    for in_month, ok, cells, rows, *values in totals.iter_rows():
         if in_month is None:
             stats.blank += rows
         elif not in_month:
@@ -726,9 +740,11 @@ def _stats_from_groups(data: MonthData, table: str, groups: pl.DataFrame) -> Tab
             stats.read += rows
             if ok:
                 stats.used += rows
-                for bit, column in enumerate(data.tables[table].cell_columns):
+                for bit, column in enumerate(columns):
                     if cells >> bit & 1:
                         stats.cells_by_column[column] = stats.cells_by_column.get(column, 0) + rows
+                    else:
+                        stats.valued_by_column[column] = stats.valued_by_column.get(column, 0) + values[bit]
     return stats
 
 
@@ -962,11 +978,13 @@ def account_rows(data: MonthData) -> tuple[dict[str, TableStats], pl.DataFrame, 
 def _account_rows(
     data: MonthData, by_sum: bool
 ) -> tuple[dict[str, TableStats], pl.DataFrame, pl.DataFrame, list[Issue]]:
-    frames = {table: _with_month(data, table) for table in data.tables}
+    frames = {table: with_month(data, table) for table in data.tables}
     queries = check_queries(data, frames)
     queries |= {
         f"groups:{table}": frame.group_by("_in_month", "_ok", "_cells").agg(
-            pl.len().alias("_rows"), *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else [])
+            pl.len().alias("_rows"),
+            *_valued(data, table),
+            *([pl.col("_line_bytes").sum()] if _by_sum(data, table, by_sum) else []),
         )
         for table, frame in frames.items()
     }

@@ -76,7 +76,7 @@ def validate(scheme: Scheme, month: str, paths: dict[str, PathsArg] | None = Non
     data = load_month(scheme, month, paths, every_column=True)
     stats, rejects, cell_rejects, repeats = account_rows(data)
     issues = reject_issues(rejects) + reject_issues(cell_rejects, "cell") + repeats
-    issues += warning_issues(data) + other_month_issues(stats, month)
+    issues += warning_issues(data) + other_month_issues(data, stats, month)
     report = ValidationReport(month, stats, issues)
     report.rejects = rejects
     report.cell_rejects = cell_rejects

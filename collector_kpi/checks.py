@@ -14,7 +14,7 @@ from typing import Any
 
 import polars as pl
 
-from .aggregate import TableStats, collect_all
+from .aggregate import TableStats, collect_all, with_month
 from .errors import Issue
 from .sources import CANONICAL, DURATION_FORMATS, MonthData
 
@@ -341,15 +341,34 @@ def warning_issues(data: MonthData) -> list[Issue]:
     return issues
 
 
-def other_month_issues(stats: dict[str, TableStats], month: str) -> list[Issue]:
-    """Rows of other months, or blank rows, in a file are fine, but worth a word."""
+def other_month_issues(data: MonthData, stats: dict[str, TableStats], month: str) -> list[Issue]:
+    """Rows of other months, or blank rows, in a file are fine, but worth a word: one
+    warning per table and file, with the first rows as examples."""
     skipped = (
         ("other-month", "other_month", f"row(s) dated outside {month} were skipped"),
         ("blank-rows", "blank", "blank row(s) (nothing in any column read) were skipped"),
     )
-    return [
-        Issue(type=kind, message=f"{count:,} {what}", severity="warning", table=table, count=count)
-        for kind, field, what in skipped
-        for table, s in stats.items()
-        if (count := getattr(s, field))
-    ]
+    found = [(kind, table, what) for kind, field, what in skipped for table, s in stats.items() if getattr(s, field)]
+    queries = []
+    for kind, table, _ in found:
+        in_month = pl.col("_in_month")
+        rows = with_month(data, table).filter(~in_month if kind == "other-month" else in_month.is_null())
+        queries.append(
+            rows.group_by("_file").agg(pl.len().alias("count"), pl.col("_row").sort().head(EXAMPLES).alias("rows"))
+        )
+    issues = []
+    for (kind, table, what), result in zip(found, collect_all(queries, data), strict=True):
+        order = data.tables[table].files
+        for file, count, rows in sorted(result.iter_rows(), key=lambda r: order.index(r[0]) if r[0] in order else 0):
+            issues.append(
+                Issue(
+                    type=kind,
+                    message=f"{count:,} {what}",
+                    severity="warning",
+                    table=table,
+                    file=file,
+                    rows=tuple(rows),
+                    count=count,
+                )
+            )
+    return issues

@@ -536,6 +536,8 @@ class Wording:
     provisional: str = "Provisional: your volume is below the minimum."
     observed_decimals: int = 0
     expected_decimals: int = 0
+    # The first sentence where {observed} reads 1 ("You had 1 settled case."), if it differs.
+    observed_one: str | None = None
 
 
 def money_wording(verb: str = "recovered") -> Wording:
@@ -546,12 +548,14 @@ def money_wording(verb: str = "recovered") -> Wording:
     )
 
 
-def count_wording(what: str) -> Wording:
-    """For a count rate (den = cases, calls …): "You had 12 cases with a payment. …"."""
+def count_wording(what: str, one: str | None = None) -> Wording:
+    """For a count rate (den = cases, calls …): "You had 12 cases with a payment. …";
+    ``one``: the thing counted in the singular ("case with a payment"), for a count of 1."""
     return Wording(
         observed=f"You had {{observed}} {what}.",
         expected="An average collector with your exact portfolio would have had {expected} (×{ratio}).",
         expected_decimals=1,
+        observed_one=f"You had {{observed}} {one}." if one is not None else None,
     )
 
 
@@ -561,15 +565,15 @@ MONEY = money_wording("recovered")
 WORDINGS: dict[str, Wording] = {
     "recovery_rate": MONEY,
     "settled_amount_rate": money_wording("settled"),
-    "success_rate": count_wording("cases with a payment"),
-    "settlement_rate": count_wording("settled cases"),
-    "contact_coverage": count_wording("cases contacted"),
-    "on_time_rate": count_wording("cases settled on time"),
-    "call_connect_rate": count_wording("connected calls"),
-    "sms_reply_rate": count_wording("SMS replies"),
-    "visit_rate": count_wording("completed visits"),
-    "ptp_rate": count_wording("promises to pay"),
-    "followup_timeliness": count_wording("contacts logged on time"),
+    "success_rate": count_wording("cases with a payment", "case with a payment"),
+    "settlement_rate": count_wording("settled cases", "settled case"),
+    "contact_coverage": count_wording("cases contacted", "case contacted"),
+    "on_time_rate": count_wording("cases settled on time", "case settled on time"),
+    "call_connect_rate": count_wording("connected calls", "connected call"),
+    "sms_reply_rate": count_wording("SMS replies", "SMS reply"),
+    "visit_rate": count_wording("completed visits", "completed visit"),
+    "ptp_rate": count_wording("promises to pay", "promise to pay"),
+    "followup_timeliness": count_wording("contacts logged on time", "contact logged on time"),
 }
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
@@ -628,6 +632,8 @@ def explanation(
     expected = format_number(pl.col("expected") / scale, wording.expected_decimals)
     ratio = format_number(pl.col("oe_ratio"), 2)
     first = _template(wording.observed, {"observed": observed})
+    if wording.observed_one is not None:
+        first = pl.when(observed == "1").then(_template(wording.observed_one, {"observed": observed})).otherwise(first)
     second = (
         pl.when(pl.col("oe_ratio").is_not_null())
         .then(_template(wording.expected, {"observed": observed, "expected": expected, "ratio": ratio}))

@@ -120,6 +120,9 @@ def _several_teams(data: MonthData, sums: MonthSums) -> list[Issue]:
         given = sorted(set(places["team_id"].drop_nulls().to_list()))
         listed = [f"{team} ({_rows_text(_of(places, 'team_id', team))})" for team in given]
         why = "the roster's team" if collector in on_roster else "the team with most of their case rows"
+        per_team = places.drop_nulls("team_id").group_by("team_id").agg(pl.col("count").sum())["count"]
+        if collector not in on_roster and per_team.len() > 1 and (per_team == per_team.max()).sum() > 1:
+            why = "a tie: the first team id"  # as the scorecard breaks it
         issues.append(
             _issue(
                 "collector-in-several-teams",

@@ -151,6 +151,79 @@ class Inputs(_Model):
         spec: InputSpec = getattr(self, table)
         return spec
 
+    @model_validator(mode="after")
+    def _known_columns(self) -> Inputs:
+        # NOTE: every table given, whether or not the metrics read it: `score` and
+        # `validate` (which reads every table) take the same schemes.
+        for table in self.model_fields_set:  # (the defaults, made on import, have nothing to check)
+            problem = input_problem(table, self.get(table))
+            if problem is not None:
+                raise _located(("inputs", table, *problem[0]), problem[1])
+        return self
+
+
+def input_problem(table: str, spec: InputSpec) -> tuple[tuple[str, ...], str] | None:
+    """The first problem of a table's mapping, as (its key under ``inputs.<table>``, what is
+    wrong): a column that is not one of the table's, a constant that is no finite number for a
+    numeric column, a format for a column that is no date, a sheet for a file that is no xlsx."""
+    # sources reads the files with these specs
+    from .sources import CANONICAL, DURATION_COLUMNS, DURATION_FORMATS, _alternatives, _duration_hint, _format_of
+
+    known = CANONICAL[table]
+    named = [(("columns", source), target) for source, target in spec.renames().items()]
+    ids = ", ".join(c for c, k in known.items() if k == "id")
+    for target, sources in spec.composites().items():
+        if known.get(target) != "id" or len(sources) < 2 or len(set(sources)) != len(sources):
+            return (
+                "columns",
+                target,
+            ), f"a list of headers joins two or more distinct columns into one id column (ids of {table}: {ids})"
+    for key, mapping in (
+        ("values", spec.values),
+        ("constants", spec.constants),
+        ("formats", spec.formats),
+        ("datetime_parts", spec.datetime_parts),
+    ):
+        named += [((key, column), column) for column in mapping]
+    for where, column in named:
+        if column not in known:
+            close = _suggest(column, known)
+            hint = close if close else f"; {table} columns are {', '.join(known)}"
+            return where, f"'{column}' is not a {table} column{hint}"
+    for column, value in spec.constants.items():
+        if known[column] in ("money", "int", "score") and not _finite_text(value):
+            return ("constants", column), f"{value!r} is not a finite number"
+    dated = [c for c, kind in known.items() if kind in ("date", "datetime", "month")]
+    for column, fmt in spec.formats.items():
+        if column in DURATION_COLUMNS.get(table, ()):
+            if fmt not in DURATION_FORMATS:
+                allowed = ", ".join(DURATION_FORMATS)
+                return (
+                    "formats",
+                    column,
+                ), f"'{fmt}' is not a duration format; use one of {allowed} (or none for plain seconds)"
+        elif column not in dated:
+            which = f"{table} dates are {', '.join(dated)}" if dated else f"{table} has no date columns"
+            return (
+                ("formats", column),
+                f"{column} is not a date or datetime column, so it takes no format; {which}{_duration_hint(table)}",
+            )
+    for target, parts in spec.datetime_parts.items():
+        if any(not _alternatives(part) for part in parts):
+            return ("datetime_parts", target), "a part lists no column"
+    kind = spec.format if spec.format != "auto" or spec.path is None else _format_of(spec.path)
+    if spec.sheet is not None and kind in ("csv", "parquet"):
+        return ("sheet",), f"only an xlsx workbook has sheets, and {spec.path} is read as {kind}"
+    return None
+
+
+def _finite_text(value: object) -> bool:
+    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
+    try:
+        return math.isfinite(float(str(value).strip()))
+    except ValueError:
+        return True  # not a number at all: its rows are rejected as such
+
 
 # --- scoring methods ----------------------------------------------------------------
 
@@ -582,12 +655,18 @@ _Loader.add_constructor("tag:yaml.org,2002:int", _int_or_code)
 MAX_NODES = 100_000
 
 
-class _AliasError(Exception):
-    """Aliases that expand the scheme past MAX_NODES values, or that contain themselves."""
+# A scheme nests a few levels (metrics → a metric → its score); deeper is a mistake, refused
+# before the nodes are built (building them recurses per level, as far as Python allows).
+MAX_DEPTH = 100
 
-    def __init__(self, node: yaml.Node, loc: tuple[str | int, ...], message: str) -> None:
+
+class _AliasError(Exception):
+    """Aliases that expand the scheme past MAX_NODES values, or that contain themselves; or
+    mappings and lists nested past MAX_DEPTH levels."""
+
+    def __init__(self, node: yaml.Node | yaml.Event, loc: tuple[str | int, ...], message: str) -> None:
         super().__init__(message)
-        self.line = node.start_mark.line + 1
+        self.line = node.start_mark.line + 1 if node.start_mark is not None else 1  # (a parser's marks are set)
         self.loc = loc
         self.message = message
 
@@ -660,6 +739,8 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
                 yaml.compose(text, Loader=yaml.SafeLoader)
             except yaml.YAMLError as detailed:
                 exc = detailed
+            except RecursionError:  # nested too deep for the pure-Python parser: libyaml's word
+                pass
         mark = getattr(exc, "problem_mark", None)
         where = f"{source}:{mark.line + 1}" if mark is not None else source
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
@@ -685,8 +766,22 @@ def parse_scheme(text: str, source: str = "<scheme>", base_dir: Path | None = No
     return scheme
 
 
+def _check_depth(text: str) -> None:
+    """Raise _AliasError where mappings and lists nest more than MAX_DEPTH levels deep (read
+    as a stream of events, which takes no recursion)."""
+    depth = 0
+    for event in yaml.parse(text, Loader=_SafeLoader):
+        if isinstance(event, yaml.CollectionStartEvent):
+            depth += 1
+            if depth > MAX_DEPTH:
+                raise _AliasError(event, (), f"nested more than {MAX_DEPTH} levels deep (a scheme needs a few)")
+        elif isinstance(event, yaml.CollectionEndEvent):
+            depth -= 1
+
+
 def _read_yaml(text: str) -> tuple[yaml.Node | None, Any]:
     """The YAML's nodes (for the lines of errors) and its data, from one reading."""
+    _check_depth(text)
     loader = _Loader(text)
     try:
         root = loader.get_single_node()

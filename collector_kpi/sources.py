@@ -16,7 +16,6 @@ import difflib
 import functools
 import glob as globlib
 import gzip
-import math
 import os
 import re
 import tempfile
@@ -34,7 +33,7 @@ from .csv_records import QuoteOutOfPlace, record_problem, records, well_quoted_l
 from .duplicates import RowKeys
 from .errors import InputError, KpiError
 from .metrics import rejects_row
-from .scheme import InputSpec, Scheme
+from .scheme import InputSpec, Scheme, input_problem
 
 if TYPE_CHECKING:
     from polars.expr.whenthen import ChainedThen, Then
@@ -750,6 +749,8 @@ def _scan_file(
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row`` (``csv``: the
     file checked by `_csv_file` already)."""
     kind = spec.format if spec.format != "auto" else _format_of(path)
+    if spec.sheet is not None and kind in ("csv", "parquet"):  # one file of a folder or a glob
+        raise InputError(f"{table}: {path}: inputs.{table}.sheet is set, but only an xlsx workbook has sheets")
     if kind == "xlsx":
         try:
             frame = pl.read_excel(
@@ -1771,48 +1772,11 @@ def _separator_hint(found: Sequence[str], table: str) -> str:
 
 
 def check_spec(table: str, spec: InputSpec) -> None:
-    """Every column a table's mapping names must be one of the table's canonical columns."""
-    known = list(CANONICAL[table])
-    named = [(f"columns.{source}", target) for source, target in spec.renames().items()]
-    for target, sources in spec.composites().items():
-        named.append((f"columns.{target}", target))
-        if CANONICAL[table].get(target) != "id" or len(sources) < 2 or len(set(sources)) != len(sources):
-            raise InputError(
-                f"inputs.{table}.columns.{target}: a list of headers joins two or more distinct columns into "
-                f"one id column (ids of {table}: {', '.join(c for c, k in CANONICAL[table].items() if k == 'id')})"
-            )
-    for key, mapping in (
-        ("values", spec.values),
-        ("constants", spec.constants),
-        ("formats", spec.formats),
-        ("datetime_parts", spec.datetime_parts),
-    ):
-        named += [(f"{key}.{column}", column) for column in mapping]
-    for where, column in named:
-        if column not in known:
-            close = difflib.get_close_matches(column, known, n=1, cutoff=0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else f"; {table} columns are {', '.join(known)}"
-            raise InputError(f"inputs.{table}.{where}: '{column}' is not a {table} column{hint}")
-    for column, value in spec.constants.items():
-        if CANONICAL[table][column] in ("money", "int", "score") and not _finite_text(value):
-            raise InputError(f"inputs.{table}.constants.{column}: {value!r} is not a finite number")
-    for column, fmt in spec.formats.items():
-        if column in DURATION_COLUMNS.get(table, ()):
-            if fmt not in DURATION_FORMATS:
-                raise InputError(
-                    f"inputs.{table}.formats.{column}: '{fmt}' is not a duration format; "
-                    f"use one of {', '.join(DURATION_FORMATS)} (or none for plain seconds)"
-                )
-        elif CANONICAL[table][column] not in ("date", "datetime", "month"):
-            dated = [c for c, kind in CANONICAL[table].items() if kind in ("date", "datetime", "month")]
-            raise InputError(
-                f"inputs.{table}.formats.{column}: {column} is not a date or datetime column, so it takes no "
-                f"format; {table} dates are {', '.join(dated)}{_duration_hint(table)}"
-            )
-    for target, parts in spec.datetime_parts.items():
-        for part in parts:
-            if not _alternatives(part):
-                raise InputError(f"inputs.{table}.datetime_parts.{target}: a part lists no column")
+    """Every column a table's mapping names must be one of the table's canonical columns
+    (as the scheme's validation says, for a spec made otherwise)."""
+    problem = input_problem(table, spec)
+    if problem is not None:
+        raise InputError(f"inputs.{table}.{'.'.join(problem[0])}: {problem[1]}")
 
 
 def _duration_hint(table: str) -> str:
@@ -1825,14 +1789,6 @@ def _duration_hint(table: str) -> str:
 def _alternatives(part: str | list[str]) -> list[str]:
     """The columns of a datetime_parts part, in the order they are tried."""
     return [part] if isinstance(part, str) else list(part)
-
-
-def _finite_text(value: object) -> bool:
-    """False for a value that reads as NaN or infinity ("nan", "-inf", "Infinity")."""
-    try:
-        return math.isfinite(float(str(value).strip()))
-    except ValueError:
-        return True  # not a number at all: its rows are rejected as such
 
 
 def month_filter(table: str, columns: Sequence[str], months: Sequence[str], start: date, end: date) -> pl.Expr | None:

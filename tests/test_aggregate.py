@@ -132,8 +132,11 @@ def test_the_rows_without_a_code_are_read_again_only_if_there_are_any(tmp_path: 
     unreadable = pl.scan_parquet(tmp_path / "missing.parquet")  # fails if it is read
     decoded = aggregate._decode_groups(data, groups, unreadable, codes, ["calls"], params, by_sum=False)
     assert decoded.rows() == [("C", True, True, 3, 2), ("A", False, True, 1, 1)]
+    # The columns whose cells can be rejected alone are counted too (the rows holding a value).
+    cells = {column: [None] * 3 for column in data.tables["contacts"].cell_columns}
     uncoded = pl.LazyFrame(
-        {"collector_id": ["B", "B", None], "_in_month": [True] * 3, "_fast": [True] * 3, "channel": ["call"] * 3}
+        cells
+        | {"collector_id": ["B", "B", None], "_in_month": [True] * 3, "_fast": [True] * 3, "channel": ["call"] * 3}
     )
     with_null = pl.concat([groups, pl.DataFrame({"_group": [None], "_rows": [3], "calls": [3]}, schema=groups.schema)])
     decoded = aggregate._decode_groups(data, with_null, uncoded, codes, ["calls"], params, by_sum=False)

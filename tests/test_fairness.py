@@ -158,6 +158,12 @@ def test_count_sentence_team_prior_provisional_and_no_expected() -> None:
     assert frame.select(explanation(WORDINGS["success_rate"], shrunk=False))["explanation"][0] == (
         "You had 12 cases with a payment. An average collector with your exact portfolio would have had 10.5 (×1.14)."
     )
+    # one thing counted reads in the singular (1.4 shows as 1 too); 1.5 shows as 2
+    one = pl.DataFrame({"observed": [1.0, 1.4, 1.5], "expected": [2.0] * 3, "oe_ratio": [0.5, 0.7, 0.75]})
+    firsts = [
+        text.split(".")[0] for text in one.select(explanation(WORDINGS["settlement_rate"], shrunk=False))["explanation"]
+    ]
+    assert firsts == ["You had 1 settled case", "You had 1 settled case", "You had 2 settled cases"]
 
 
 def test_format_number() -> None:

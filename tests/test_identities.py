@@ -130,7 +130,7 @@ def test_without_a_roster_the_team_with_most_cases_is_shown_ties_by_team_id(tiny
     assert shown == {"A": "T1", "B": "T1", "C": "T2"}
     found = [w["message"] for w in warnings(card)]
     assert [m.split(":")[0] for m in found] == [f"collector_id '{c}' has rows in several teams" for c in "AC"]
-    assert found[0].endswith("A is shown once, under T1 (the team with most of their case rows)")
+    assert found[0].endswith("A is shown once, under T1 (a tie: the first team id)")
     assert found[1].endswith("C is shown once, under T2 (the team with most of their case rows)")
     teams = dict(card.teams.select("team_id", "case_rows").iter_rows())
     assert teams == {"T1": 2 + 3, "T2": 2 + 4, "T3": 1}

@@ -295,3 +295,55 @@ def test_missing_markers_are_texts_and_composite_columns_are_told_apart() -> Non
     assert "marker ' 0:00:00' is blank or has spaces around it" in error_of(blank)
     empty = GOOD + "inputs:\n  contacts: {missing_values: {q_start: [null]}}\n"
     assert "None is not a text to match" in error_of(empty)
+
+
+@pytest.mark.parametrize(
+    ("inputs", "expected"),
+    [
+        (
+            "inputs:\n  roster:\n    path: r.csv\n    formats: {active: '%Y'}\n",
+            "s.yaml:4: inputs.roster.formats.active: active is not a date or datetime column, so it takes no "
+            "format; roster has no date columns",
+        ),
+        (
+            "inputs:\n  reviews:\n    columns:\n      foo: bar\n",
+            "s.yaml:4: inputs.reviews.columns.foo: 'bar' is not a reviews column; reviews columns are collector_id, "
+            "month, call_quality, knowledge, teamwork, violations",
+        ),
+        (
+            "inputs:\n  contacts: {path: c.parquet, sheet: Calls}\n",
+            "s.yaml:2: inputs.contacts.sheet: only an xlsx workbook has sheets, and c.parquet is read as parquet",
+        ),
+        (
+            "inputs:\n  contacts: {path: c.csv, format: csv, constants: {qa_score: '-inf'}}\n",
+            "s.yaml:2: inputs.contacts.constants.qa_score: '-inf' is not a finite number",
+        ),
+    ],
+)
+def test_every_input_is_checked_with_its_line_whatever_the_metrics_read(inputs: str, expected: str) -> None:
+    assert error_of(inputs + GOOD) == expected
+
+
+def test_a_sheet_is_taken_for_a_workbook_or_a_path_of_no_known_type() -> None:
+    for spec in ("{path: c.xlsx, sheet: Calls}", "{path: 'exports/', sheet: Calls}", "{sheet: Calls}"):
+        assert parse_scheme(f"inputs:\n  contacts: {spec}\n" + GOOD).inputs.contacts.sheet == "Calls"
+
+
+@pytest.mark.parametrize(
+    ("deep", "expected"),
+    [
+        ("[" * 5000 + "]" * 5000, "s.yaml:2: not valid YAML: exceeded maximum nesting depth"),  # libyaml's limit
+        ("{a: " * 3000 + "1" + "}" * 3000, "s.yaml:2: nested more than 100 levels deep (a scheme needs a few)"),
+        ("[" * 100 + "]" * 100, "s.yaml:2: nested more than 100 levels deep"),  # with the scheme's own mapping
+        # block style: the line where the 101st level begins (the scheme's mapping is the first)
+        ("\n" + "".join("  " * (n + 1) + f"k{n}:\n" for n in range(150)) + "  " * 151 + "v\n", "s.yaml:102: nested"),
+    ],
+)
+def test_a_scheme_nested_too_deep_is_refused_with_its_line(deep: str, expected: str) -> None:
+    assert error_of(f"name: deep\ngates: {deep}\n").startswith(expected)
+
+
+def test_a_hundred_levels_are_taken() -> None:
+    deep = "{a: " * 99 + "1" + "}" * 99
+    with pytest.raises(SchemeError, match=r"s.yaml:3: gates: Input should be a valid list"):
+        parse_scheme(f"name: deep\nmissing: reweight\ngates: {deep}\n" + GOOD.split("missing: reweight\n")[1], "s.yaml")

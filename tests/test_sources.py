@@ -732,7 +732,8 @@ def test_nan_and_infinite_numbers_are_rejected_not_a_crash(tmp_path: Path) -> No
     cases = cases.with_columns(pl.Series("overdue_amount", overdue), pl.Series("recovered_amount", recovered))
     cases.write_parquet(month / "cases.parquet")
     contacts = pl.read_csv(io.StringIO(CONTACTS), infer_schema=False)
-    qa = [float("nan")] + [None] * (contacts.height - 1)
+    # (one score read: a column whose every value given is rejected stops the run)
+    qa = [float("nan"), 80.0] + [None] * (contacts.height - 2)
     contacts.with_columns(pl.Series("qa_score", qa, dtype=pl.Float64)).write_parquet(month / "contacts.parquet")
     scheme = tmp_path / "scheme.yaml"
     scheme.write_text(
@@ -869,13 +870,12 @@ def test_formats_only_for_dates_and_constants_only_finite(tmp_path: Path) -> Non
     contacts = {"path": "contacts.csv"}
     spec = {"path": "cases.csv", "formats": {"recovered_amount": "%Y"}}
     message = _scored_or_error(tmp_path, {"cases": spec, "contacts": contacts})
-    assert message.startswith(
-        "Error: inputs.cases.formats.recovered_amount: recovered_amount is not a date or datetime"
-    )
+    assert message.startswith(f"Error: {tmp_path / 'scheme.yaml'}:")
+    assert ": inputs.cases.formats.recovered_amount: recovered_amount is not a date or datetime" in message
     assert "cases dates are month, assigned_date, settled_date, first_payment_date" in message
     spec = {"path": "cases.csv", "constants": {"waived_amount": "-Infinity"}}
     message = _scored_or_error(tmp_path, {"cases": spec, "contacts": contacts})
-    assert message == "Error: inputs.cases.constants.waived_amount: '-Infinity' is not a finite number\n"
+    assert message.endswith(": inputs.cases.constants.waived_amount: '-Infinity' is not a finite number\n")
     # The same text is a fine constant for a text column (a team called INF).
     roster = {"path": "roster.csv", "constants": {"team_id": "INF"}}
     cases = {"path": "cases.csv", "constants": {"team_id": "INF"}}

@@ -131,7 +131,9 @@ def test_warnings_alone_exit_0_and_are_values(tiny: Path, scheme: Path) -> None:
         "count": 7,
     }
     # the tiny month's February contact and February review are skipped, not rejected
-    assert sorted((i["table"], i["count"]) for i in issues["other-month"]) == [("contacts", 1), ("reviews", 1)]
+    # each named by its file and row: k11 of 27 February (line 12), A's review of 2025-02 (line 4)
+    skipped = sorted((i["table"], i["file"], i["rows"], i["count"]) for i in issues["other-month"])
+    assert skipped == [("contacts", contacts, [12], 1), ("reviews", str(month / "reviews.csv"), [4], 1)]
     tables = {t["table"]: t for t in data["tables"]}
     assert tables["cases"] == {
         "table": "cases",
