@@ -1533,7 +1533,8 @@ def _never_broken(
 ) -> frozenset[str]:
     """The headers of a file's columns that never hold a line break: ids, amounts, dates and
     codes (free text, as a name or a column the contract does not know, may)."""
-    parts = {part for pair in spec.datetime_parts.values() for part in pair}
+    parts = {column for pair in spec.datetime_parts.values() for part in pair for column in _alternatives(part)}
+    parts |= {column for sources in spec.composites().values() for column in sources}  # the parts of an id
     return frozenset(
         name
         for name in found
