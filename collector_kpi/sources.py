@@ -1342,16 +1342,17 @@ def read_table(
     # Columns every file stores in their own type already (no parse that could fail).
     native = set(columns)
     references = [ref for ref in REFERENCE_IDS.get(table, ()) if ref not in columns]
-    own_rows: list[pl.LazyFrame | int] = []  # each file's own rows, or the stage that is its own
+    # Each file's stage, and for a file read in a batch its path (its rows of the stage).
+    own_rows: list[tuple[int, str | None]] = []
     for group in file_batches(paths, spec, table):
         path, batch = group[0][0], [source for _, source in group if source is not None]
         checked = len(shape)
         if len(group) > 1:
             lf = _scan_batch(batch, spec, table, shape)
-            own_rows += [pl.scan_csv(f.readable, separator=f.separator, infer_schema=False) for f in batch]
+            own_rows += [(len(stages), f.path) for f in batch]
         else:
             lf = _scan_file(path, spec, table, shape, group[0][1])
-            own_rows.append(len(stages))
+            own_rows.append((len(stages), None))
         found = [n for n in lf.collect_schema().names() if n not in ("_row", "_file", "_line_bytes")]
         rename = _rename_map(found, spec)
         typed = _never_broken(found, rename, canonical, spec)
@@ -1462,7 +1463,10 @@ def read_table(
         full = [_parse(c, canonical[c], schema[c], spec, detected.get(c), source=f"_raw_{c}").alias(c) for c in columns]
         stages.append((raw, full))
     per_stage = [raw.with_columns(full) for raw, full in stages]
-    per_file = [per_stage[rows] if isinstance(rows, int) else rows for rows in own_rows]
+    per_file = [
+        per_stage[stage] if path is None else per_stage[stage].filter(pl.col("_file") == path)
+        for stage, path in own_rows
+    ]
     frame = _stack(per_stage)
     raw_types = frame.collect_schema()
     every: list[tuple[pl.Expr, str]] = []

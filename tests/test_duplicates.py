@@ -122,3 +122,26 @@ def test_a_dropped_row_is_dropped_once_when_scored_again(tiny: Path) -> None:
     first, again = month_sums(scheme, data), month_sums(scheme, data)
     assert first.collectors.equals(again.collectors)
     assert (again.stats["cases"].read, again.stats["cases"].used, again.stats["cases"].duplicates) == (13, 12, 1)
+
+
+def test_small_files_of_as_many_rows_read_together_are_compared_by_their_own_rows(tmp_path: Path) -> None:
+    """The contact log in three small files, two of them with as many rows (so compared for
+    copies) and read in one scan: not copies, and the month scores as from one file."""
+    from collector_kpi import score
+    from tests.conftest import CONTACTS, GRADES, INPUTS, TINY_SCHEME
+
+    folder = write_month(tmp_path)
+    one = tmp_path / "one.yaml"
+    one.write_text(INPUTS + TINY_SCHEME + GRADES, encoding="utf-8")
+    scheme = load_scheme(one)
+    want = score(scheme, load_month(scheme, "2025-03")).table("collector")
+    header, *rows = CONTACTS.splitlines()
+    for number, part in enumerate((rows[:5], rows[5:10], rows[10:])):
+        (folder / f"log{number}.csv").write_text("\n".join([header, *part]) + "\n", encoding="utf-8")
+    split = tmp_path / "split.yaml"
+    split.write_text(
+        INPUTS.replace("{month}/contacts.csv", "{month}/log*.csv") + TINY_SCHEME + GRADES, encoding="utf-8"
+    )
+    scheme = load_scheme(split)
+    got = score(scheme, load_month(scheme, "2025-03")).table("collector")
+    assert got.equals(want)
