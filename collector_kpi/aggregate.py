@@ -402,10 +402,12 @@ def _month_sums(scheme: Scheme, data: MonthData, by_sum: bool) -> MonthSums:
                 detail = f" (all {table_stats.read:,} rows were rejected: {_top_reason(table_stats)})"
             raise NoDataError(f"{name}: no rows for {data.month} in {files}{detail}")
         for column, count in table_stats.cells_by_column.items():
-            if table_stats.valued_by_column.get(column, 0) == 0:
-                # A whole column rejected (a format set wrong), blank cells aside: its
-                # metrics would have no value.
-                reasons = [(r, n) for r, n in table_stats.cells_by_reason.items() if r.startswith(f"{column}: ")]
+            reasons = [(r, n) for r, n in table_stats.cells_by_reason.items() if r.startswith(f"{column}: ")]
+            unread = all(reason.removeprefix(f"{column}: ").startswith("not ") for reason, _ in reasons)
+            if table_stats.valued_by_column.get(column, 0) == 0 and unread:
+                # A whole column that could not be read (a format set wrong), blank cells
+                # aside: its metrics would have no value. A value read but out of bounds
+                # (a qa_score of 150) is that row's problem, not the column's.
                 text = ", ".join(f"{reason} on {n:,} rows" for reason, n in sorted(reasons, key=lambda rn: -rn[1]))
                 raise NoDataError(
                     f"{name}: no usable {column} for {data.month} in {', '.join(table_stats.files)} "
