@@ -167,7 +167,7 @@ def input_problem(table: str, spec: InputSpec) -> tuple[tuple[str, ...], str] | 
     wrong): a column that is not one of the table's, a constant that is no finite number for a
     numeric column, a format for a column that is no date, a sheet for a file that is no xlsx."""
     # sources reads the files with these specs
-    from .sources import CANONICAL, DURATION_COLUMNS, DURATION_FORMATS, _alternatives, _duration_hint, _format_of
+    from .sources import CANONICAL, DURATION_COLUMNS, DURATION_FORMATS, duration_hint, format_of, part_columns
 
     known = CANONICAL[table]
     named = [(("columns", source), target) for source, target in spec.renames().items()]
@@ -206,12 +206,12 @@ def input_problem(table: str, spec: InputSpec) -> tuple[tuple[str, ...], str] | 
             which = f"{table} dates are {', '.join(dated)}" if dated else f"{table} has no date columns"
             return (
                 ("formats", column),
-                f"{column} is not a date or datetime column, so it takes no format; {which}{_duration_hint(table)}",
+                f"{column} is not a date or datetime column, so it takes no format; {which}{duration_hint(table)}",
             )
     for target, parts in spec.datetime_parts.items():
-        if any(not _alternatives(part) for part in parts):
+        if any(not part_columns(part) for part in parts):
             return ("datetime_parts", target), "a part lists no column"
-    kind = spec.format if spec.format != "auto" or spec.path is None else _format_of(spec.path)
+    kind = spec.format if spec.format != "auto" or spec.path is None else format_of(spec.path)
     if spec.sheet is not None and kind in ("csv", "parquet"):
         return ("sheet",), f"only an xlsx workbook has sheets, and {spec.path} is read as {kind}"
     return None

@@ -319,7 +319,7 @@ def expand_path(path: str, table: str) -> list[str]:
             str(f)
             for f in p.rglob("*")
             # not hidden files, nor the lock file Excel keeps beside an open workbook (~$案件.xlsx)
-            if f.is_file() and _format_of(str(f)) != "unknown" and not f.name.startswith((".", "~$"))
+            if f.is_file() and format_of(str(f)) != "unknown" and not f.name.startswith((".", "~$"))
         )
         if not files:
             raise InputError(f"{table}: directory {path} holds no CSV, Parquet or xlsx file")
@@ -336,7 +336,8 @@ def expand_path(path: str, table: str) -> list[str]:
     return [str(p)]
 
 
-def _format_of(path: str) -> str:
+def format_of(path: str) -> str:
+    """The format a path is read as, from its name (csv, parquet, xlsx …)."""
     name = path.lower()
     if name.endswith(".gz"):
         name = name[:-3]
@@ -748,7 +749,7 @@ def _scan_file(
 ) -> pl.LazyFrame:
     """One file as a LazyFrame of its raw columns, with ``_file`` and ``_row`` (``csv``: the
     file checked by `_csv_file` already)."""
-    kind = spec.format if spec.format != "auto" else _format_of(path)
+    kind = spec.format if spec.format != "auto" else format_of(path)
     if spec.sheet is not None and kind in ("csv", "parquet"):  # one file of a folder or a glob
         raise InputError(f"{table}: {path}: inputs.{table}.sheet is set, but only an xlsx workbook has sheets")
     if kind == "xlsx":
@@ -882,7 +883,7 @@ def file_batches(paths: Sequence[str], spec: InputSpec, table: str) -> list[list
     key: tuple[str, bytes] | None = None
     size = 0
     for path in paths:
-        kind = spec.format if spec.format != "auto" else _format_of(path)
+        kind = spec.format if spec.format != "auto" else format_of(path)
         source = _csv_file(path, spec, table) if kind == "csv" else None
         length = Path(source.readable).stat().st_size if source is not None else 0
         # NOTE: only a file whose rows are all in the sample its formats are found in: a batch
@@ -955,7 +956,7 @@ def _check_one_header_each(
 ) -> None:
     """A column read from two headers is an error naming both: a header repeated in the
     file, or two headers (or a header and the column's own name) mapped onto it."""
-    repeated = _REPEATED.get(spec.format if spec.format != "auto" else _format_of(path))
+    repeated = _REPEATED.get(spec.format if spec.format != "auto" else format_of(path))
     by_column: dict[str, list[tuple[int, str, bool]]] = {}
     for position, header in enumerate(found, start=1):
         match = repeated.fullmatch(header) if repeated else None
@@ -1377,7 +1378,7 @@ def read_table(
                 )
             optional_absent.append(column)
         for target, parts in spec.datetime_parts.items():
-            absent = [c for part in parts for c in _alternatives(part) if c not in renamed]
+            absent = [c for part in parts for c in part_columns(part) if c not in renamed]
             if target in columns and absent:
                 raise InputError(
                     f"{table}: {path}: missing column '{absent[0]}' (inputs.{table}.datetime_parts.{target} "
@@ -1389,9 +1390,9 @@ def read_table(
             if target in columns:
                 lf = lf.with_columns(
                     pl.concat_str(
-                        _first_part(_date_part, _alternatives(dates), schema),
+                        _first_part(_date_part, part_columns(dates), schema),
                         pl.lit(" "),
-                        _first_part(_time_part, _alternatives(times), schema),
+                        _first_part(_time_part, part_columns(times), schema),
                     ).alias(target)
                 )
         if spec.constants:
@@ -1537,7 +1538,7 @@ def _never_broken(
 ) -> frozenset[str]:
     """The headers of a file's columns that never hold a line break: ids, amounts, dates and
     codes (free text, as a name or a column the contract does not know, may)."""
-    parts = {column for pair in spec.datetime_parts.values() for part in pair for column in _alternatives(part)}
+    parts = {column for pair in spec.datetime_parts.values() for part in pair for column in part_columns(part)}
     parts |= {column for sources in spec.composites().values() for column in sources}  # the parts of an id
     return frozenset(
         name
@@ -1784,14 +1785,15 @@ def check_spec(table: str, spec: InputSpec) -> None:
         raise InputError(f"inputs.{table}.{'.'.join(problem[0])}: {problem[1]}")
 
 
-def _duration_hint(table: str) -> str:
+def duration_hint(table: str) -> str:
+    """For a format on a column that takes none: which of the table's columns take a duration format."""
     durations = DURATION_COLUMNS.get(table, ())
     if not durations:
         return ""
     return f" (a duration, {', '.join(durations)}, takes {', '.join(DURATION_FORMATS)})"
 
 
-def _alternatives(part: str | list[str]) -> list[str]:
+def part_columns(part: str | list[str]) -> list[str]:
     """The columns of a datetime_parts part, in the order they are tried."""
     return [part] if isinstance(part, str) else list(part)
 
